@@ -1,0 +1,10 @@
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "app/service.hpp"
+
+namespace diskless::app {
+// Every protocol service enabled by the inventory, not yet started.
+std::vector<std::unique_ptr<service>> make_services(context& ctx);
+}  // namespace diskless::app

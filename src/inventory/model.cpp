@@ -1,0 +1,142 @@
+#include "inventory/model.hpp"
+
+#include <tuple>
+
+namespace diskless::inventory {
+
+std::string_view to_string(dhcp_mode m) {
+  switch (m) {
+    case dhcp_mode::off: return "off";
+    case dhcp_mode::proxy: return "proxy";
+    case dhcp_mode::full: return "full";
+  }
+  return "?";
+}
+
+std::string_view to_string(boot_method b) {
+  switch (b) {
+    case boot_method::sanboot: return "sanboot";
+    case boot_method::linux: return "linux";
+    case boot_method::iscsi_root: return "iscsi-root";
+    case boot_method::local: return "local";
+    case boot_method::menu: return "menu";
+  }
+  return "?";
+}
+
+std::string_view to_string(overlay_mode o) {
+  switch (o) {
+    case overlay_mode::none: return "none";
+    case overlay_mode::readonly: return "readonly";
+    case overlay_mode::persistent: return "persistent";
+    case overlay_mode::volatile_: return "volatile";
+  }
+  return "?";
+}
+
+std::optional<dhcp_mode> parse_dhcp_mode(std::string_view s) {
+  for (auto m : {dhcp_mode::off, dhcp_mode::proxy, dhcp_mode::full})
+    if (to_string(m) == s) return m;
+  return std::nullopt;
+}
+
+std::optional<boot_method> parse_boot_method(std::string_view s) {
+  for (auto b : {boot_method::sanboot, boot_method::linux, boot_method::iscsi_root,
+                 boot_method::local, boot_method::menu})
+    if (to_string(b) == s) return b;
+  return std::nullopt;
+}
+
+std::optional<overlay_mode> parse_overlay_mode(std::string_view s) {
+  for (auto o : {overlay_mode::none, overlay_mode::readonly, overlay_mode::persistent,
+                 overlay_mode::volatile_})
+    if (to_string(o) == s) return o;
+  return std::nullopt;
+}
+
+const host* inventory::find_host(const mac_address& mac) const {
+  for (const auto& h : hosts)
+    if (h.mac == mac) return &h;
+  return nullptr;
+}
+
+const host* inventory::find_host_by_name(std::string_view name) const {
+  for (const auto& h : hosts)
+    if (h.name == name) return &h;
+  return nullptr;
+}
+
+const host* inventory::find_host_by_key(std::string_view key) const {
+  if (auto* h = find_host_by_name(key)) return h;
+  if (auto mac = mac_address::parse(key)) return find_host(*mac);
+  return nullptr;
+}
+
+const image* inventory::find_image(std::string_view name) const {
+  for (const auto& i : images)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+std::filesystem::path inventory::resolve(const std::filesystem::path& p) const {
+  if (p.empty() || p.is_absolute()) return p;
+  return base_dir / p;
+}
+
+namespace {
+auto host_tuple(const host& h) {
+  std::string chap = h.chap ? h.chap->user + "\n" + h.chap->secret + "\n" + h.chap->mutual_user +
+                                  "\n" + h.chap->mutual_secret
+                            : std::string("-");
+  return std::make_tuple(h.name, h.image, h.boot, h.overlay, h.ip, chap, h.allow_any_initiator,
+                         h.quirks.force_option43, h.quirks.reply_delay);
+}
+
+auto image_tuple(const image& i) {
+  return std::make_tuple(i.name, i.disk, i.kernel, i.initrd, i.cmdline, i.root_partition,
+                         i.rootfstype);
+}
+
+bool same_server(const server_config& a, const server_config& b) {
+  auto d = [](const dhcp_config& c) {
+    return std::make_tuple(c.mode, c.range_start, c.range_end, c.netmask, c.router, c.dns,
+                           c.lease_time, c.efi_loader);
+  };
+  return a.address == b.address && a.interface == b.interface && d(a.dhcp) == d(b.dhcp) &&
+         a.tftp.root == b.tftp.root && a.tftp.port == b.tftp.port &&
+         a.tftp.port_range_low == b.tftp.port_range_low &&
+         a.tftp.port_range_high == b.tftp.port_range_high &&
+         a.tftp.max_transfers == b.tftp.max_transfers && a.iscsi.port == b.iscsi.port &&
+         a.iscsi.iqn == b.iscsi.iqn && a.http.port == b.http.port &&
+         a.http.enabled == b.http.enabled && a.state_dir == b.state_dir;
+}
+}  // namespace
+
+host_diff diff(const inventory& before, const inventory& after) {
+  host_diff d;
+  for (const auto& h : after.hosts) {
+    const host* old = before.find_host(h.mac);
+    if (!old) {
+      d.added.push_back(h.name);
+    } else if (host_tuple(*old) != host_tuple(h)) {
+      d.changed.push_back(h.name);
+    } else if (const image *oi = before.find_image(h.image), *ni = after.find_image(h.image);
+               (oi == nullptr) != (ni == nullptr) || (oi && image_tuple(*oi) != image_tuple(*ni))) {
+      d.changed.push_back(h.name);  // same entry, but its image changed under it
+    }
+  }
+  for (const auto& h : before.hosts)
+    if (!after.find_host(h.mac)) d.removed.push_back(h.name);
+  d.server_changed = !same_server(before.server, after.server) ||
+                     before.unknown.what != after.unknown.what ||
+                     before.unknown.image != after.unknown.image;
+  if (before.images.size() != after.images.size()) {
+    d.images_changed = true;
+  } else {
+    for (std::size_t i = 0; i < before.images.size(); ++i)
+      if (image_tuple(before.images[i]) != image_tuple(after.images[i])) d.images_changed = true;
+  }
+  return d;
+}
+
+}  // namespace diskless::inventory

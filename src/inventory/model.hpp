@@ -1,0 +1,150 @@
+#pragma once
+// The inventory: plain data loaded from config/diskless.xml (schema: shared/DESIGN.md §2).
+// Everything here is validated by the loader (inventory/load.hpp); services may rely on:
+// unique MACs, names and static IPs; every host's image exists and fits its boot method.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/net.hpp"
+
+namespace diskless::inventory {
+
+enum class dhcp_mode { off, proxy, full };
+enum class boot_method { sanboot, linux, iscsi_root, local, menu };
+enum class overlay_mode { none, readonly, persistent, volatile_ };
+
+std::string_view to_string(dhcp_mode m);
+std::string_view to_string(boot_method b);  // "sanboot", "linux", "iscsi-root", "local", "menu"
+std::string_view to_string(overlay_mode o);  // "none", "readonly", "persistent", "volatile"
+std::optional<dhcp_mode> parse_dhcp_mode(std::string_view s);
+std::optional<boot_method> parse_boot_method(std::string_view s);
+std::optional<overlay_mode> parse_overlay_mode(std::string_view s);
+
+struct dhcp_config {
+  dhcp_mode mode = dhcp_mode::proxy;
+  // full mode only:
+  std::optional<ipv4_address> range_start, range_end;  // dynamic pool, inclusive
+  std::optional<ipv4_address> netmask;
+  std::optional<ipv4_address> router;
+  std::vector<ipv4_address> dns;
+  std::chrono::seconds lease_time{3600};
+  // x64 UEFI boot file: "ipxe.efi" (default) or "snponly.efi".
+  std::string efi_loader = "ipxe.efi";
+};
+
+struct tftp_config {
+  std::filesystem::path root = "images/tftp";
+  std::uint16_t port = 69;
+  std::uint16_t port_range_low = 0, port_range_high = 0;  // 0,0 = any ephemeral port
+  std::uint32_t max_transfers = 256;
+};
+
+struct iscsi_config {
+  std::uint16_t port = 3260;
+  std::string iqn = "iqn.2026-11.lan.diskless";
+};
+
+struct http_config {
+  std::uint16_t port = 8080;
+  bool enabled = true;
+};
+
+struct server_config {
+  std::optional<ipv4_address> address;  // absent: taken from the interface at start
+  std::string interface;                // "" = not bound to an interface
+  dhcp_config dhcp;
+  tftp_config tftp;
+  iscsi_config iscsi;
+  http_config http;
+  std::filesystem::path state_dir = "state";
+};
+
+struct image {
+  std::string name;
+  std::filesystem::path disk;    // raw or qcow2; empty when the image has none
+  std::filesystem::path kernel;  // empty when none
+  std::filesystem::path initrd;
+  std::string cmdline;
+  std::uint32_t root_partition = 1;  // iscsi-root: partition of the disk holding /
+  std::string rootfstype = "ext4";   // iscsi-root: its filesystem type
+  int line = 0;                      // where it is defined (for messages)
+
+  bool has_disk() const { return !disk.empty(); }
+  bool has_kernel() const { return !kernel.empty(); }
+};
+
+struct chap_credentials {
+  std::string user, secret;                 // the initiator proves itself (one-way)
+  std::string mutual_user, mutual_secret;   // the target proves itself too (mutual) when set
+  bool mutual() const { return !mutual_secret.empty(); }
+};
+
+// Switches for broken firmware; all off by default.
+struct host_quirks {
+  bool force_option43 = false;                  // send PXE option 43 to UEFI clients too
+  std::chrono::milliseconds reply_delay{0};     // wait before answering DHCP
+};
+
+struct host {
+  mac_address mac;
+  std::string name;  // [a-z0-9][a-z0-9.-]*: used in IQNs and file names
+  std::string image;  // empty for boot methods that need none (local, menu)
+  boot_method boot = boot_method::sanboot;
+  overlay_mode overlay = overlay_mode::none;
+  std::optional<ipv4_address> ip;  // static address (full DHCP mode)
+  std::optional<chap_credentials> chap;
+  bool allow_any_initiator = false;
+  host_quirks quirks;
+  int line = 0;
+};
+
+// What to do with a MAC that has no <host>: ignore (no answer), local, menu, or boot an image.
+struct unknown_policy {
+  enum class kind { ignore, local, menu, image } what = kind::ignore;
+  std::string image;  // when what == image
+};
+
+struct inventory {
+  server_config server;
+  std::vector<image> images;
+  std::vector<host> hosts;
+  unknown_policy unknown;
+  std::filesystem::path source;    // the file it was loaded from
+  std::filesystem::path base_dir;  // relative paths in it are resolved against this
+
+  const host* find_host(const mac_address& mac) const;
+  const host* find_host_by_name(std::string_view name) const;
+  // By name, or by MAC in any accepted spelling.
+  const host* find_host_by_key(std::string_view name_or_mac) const;
+  const image* find_image(std::string_view name) const;
+  std::filesystem::path resolve(const std::filesystem::path& p) const;
+
+  // "<iqn>:<host name>": the host's own iSCSI target.
+  std::string target_iqn(const host& h) const { return server.iscsi.iqn + ":" + h.name; }
+  // "<iqn>:initiator:<host name>": the initiator name handed to the host's iPXE.
+  std::string initiator_iqn(const host& h) const {
+    return server.iscsi.iqn + ":initiator:" + h.name;
+  }
+};
+
+using inventory_ptr = std::shared_ptr<const inventory>;
+
+// Which hosts differ between two inventories (by MAC).
+struct host_diff {
+  std::vector<std::string> added, changed, removed;  // host names
+  bool server_changed = false;
+  bool images_changed = false;
+  bool empty() const {
+    return added.empty() && changed.empty() && removed.empty() && !server_changed &&
+           !images_changed;
+  }
+};
+host_diff diff(const inventory& before, const inventory& after);
+
+}  // namespace diskless::inventory

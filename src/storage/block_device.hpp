@@ -1,0 +1,33 @@
+#pragma once
+// A byte-addressed disk: raw file, block device, or qcow2 overlay over a backing disk.
+//
+// Contract: every method is synchronous and blocking, and is only ever called from io_pool
+// threads (never from the event loop). Implementations are thread-safe: reads and writes to
+// different ranges may run concurrently. A write that returned success and was followed by a
+// successful flush() (or was made with fua = true) is on stable storage.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <system_error>
+
+namespace diskless::storage {
+
+class block_device {
+ public:
+  virtual ~block_device() = default;
+
+  virtual std::uint64_t size() const = 0;  // bytes
+  virtual bool read_only() const = 0;
+
+  // Short reads past the end are errors; callers check ranges first.
+  virtual std::error_code read(std::uint64_t offset, std::span<std::byte> out) = 0;
+  virtual std::error_code write(std::uint64_t offset, std::span<const std::byte> in,
+                                bool fua = false) = 0;
+  // Makes every completed write durable (fdatasync for files).
+  virtual std::error_code flush() = 0;
+  // The range reads as zeros afterwards; space is released where the format can (punch hole,
+  // qcow2 zero clusters).
+  virtual std::error_code discard(std::uint64_t offset, std::uint64_t length) = 0;
+};
+
+}  // namespace diskless::storage
