@@ -36,6 +36,7 @@ struct dhcp_config {
   std::chrono::seconds lease_time{3600};
   // x64 UEFI boot file: "ipxe.efi" (default) or "snponly.efi".
   std::string efi_loader = "ipxe.efi";
+  int line = 0;  // of <dhcp> (for messages)
 };
 
 struct tftp_config {
@@ -108,6 +109,7 @@ struct host {
 struct unknown_policy {
   enum class kind { ignore, local, menu, image } what = kind::ignore;
   std::string image;  // when what == image
+  int line = 0;
 };
 
 struct inventory {

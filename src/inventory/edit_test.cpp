@@ -1,0 +1,90 @@
+#include "inventory/edit.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "util/file.hpp"
+
+namespace diskless::inventory {
+namespace {
+
+const char* base = R"(<?xml version="1.0"?>
+<!-- the lab -->
+<diskless version="1">
+  <images>
+    <image name="a" kernel="k"/>  <!-- kept -->
+  </images>
+  <hosts unknown="ignore">
+    <!-- first row -->
+    <host mac="52:54:00:00:00:01" name="pc1" image="a" boot="linux"/>
+  </hosts>
+</diskless>
+)";
+
+TEST(Edit, AddHostKeepsCommentsAndIndentation) {
+  auto r = add_host(base, {{"mac", "52:54:00:00:00:02"}, {"name", "pc2"}, {"boot", "local"}});
+  ASSERT_TRUE(r) << r.error_message();
+  EXPECT_EQ(*r, R"(<?xml version="1.0"?>
+<!-- the lab -->
+<diskless version="1">
+  <images>
+    <image name="a" kernel="k"/>  <!-- kept -->
+  </images>
+  <hosts unknown="ignore">
+    <!-- first row -->
+    <host mac="52:54:00:00:00:01" name="pc1" image="a" boot="linux"/>
+    <host mac="52:54:00:00:00:02" name="pc2" boot="local"/>
+  </hosts>
+</diskless>
+)");
+}
+
+TEST(Edit, SetAndRemoveHostByNameOrMac) {
+  auto r = set_host(base, "52-54-00-00-00-01", {{"boot", "local"}, {"image", ""}});
+  ASSERT_TRUE(r);
+  EXPECT_NE(r->find(R"(<host mac="52:54:00:00:00:01" name="pc1" boot="local"/>)"), std::string::npos)
+      << *r;
+  auto gone = remove_host(*r, "pc1");
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->find("pc1"), std::string::npos);
+  EXPECT_NE(gone->find("<!-- first row -->"), std::string::npos);
+  EXPECT_FALSE(remove_host(base, "nobody"));
+}
+
+TEST(Edit, RemoveImageInUseIsRefused) {
+  auto r = remove_image(base, "a");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error_message().find("pc1"), std::string::npos);
+  auto added = add_image(base, {{"name", "b"}, {"disk", "b.img"}});
+  ASSERT_TRUE(added);
+  EXPECT_NE(added->find("    <image name=\"b\" disk=\"b.img\"/>\n  </images>"), std::string::npos)
+      << *added;
+  EXPECT_TRUE(remove_image(*added, "b"));
+}
+
+TEST(Edit, EditFileRefusesInvalidResultAndLeavesFileUntouched) {
+  auto dir = std::filesystem::temp_directory_path() / "diskless-edit-test";
+  std::filesystem::create_directories(dir);
+  auto file = dir / "inv.xml";
+  ASSERT_TRUE(write_file_atomic(file, base));
+  load_options o;
+  o.check_files = false;
+  auto bad = edit_file(file, [](std::string_view t) {
+    return add_host(t, {{"mac", "52:54:00:00:00:01"}, {"name", "dup"}, {"boot", "local"}});
+  }, o);
+  EXPECT_FALSE(bad.ok);
+  ASSERT_FALSE(bad.problems.empty());
+  EXPECT_NE(bad.problems[0].str().find("inv.xml:10: MAC 52:54:00:00:00:01 is already used"),
+            std::string::npos) << bad.problems[0].str();
+  EXPECT_EQ(*read_file(file), base);
+  auto good = edit_file(file, [](std::string_view t) {
+    return add_host(t, {{"mac", "52:54:00:00:00:03"}, {"name", "pc3"}, {"boot", "local"}});
+  }, o);
+  EXPECT_TRUE(good.ok) << good.error;
+  EXPECT_NE(read_file(file)->find("pc3"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace diskless::inventory

@@ -1,0 +1,500 @@
+#include "inventory/load.hpp"
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+
+#include "inventory/validate.hpp"
+#include "util/file.hpp"
+
+namespace diskless::inventory {
+
+std::string problem::str() const {
+  std::string where = line > 0 ? fmt::format("{}:{}", file, line) : file;
+  return fmt::format("{}: {}{}", where, severity == level::warning ? "warning: " : "", message);
+}
+
+std::size_t load_result::error_count() const {
+  return static_cast<std::size_t>(std::count_if(problems.begin(), problems.end(), [](auto& p) {
+    return p.severity == problem::level::error;
+  }));
+}
+
+int line_of_offset(std::string_view text, std::ptrdiff_t offset) {
+  if (offset < 0) return 0;
+  auto end = std::min<std::size_t>(static_cast<std::size_t>(offset), text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + end, '\n'));
+}
+
+namespace {
+
+template <typename T>
+std::optional<T> parse_number(std::string_view s) {
+  T v{};
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::uint64_t mult = 1;
+  switch (s.back()) {
+    case 's': mult = 1; s.remove_suffix(1); break;
+    case 'm': mult = 60; s.remove_suffix(1); break;
+    case 'h': mult = 3600; s.remove_suffix(1); break;
+    case 'd': mult = 86400; s.remove_suffix(1); break;
+    default: break;
+  }
+  auto n = parse_number<std::uint64_t>(s);
+  if (!n || *n > 0xffffffffull / mult) return std::nullopt;
+  return std::chrono::seconds(*n * mult);
+}
+
+std::optional<std::chrono::milliseconds> parse_millis(std::string_view s) {
+  std::uint64_t mult = 1;
+  if (s.ends_with("ms")) {
+    s.remove_suffix(2);
+  } else if (s.ends_with("s")) {
+    s.remove_suffix(1);
+    mult = 1000;
+  }
+  auto n = parse_number<std::uint64_t>(s);
+  if (!n || *n > 600000 / mult) return std::nullopt;  // at most 10 minutes
+  return std::chrono::milliseconds(*n * mult);
+}
+
+bool is_valid_iqn(std::string_view s) {
+  // iqn.YYYY-MM.<reversed domain>[:<unique>]; RFC 3720 §3.2.6.3.1 (kept by RFC 7143 §4.2.7.4).
+  if (s.size() < 12 || s.size() > 223 || !s.starts_with("iqn.")) return false;
+  auto digits = [&](std::size_t from, std::size_t n) {
+    for (std::size_t i = from; i < from + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  if (!digits(4, 4) || s[8] != '-' || !digits(9, 2) || s[11] != '.') return false;
+  int month = (s[9] - '0') * 10 + (s[10] - '0');
+  if (month < 1 || month > 12) return false;
+  if (s.size() == 12 || s[12] == ':' || s[12] == '.') return false;  // needs a naming authority
+  for (char c : s.substr(12)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_valid_host_name(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '.'; });
+}
+
+namespace {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// " (did you mean 'x'?)" for the closest known word, or a list of what is allowed.
+std::string suggestion(std::string_view got, const std::vector<std::string_view>& known) {
+  std::string_view best;
+  std::size_t best_d = 3;
+  for (auto k : known) {
+    auto d = edit_distance(got, k);
+    if (d < best_d) best_d = d, best = k;
+  }
+  if (!best.empty()) return fmt::format("; did you mean '{}'?", best);
+  return fmt::format("; expected one of: {}", fmt::join(known, ", "));
+}
+
+// Element name → allowed attributes and child elements.
+struct element_schema {
+  std::vector<std::string_view> attributes;
+  std::vector<std::string_view> children;
+};
+
+const std::map<std::string_view, element_schema>& schema() {
+  static const std::map<std::string_view, element_schema> s = {
+      {"diskless", {{"version"}, {"server", "images", "hosts"}}},
+      {"server", {{"address", "interface"}, {"dhcp", "tftp", "iscsi", "http", "state"}}},
+      {"dhcp",
+       {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader"}, {}}},
+      {"tftp", {{"root", "port", "port-range", "max-transfers"}, {}}},
+      {"iscsi", {{"port", "iqn"}, {}}},
+      {"http", {{"port", "enabled"}, {}}},
+      {"state", {{"dir"}, {}}},
+      {"images", {{}, {"image"}}},
+      {"image",
+       {{"name", "disk", "kernel", "initrd", "cmdline", "root-partition", "rootfstype"}, {}}},
+      {"hosts", {{"unknown"}, {"host"}}},
+      {"host",
+       {{"mac", "name", "image", "boot", "overlay", "ip", "chap-user", "chap-secret",
+         "mutual-user", "mutual-secret", "allow-any-initiator", "force-option43", "reply-delay"},
+        {}}},
+  };
+  return s;
+}
+
+class loader {
+ public:
+  loader(std::string_view text, const std::filesystem::path& file, const load_options& opts)
+      : text_(text), file_(file.string()), opts_(opts) {}
+
+  load_result run() {
+    auto inv = std::make_shared<inventory>();
+    inv->source = file_;
+    inv->base_dir = opts_.base_dir.empty() ? std::filesystem::current_path() : opts_.base_dir;
+
+    pugi::xml_document doc;
+    auto parsed = doc.load_buffer(text_.data(), text_.size(), pugi::parse_default);
+    if (!parsed) {
+      add(problem::level::error, line_of_offset(text_, parsed.offset),
+          fmt::format("malformed XML: {}; fix the markup here", parsed.description()));
+      return finish(nullptr);
+    }
+    auto root = doc.document_element();
+    if (std::string_view(root.name()) != "diskless") {
+      err(root, fmt::format("the root element is <{}>; write <diskless version=\"1\"> ... "
+                            "</diskless>", root.name()));
+      return finish(nullptr);
+    }
+    check_structure(root);
+    if (auto v = root.attribute("version"); v && std::string_view(v.value()) != "1")
+      err(root, fmt::format("version=\"{}\" is not supported; write version=\"1\"", v.value()));
+
+    read_server(root.child("server"), *inv);
+    for (auto n : root.child("images").children("image")) read_image(n, *inv);
+    auto hosts = root.child("hosts");
+    read_unknown(hosts, *inv);
+    for (auto n : hosts.children("host")) read_host(n, *inv);
+
+    validate(*inv, opts_, problems_, file_);
+    return finish(inv);
+  }
+
+ private:
+  int line(pugi::xml_node n) const { return line_of_offset(text_, n.offset_debug()); }
+
+  void add(problem::level lvl, int line, std::string msg) {
+    problems_.push_back(problem{lvl, file_, line, std::move(msg)});
+  }
+  void err(pugi::xml_node n, std::string msg) { add(problem::level::error, line(n), std::move(msg)); }
+
+  load_result finish(std::shared_ptr<inventory> inv) {
+    std::stable_sort(problems_.begin(), problems_.end(),
+                     [](const problem& a, const problem& b) { return a.line < b.line; });
+    load_result r;
+    r.problems = std::move(problems_);
+    if (inv && r.error_count() == 0) r.inv = std::move(inv);
+    return r;
+  }
+
+  // Unknown elements and attributes, recursively, with a "did you mean".
+  void check_structure(pugi::xml_node n) {
+    auto it = schema().find(n.name());
+    if (it == schema().end()) return;  // reported by the parent
+    const auto& s = it->second;
+    for (auto a : n.attributes()) {
+      std::string_view name = a.name();
+      if (std::find(s.attributes.begin(), s.attributes.end(), name) == s.attributes.end()) {
+        err(n, fmt::format("<{}> has no attribute '{}'{}", n.name(), name,
+                           s.attributes.empty() ? std::string("; it takes none")
+                                                : suggestion(name, s.attributes)));
+      }
+    }
+    std::map<std::string_view, int> seen;
+    for (auto c : n.children()) {
+      if (c.type() != pugi::node_element) continue;
+      std::string_view name = c.name();
+      if (std::find(s.children.begin(), s.children.end(), name) == s.children.end()) {
+        err(c, fmt::format("<{}> is not allowed inside <{}>{}", name, n.name(),
+                           s.children.empty() ? std::string("; it takes no elements")
+                                              : suggestion(name, s.children)));
+        continue;
+      }
+      if (name != "image" && name != "host" && ++seen[name] == 2)
+        err(c, fmt::format("<{}> appears twice inside <{}>; keep one", name, n.name()));
+      check_structure(c);
+    }
+  }
+
+  std::optional<ipv4_address> ip_attr(pugi::xml_node n, const char* attr) {
+    auto a = n.attribute(attr);
+    if (!a) return std::nullopt;
+    auto ip = ipv4_address::parse(a.value());
+    if (!ip)
+      err(n, fmt::format("{}=\"{}\" is not an IPv4 address; write a dotted quad like 10.0.0.1",
+                         attr, a.value()));
+    return ip;
+  }
+
+  template <typename T>
+  std::optional<T> number_attr(pugi::xml_node n, const char* attr, T lo, T hi) {
+    auto a = n.attribute(attr);
+    if (!a) return std::nullopt;
+    auto v = parse_number<T>(a.value());
+    if (!v || *v < lo || *v > hi) {
+      err(n, fmt::format("{}=\"{}\" must be a whole number from {} to {}", attr, a.value(), lo, hi));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<bool> bool_attr(pugi::xml_node n, const char* attr) {
+    auto a = n.attribute(attr);
+    if (!a) return std::nullopt;
+    std::string_view v = a.value();
+    if (v == "true" || v == "yes" || v == "1") return true;
+    if (v == "false" || v == "no" || v == "0") return false;
+    err(n, fmt::format("{}=\"{}\" must be true or false", attr, v));
+    return std::nullopt;
+  }
+
+  void read_server(pugi::xml_node s, inventory& inv) {
+    auto& srv = inv.server;
+    if (!s) return;  // all defaults
+    srv.address = ip_attr(s, "address");
+    srv.interface = s.attribute("interface").value();
+    if (auto d = s.child("dhcp")) {
+      srv.dhcp.line = line(d);
+      if (auto m = d.attribute("mode")) {
+        if (auto mode = parse_dhcp_mode(m.value()))
+          srv.dhcp.mode = *mode;
+        else
+          err(d, fmt::format("mode=\"{}\" is not a DHCP mode{}", m.value(),
+                             suggestion(m.value(), {"proxy", "full", "off"})));
+      }
+      if (auto r = d.attribute("range")) {
+        std::string_view v = r.value();
+        auto dash = v.find('-');
+        auto a = dash == v.npos ? std::nullopt : ipv4_address::parse(v.substr(0, dash));
+        auto b = dash == v.npos ? std::nullopt : ipv4_address::parse(v.substr(dash + 1));
+        if (!a || !b || *b < *a)
+          err(d, fmt::format("range=\"{}\" must be FIRST-LAST with FIRST <= LAST, like "
+                             "10.0.0.100-10.0.0.199", v));
+        else
+          srv.dhcp.range_start = a, srv.dhcp.range_end = b;
+      }
+      srv.dhcp.netmask = ip_attr(d, "netmask");
+      if (srv.dhcp.netmask && !is_valid_netmask(*srv.dhcp.netmask))
+        err(d, fmt::format("netmask=\"{}\" is not a contiguous netmask; write e.g. 255.255.255.0",
+                           srv.dhcp.netmask->str()));
+      srv.dhcp.router = ip_attr(d, "router");
+      if (auto dns = d.attribute("dns")) {
+        std::string_view v = dns.value();
+        while (!v.empty()) {
+          auto comma = v.find(',');
+          auto part = v.substr(0, comma);
+          while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+          while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+          if (auto ip = ipv4_address::parse(part))
+            srv.dhcp.dns.push_back(*ip);
+          else
+            err(d, fmt::format("dns=\"{}\": '{}' is not an IPv4 address; write a comma-separated "
+                               "list like 10.0.0.1,10.0.0.2", dns.value(), part));
+          if (comma == v.npos) break;
+          v.remove_prefix(comma + 1);
+        }
+      }
+      if (auto lt = d.attribute("lease-time")) {
+        auto t = parse_duration(lt.value());
+        if (!t || t->count() < 60)
+          err(d, fmt::format("lease-time=\"{}\" must be a duration of at least 60 s, like 3600, "
+                             "30m, 1h or 1d", lt.value()));
+        else
+          srv.dhcp.lease_time = *t;
+      }
+      if (auto e = d.attribute("efi-loader")) {
+        std::string_view v = e.value();
+        if (v != "ipxe.efi" && v != "snponly.efi")
+          err(d, fmt::format("efi-loader=\"{}\" must be ipxe.efi or snponly.efi", v));
+        else
+          srv.dhcp.efi_loader = v;
+      }
+    }
+    if (auto t = s.child("tftp")) {
+      if (auto r = t.attribute("root")) srv.tftp.root = r.value();
+      if (auto p = number_attr<std::uint16_t>(t, "port", 1, 65535)) srv.tftp.port = *p;
+      if (auto r = t.attribute("port-range")) {
+        std::string_view v = r.value();
+        auto dash = v.find('-');
+        auto lo = dash == v.npos ? std::nullopt : parse_number<std::uint16_t>(v.substr(0, dash));
+        auto hi = dash == v.npos ? std::nullopt : parse_number<std::uint16_t>(v.substr(dash + 1));
+        if (!lo || !hi || *lo == 0 || *hi < *lo)
+          err(t, fmt::format("port-range=\"{}\" must be LOW-HIGH, like 30000-30999", v));
+        else
+          srv.tftp.port_range_low = *lo, srv.tftp.port_range_high = *hi;
+      }
+      if (auto m = number_attr<std::uint32_t>(t, "max-transfers", 1, 100000))
+        srv.tftp.max_transfers = *m;
+    }
+    if (auto i = s.child("iscsi")) {
+      if (auto p = number_attr<std::uint16_t>(i, "port", 1, 65535)) srv.iscsi.port = *p;
+      if (auto q = i.attribute("iqn")) {
+        if (!is_valid_iqn(q.value()))
+          err(i, fmt::format("iqn=\"{}\" is not an iSCSI qualified name; write "
+                             "iqn.YYYY-MM.reversed.domain, lower case, like "
+                             "iqn.2026-11.lan.diskless", q.value()));
+        else
+          srv.iscsi.iqn = q.value();
+      }
+    }
+    if (auto h = s.child("http")) {
+      if (auto p = number_attr<std::uint16_t>(h, "port", 1, 65535)) srv.http.port = *p;
+      if (auto e = bool_attr(h, "enabled")) srv.http.enabled = *e;
+    }
+    if (auto st = s.child("state")) {
+      if (auto d = st.attribute("dir")) {
+        if (std::string_view(d.value()).empty())
+          err(st, "dir=\"\" is empty; write a directory, like dir=\"state\"");
+        else
+          srv.state_dir = d.value();
+      }
+    }
+  }
+
+  void read_image(pugi::xml_node n, inventory& inv) {
+    image img;
+    img.line = line(n);
+    img.name = n.attribute("name").value();
+    if (img.name.empty()) err(n, "<image> needs a name=\"...\"");
+    img.disk = n.attribute("disk").value();
+    img.kernel = n.attribute("kernel").value();
+    img.initrd = n.attribute("initrd").value();
+    img.cmdline = n.attribute("cmdline").value();
+    if (auto p = number_attr<std::uint32_t>(n, "root-partition", 1, 128)) img.root_partition = *p;
+    if (auto f = n.attribute("rootfstype")) img.rootfstype = f.value();
+    if (!img.has_disk() && !img.has_kernel())
+      err(n, fmt::format("image '{}' has neither disk=\"...\" nor kernel=\"...\"; give it a disk "
+                         "image (raw or qcow2) or a kernel", img.name));
+    if (!img.initrd.empty() && !img.has_kernel())
+      err(n, fmt::format("image '{}' has an initrd but no kernel=\"...\"", img.name));
+    inv.images.push_back(std::move(img));
+  }
+
+  void read_unknown(pugi::xml_node hosts, inventory& inv) {
+    auto u = hosts.attribute("unknown");
+    if (!u) return;
+    std::string_view v = u.value();
+    if (v == "ignore") inv.unknown.what = unknown_policy::kind::ignore;
+    else if (v == "local") inv.unknown.what = unknown_policy::kind::local;
+    else if (v == "menu") inv.unknown.what = unknown_policy::kind::menu;
+    else {
+      inv.unknown.what = unknown_policy::kind::image;
+      inv.unknown.image = v;
+    }
+    inv.unknown.line = line(hosts);
+  }
+
+  void read_host(pugi::xml_node n, inventory& inv) {
+    host h;
+    h.line = line(n);
+    auto mac = n.attribute("mac");
+    if (!mac) {
+      err(n, "<host> needs mac=\"aa:bb:cc:dd:ee:ff\"");
+    } else if (auto m = mac_address::parse(mac.value())) {
+      h.mac = *m;
+    } else {
+      err(n, fmt::format("mac=\"{}\" is not a MAC address; write aa:bb:cc:dd:ee:ff", mac.value()));
+    }
+    h.name = n.attribute("name").value();
+    if (h.name.empty())
+      err(n, "<host> needs name=\"...\" (lower-case letters, digits, '-' and '.', like lab-01)");
+    else if (!is_valid_host_name(h.name))
+      err(n, fmt::format("name=\"{}\" is not usable in an IQN or file name; use lower-case "
+                         "letters, digits, '-' and '.', starting with a letter or digit, like "
+                         "lab-01", h.name));
+    h.image = n.attribute("image").value();
+    if (auto b = n.attribute("boot")) {
+      if (auto m = parse_boot_method(b.value()))
+        h.boot = *m;
+      else
+        err(n, fmt::format("boot=\"{}\" is not a boot method{}", b.value(),
+                           suggestion(b.value(), {"sanboot", "linux", "iscsi-root", "local", "menu"})));
+    } else {
+      h.boot = boot_method::sanboot;
+    }
+    if (auto o = n.attribute("overlay")) {
+      if (auto m = parse_overlay_mode(o.value()))
+        h.overlay = *m;
+      else
+        err(n, fmt::format("overlay=\"{}\" is not an overlay mode{}", o.value(),
+                           suggestion(o.value(), {"none", "readonly", "persistent", "volatile"})));
+    }
+    h.ip = ip_attr(n, "ip");
+    auto cu = n.attribute("chap-user"), cs = n.attribute("chap-secret");
+    auto mu = n.attribute("mutual-user"), ms = n.attribute("mutual-secret");
+    if (cu || cs || mu || ms) {
+      chap_credentials c{cu.value(), cs.value(), mu.value(), ms.value()};
+      if (c.user.empty() || c.secret.empty())
+        err(n, "CHAP needs both chap-user=\"...\" and chap-secret=\"...\"");
+      // RFC 7143 §12.1.3 wants secrets of at least 12 bytes (96 bits); iPXE and open-iscsi
+      // accept shorter ones, Windows' initiator refuses < 12. Treat as an error: it is a
+      // security setting admins expect to be right.
+      if (!c.secret.empty() && (c.secret.size() < 12 || c.secret.size() > 16))
+        err(n, "chap-secret must be 12 to 16 characters (RFC 7143 §12.1.3; Windows refuses others)");
+      if ((!c.mutual_user.empty() || !c.mutual_secret.empty()) &&
+          (c.mutual_user.empty() || c.mutual_secret.empty()))
+        err(n, "mutual CHAP needs both mutual-user=\"...\" and mutual-secret=\"...\"");
+      if (!c.mutual_secret.empty() && (c.mutual_secret.size() < 12 || c.mutual_secret.size() > 16))
+        err(n, "mutual-secret must be 12 to 16 characters");
+      if (!c.mutual_secret.empty() && c.mutual_secret == c.secret)
+        err(n, "mutual-secret must differ from chap-secret (RFC 7143 §12.1.3)");
+      h.chap = std::move(c);
+    }
+    if (auto a = bool_attr(n, "allow-any-initiator")) h.allow_any_initiator = *a;
+    if (auto f = bool_attr(n, "force-option43")) h.quirks.force_option43 = *f;
+    if (auto d = n.attribute("reply-delay")) {
+      if (auto ms2 = parse_millis(d.value()))
+        h.quirks.reply_delay = *ms2;
+      else
+        err(n, fmt::format("reply-delay=\"{}\" must be a delay up to 10 minutes, like 500ms or 2s",
+                           d.value()));
+    }
+    inv.hosts.push_back(std::move(h));
+  }
+
+  std::string_view text_;
+  std::string file_;
+  load_options opts_;
+  std::vector<problem> problems_;
+};
+
+}  // namespace
+
+load_result load_text(std::string_view xml, const std::filesystem::path& file,
+                      const load_options& opts) {
+  loader l(xml, file, opts);
+  return l.run();
+}
+
+load_result load_file(const std::filesystem::path& file, const load_options& opts) {
+  auto text = read_file(file);
+  if (!text) {
+    load_result r;
+    r.problems.push_back(problem{problem::level::error, file.string(), 0,
+                                 fmt::format("cannot read the inventory ({}); create it from "
+                                             "config/diskless.xml or pass -c FILE",
+                                             text.error_message())});
+    return r;
+  }
+  return load_text(*text, file, opts);
+}
+
+}  // namespace diskless::inventory

@@ -1,0 +1,59 @@
+#pragma once
+// Loading and validating the inventory XML (schema: shared/DESIGN.md §2).
+//
+// Contract: load() never throws and reports every problem it finds at once, each with the file
+// and line it is about and a message that says what is wrong and what to write instead. The
+// inventory is returned only when there are no errors (warnings allowed).
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "inventory/model.hpp"
+
+namespace diskless::inventory {
+
+struct problem {
+  enum class level { error, warning };
+  level severity = level::error;
+  std::string file;
+  int line = 0;  // 0 when it is about the file as a whole
+  std::string message;
+  // "FILE:LINE: message" (warnings: "FILE:LINE: warning: message").
+  std::string str() const;
+};
+
+struct load_result {
+  std::shared_ptr<inventory> inv;  // null when there are errors
+  std::vector<problem> problems;
+  bool ok() const { return inv != nullptr; }
+  std::size_t error_count() const;
+};
+
+struct load_options {
+  // Relative paths in the file resolve against this; empty = the current working directory.
+  std::filesystem::path base_dir;
+  // Check that image files exist (the CLI and serve do; pure-syntax tests may not).
+  bool check_files = true;
+};
+
+// Reads and validates the file.
+load_result load_file(const std::filesystem::path& file, const load_options& opts = {});
+// Validates XML text; `file` is only used in messages and as inventory::source.
+load_result load_text(std::string_view xml, const std::filesystem::path& file,
+                      const load_options& opts = {});
+
+// Converts a byte offset in text to a 1-based line number.
+int line_of_offset(std::string_view text, std::ptrdiff_t offset);
+
+// Parses "3600", "90s", "30m", "1h", "2d" into seconds; nullopt when malformed.
+std::optional<std::chrono::seconds> parse_duration(std::string_view s);
+// Parses "500ms", "2s", "0"; nullopt when malformed.
+std::optional<std::chrono::milliseconds> parse_millis(std::string_view s);
+// RFC 3720 §3.2.6.3.1 iqn. names: "iqn.YYYY-MM.reversed.domain[:anything]", lower case.
+bool is_valid_iqn(std::string_view s);
+// Host names usable in IQNs and file names: [a-z0-9][a-z0-9.-]{0,62}.
+bool is_valid_host_name(std::string_view s);
+
+}  // namespace diskless::inventory
