@@ -3,7 +3,8 @@
 #include <fmt/format.h>
 #include <pugixml.hpp>
 
-#include <sstream>
+#include <algorithm>
+#include <optional>
 
 #include "util/file.hpp"
 #include "util/net.hpp"
@@ -12,15 +13,12 @@ namespace diskless::inventory {
 
 namespace {
 
-constexpr unsigned parse_flags = pugi::parse_full | pugi::parse_ws_pcdata;
-
-struct doc_text {
-  pugi::xml_document doc;
-  std::string error;
-};
+// Edits are made on the text itself: pugixml only finds the elements (offsets) and reads values,
+// and the change is spliced into the original text, so comments, attribute layout and line breaks
+// of everything not edited stay byte for byte as the admin wrote them.
 
 bool parse(std::string_view xml, pugi::xml_document& doc, std::string& error) {
-  auto r = doc.load_buffer(xml.data(), xml.size(), parse_flags);
+  auto r = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_comments);
   if (!r) {
     error = fmt::format("the file is not well-formed XML (line {}: {}); fix it first",
                         line_of_offset(xml, r.offset), r.description());
@@ -33,72 +31,169 @@ bool parse(std::string_view xml, pugi::xml_document& doc, std::string& error) {
   return true;
 }
 
-// pugixml drops whitespace outside the root element, so the root element is printed and
-// spliced between the original text's prefix and suffix.
-std::string serialize(const pugi::xml_document& doc, std::string_view original) {
-  std::ostringstream out;
-  auto root = doc.document_element();
-  root.print(out, "", pugi::format_raw);
-  std::string_view close = "</diskless>";
-  auto start = root.offset_debug() - 1;
-  auto end = original.rfind(close);
-  if (start < 0 || end == original.npos || static_cast<std::size_t>(start) >= end ||
-      original[static_cast<std::size_t>(start)] != '<') {
-    std::ostringstream all;
-    doc.save(all, "", pugi::format_raw | pugi::format_no_declaration);
-    return all.str();
+std::string escape(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
   }
-  return std::string(original.substr(0, static_cast<std::size_t>(start))) + out.str() +
-         std::string(original.substr(end + close.size()));
+  return out;
 }
 
-bool is_ws(pugi::xml_node n) {
-  if (n.type() != pugi::node_pcdata) return false;
-  std::string_view v = n.value();
-  return v.find_first_not_of(" \t\r\n") == v.npos;
+struct attr_span {
+  std::string name;
+  std::size_t begin;        // of the whitespace before the name
+  std::size_t value_begin;  // inside the quotes
+  std::size_t value_end;
+  std::size_t end;          // after the closing quote
+};
+
+struct tag_span {
+  std::size_t begin = 0;      // '<'
+  std::size_t attrs_end = 0;  // where "/>" or ">" starts (new attributes go here)
+  std::size_t end = 0;        // after the start tag's '>'
+  bool self_closing = false;
+  std::vector<attr_span> attrs;
+};
+
+// Scans the start tag of `n` in the text it was parsed from.
+std::optional<tag_span> start_tag(std::string_view text, pugi::xml_node n) {
+  auto off = n.offset_debug();
+  if (off < 1 || static_cast<std::size_t>(off) > text.size() || text[off - 1] != '<')
+    return std::nullopt;
+  tag_span t;
+  t.begin = static_cast<std::size_t>(off - 1);
+  std::size_t i = static_cast<std::size_t>(off) + std::string_view(n.name()).size();
+  auto ws = [&](std::size_t k) {
+    return k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r');
+  };
+  for (;;) {
+    std::size_t before = i;
+    while (ws(i)) ++i;
+    if (i >= text.size()) return std::nullopt;
+    if (text[i] == '/' || text[i] == '>') {
+      t.attrs_end = before;
+      t.self_closing = text[i] == '/';
+      auto close = text.find('>', i);
+      if (close == text.npos) return std::nullopt;
+      t.end = close + 1;
+      return t;
+    }
+    attr_span a;
+    a.begin = before;
+    std::size_t name_begin = i;
+    while (i < text.size() && text[i] != '=' && !ws(i)) ++i;
+    a.name = text.substr(name_begin, i - name_begin);
+    while (ws(i)) ++i;
+    if (i >= text.size() || text[i] != '=') return std::nullopt;
+    ++i;
+    while (ws(i)) ++i;
+    if (i >= text.size() || (text[i] != '"' && text[i] != '\'')) return std::nullopt;
+    char q = text[i++];
+    a.value_begin = i;
+    auto close = text.find(q, i);
+    if (close == text.npos) return std::nullopt;
+    a.value_end = close;
+    a.end = i = close + 1;
+    t.attrs.push_back(std::move(a));
+  }
 }
 
-// The indentation (the whitespace text before an element), e.g. "\n    ".
-std::string indent_of(pugi::xml_node n) {
-  auto prev = n.previous_sibling();
-  if (prev && is_ws(prev)) return prev.value();
-  return "\n";
+// [begin, end) of the whole element, including its end tag when it has one.
+std::optional<std::pair<std::size_t, std::size_t>> element_extent(std::string_view text,
+                                                                  pugi::xml_node n) {
+  auto t = start_tag(text, n);
+  if (!t) return std::nullopt;
+  if (t->self_closing) return std::pair{t->begin, t->end};
+  // Only leaf-like elements are removed whole; find the matching end tag by depth.
+  std::string open = std::string("<") + n.name(), close = std::string("</") + n.name();
+  std::size_t i = t->end;
+  int depth = 1;
+  while (i < text.size()) {
+    auto c = text.find(close, i);
+    if (c == text.npos) return std::nullopt;
+    auto o = text.find(open, i);
+    if (o != text.npos && o < c) {
+      ++depth;
+      i = o + open.size();
+      continue;
+    }
+    if (--depth == 0) {
+      auto gt = text.find('>', c);
+      if (gt == text.npos) return std::nullopt;
+      return std::pair{t->begin, gt + 1};
+    }
+    i = c + close.size();
+  }
+  return std::nullopt;
 }
 
-// Appends `child` as the last element of `parent`, indented like its element siblings (or one
-// level deeper than the parent), keeping the closing tag's own indentation.
-pugi::xml_node append_element(pugi::xml_node parent, const char* name) {
-  pugi::xml_node last_el, last_content;
-  for (auto c : parent.children()) {
-    if (c.type() == pugi::node_element) last_el = c;
-    if (!is_ws(c)) last_content = c;  // elements, comments: the new one goes after them
-  }
-  std::string indent = last_el ? indent_of(last_el) : indent_of(parent) + "  ";
-  if (last_el) {
-    auto ws = parent.insert_child_after(pugi::node_pcdata, last_content);
-    ws.set_value(indent.c_str());
-    return parent.insert_child_after(name, ws);
-  }
-  // No element children: put the new one before any trailing whitespace (the closing tag's).
-  auto last = parent.last_child();
-  if (last && is_ws(last)) {
-    auto ws = parent.insert_child_before(pugi::node_pcdata, last);
-    ws.set_value(indent.c_str());
-    return parent.insert_child_before(name, last);
-  }
-  auto ws = parent.append_child(pugi::node_pcdata);
-  ws.set_value(indent.c_str());
-  auto el = parent.append_child(name);
-  auto close = parent.append_child(pugi::node_pcdata);
-  close.set_value(indent_of(parent).c_str());
-  return el;
+std::size_t line_begin(std::string_view text, std::size_t pos) {
+  auto nl = text.rfind('\n', pos == 0 ? 0 : pos - 1);
+  return nl == text.npos ? 0 : nl + 1;
 }
 
-void remove_element(pugi::xml_node n) {
-  auto parent = n.parent();
-  auto prev = n.previous_sibling();
-  if (prev && is_ws(prev)) parent.remove_child(prev);
-  parent.remove_child(n);
+bool blank(std::string_view s) { return s.find_first_not_of(" \t\r") == s.npos; }
+
+std::string indent_at(std::string_view text, std::size_t pos) {
+  auto lb = line_begin(text, pos);
+  auto prefix = text.substr(lb, pos - lb);
+  return blank(prefix) ? std::string(prefix) : std::string();
+}
+
+std::string tag_text(const char* name, const attributes& attrs) {
+  std::string out = std::string("<") + name;
+  for (const auto& [k, v] : attrs)
+    if (!v.empty()) out += fmt::format(" {}=\"{}\"", k, escape(v));
+  return out + "/>";
+}
+
+std::string splice(std::string_view text, std::size_t begin, std::size_t end, std::string_view with) {
+  return std::string(text.substr(0, begin)) + std::string(with) + std::string(text.substr(end));
+}
+
+// Inserts element text as the last child of `parent`, on its own line, indented like its element
+// siblings (or one level deeper than the parent).
+result<std::string> append_child_text(std::string_view text, pugi::xml_node parent,
+                                      const std::string& element) {
+  auto pt = start_tag(text, parent);
+  if (!pt) return error{"cannot locate <" + std::string(parent.name()) + "> in the file"};
+  std::string parent_indent = indent_at(text, pt->begin);
+  pugi::xml_node last;
+  for (auto c : parent.children())
+    if (c.type() == pugi::node_element) last = c;
+  if (last) {
+    auto ext = element_extent(text, last);
+    if (!ext) return error{"cannot locate the last element of <" + std::string(parent.name()) + ">"};
+    std::string indent = indent_at(text, ext->first);
+    if (indent.empty()) indent = parent_indent + "  ";
+    auto nl = text.find('\n', ext->second);
+    // After the end of the last child's line (a trailing comment on it stays with it).
+    if (nl != text.npos && blank(text.substr(ext->second, nl - ext->second)) == false &&
+        text.substr(ext->second, nl - ext->second).find('<') != std::string_view::npos &&
+        text.substr(ext->second, nl - ext->second).find("<!--") == std::string_view::npos)
+      nl = text.npos;  // something else follows on that line: insert right after the element
+    if (nl == text.npos) return splice(text, ext->second, ext->second, "\n" + indent + element);
+    return splice(text, nl + 1, nl + 1, indent + element + "\n");
+  }
+  std::string indent = parent_indent + "  ";
+  if (pt->self_closing) {
+    // <hosts .../> becomes <hosts ...>\n  <host/>\n</hosts>
+    std::string open(text.substr(pt->begin, pt->attrs_end - pt->begin));
+    return splice(text, pt->begin, pt->end,
+                  open + ">\n" + indent + element + "\n" + parent_indent + "</" + parent.name() + ">");
+  }
+  auto ext = element_extent(text, parent);
+  if (!ext) return error{"cannot locate </" + std::string(parent.name()) + ">"};
+  auto close = text.rfind("</", ext->second);
+  auto lb = line_begin(text, close);
+  if (blank(text.substr(lb, close - lb))) return splice(text, lb, lb, indent + element + "\n");
+  return splice(text, close, close, "\n" + indent + element + "\n" + parent_indent);
 }
 
 pugi::xml_node find_host(pugi::xml_node root, std::string_view key) {
@@ -111,22 +206,40 @@ pugi::xml_node find_host(pugi::xml_node root, std::string_view key) {
   return {};
 }
 
-void set_attrs(pugi::xml_node n, const attributes& attrs) {
-  for (const auto& [k, v] : attrs) {
-    auto a = n.attribute(k.c_str());
-    if (v.empty()) {
-      if (a) n.remove_attribute(a);
-    } else if (a) {
-      a.set_value(v.c_str());
-    } else {
-      n.append_attribute(k.c_str()).set_value(v.c_str());
-    }
-  }
+result<std::string> remove_element_text(std::string_view text, pugi::xml_node n) {
+  auto ext = element_extent(text, n);
+  if (!ext) return error{"cannot locate the element in the file"};
+  auto [b, e] = *ext;
+  auto lb = line_begin(text, b);
+  auto nl = text.find('\n', e);
+  std::size_t le = nl == text.npos ? text.size() : nl + 1;
+  if (blank(text.substr(lb, b - lb)) && blank(text.substr(e, (nl == text.npos ? text.size() : nl) - e)))
+    return splice(text, lb, le, "");  // the element had its lines to itself
+  return splice(text, b, e, "");
 }
 
-pugi::xml_node ensure_child(pugi::xml_node root, const char* name) {
-  if (auto c = root.child(name)) return c;
-  return append_element(root, name);
+result<std::string> set_attrs_text(std::string_view text, pugi::xml_node n, const attributes& attrs) {
+  auto t = start_tag(text, n);
+  if (!t) return error{"cannot locate the element in the file"};
+  // Apply from the back so earlier offsets stay valid.
+  struct change { std::size_t b, e; std::string with; };
+  std::vector<change> changes;
+  std::string added;
+  for (const auto& [k, v] : attrs) {
+    auto it = std::find_if(t->attrs.begin(), t->attrs.end(), [&](auto& a) { return a.name == k; });
+    if (it == t->attrs.end()) {
+      if (!v.empty()) added += fmt::format(" {}=\"{}\"", k, escape(v));
+    } else if (v.empty()) {
+      changes.push_back({it->begin, it->end, ""});
+    } else {
+      changes.push_back({it->value_begin, it->value_end, escape(v)});
+    }
+  }
+  if (!added.empty()) changes.push_back({t->attrs_end, t->attrs_end, added});
+  std::sort(changes.begin(), changes.end(), [](auto& a, auto& b) { return a.b > b.b; });
+  std::string out(text);
+  for (const auto& c : changes) out = splice(out, c.b, c.e, c.with);
+  return out;
 }
 
 }  // namespace
@@ -135,10 +248,12 @@ result<std::string> add_host(std::string_view xml, const attributes& attrs) {
   pugi::xml_document doc;
   std::string e;
   if (!parse(xml, doc, e)) return error{e};
-  auto hosts = ensure_child(doc.document_element(), "hosts");
-  auto h = append_element(hosts, "host");
-  set_attrs(h, attrs);
-  return serialize(doc, xml);
+  auto root = doc.document_element();
+  if (auto hosts = root.child("hosts")) return append_child_text(xml, hosts, tag_text("host", attrs));
+  auto pt = start_tag(xml, root);
+  std::string indent = pt ? indent_at(xml, pt->begin) + "  " : "  ";
+  return append_child_text(xml, root,
+                           "<hosts>\n" + indent + "  " + tag_text("host", attrs) + "\n" + indent + "</hosts>");
 }
 
 result<std::string> set_host(std::string_view xml, std::string_view key, const attributes& attrs) {
@@ -147,8 +262,7 @@ result<std::string> set_host(std::string_view xml, std::string_view key, const a
   if (!parse(xml, doc, e)) return error{e};
   auto h = find_host(doc.document_element(), key);
   if (!h) return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
-  set_attrs(h, attrs);
-  return serialize(doc, xml);
+  return set_attrs_text(xml, h, attrs);
 }
 
 result<std::string> remove_host(std::string_view xml, std::string_view key) {
@@ -157,8 +271,7 @@ result<std::string> remove_host(std::string_view xml, std::string_view key) {
   if (!parse(xml, doc, e)) return error{e};
   auto h = find_host(doc.document_element(), key);
   if (!h) return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
-  remove_element(h);
-  return serialize(doc, xml);
+  return remove_element_text(xml, h);
 }
 
 result<std::string> add_image(std::string_view xml, const attributes& attrs) {
@@ -166,21 +279,19 @@ result<std::string> add_image(std::string_view xml, const attributes& attrs) {
   std::string e;
   if (!parse(xml, doc, e)) return error{e};
   auto root = doc.document_element();
-  pugi::xml_node images = root.child("images");
-  if (!images) {
-    // Keep the schema's order: <images> before <hosts>.
-    if (auto hosts = root.child("hosts")) {
-      std::string indent = indent_of(hosts);
-      images = root.insert_child_before("images", hosts);
-      root.insert_child_before(pugi::node_pcdata, hosts).set_value(indent.c_str());
-      images.append_child(pugi::node_pcdata).set_value(indent.c_str());
-    } else {
-      images = append_element(root, "images");
-    }
+  if (auto images = root.child("images"))
+    return append_child_text(xml, images, tag_text("image", attrs));
+  // Keep the schema's order: <images> before <hosts>.
+  std::string block = "<images>\n";
+  if (auto hosts = root.child("hosts")) {
+    auto t = start_tag(xml, hosts);
+    if (!t) return error{"cannot locate <hosts> in the file"};
+    std::string indent = indent_at(xml, t->begin);
+    std::string text = "<images>\n" + indent + "  " + tag_text("image", attrs) + "\n" + indent +
+                       "</images>\n" + indent;
+    return splice(xml, t->begin, t->begin, text);
   }
-  auto img = append_element(images, "image");
-  set_attrs(img, attrs);
-  return serialize(doc, xml);
+  return append_child_text(xml, root, "<images>\n    " + tag_text("image", attrs) + "\n  </images>");
 }
 
 result<std::string> remove_image(std::string_view xml, std::string_view name) {
@@ -199,8 +310,7 @@ result<std::string> remove_image(std::string_view xml, std::string_view name) {
                                name, fmt::join(users, ", "))};
     if (std::string_view(root.child("hosts").attribute("unknown").value()) == name)
       return error{fmt::format("image '{}' is the unknown-PC policy (<hosts unknown=...>)", name)};
-    remove_element(img);
-    return serialize(doc, xml);
+    return remove_element_text(xml, img);
   }
   return error{fmt::format("no image named '{}'; see `diskless image list`", name)};
 }

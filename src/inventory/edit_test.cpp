@@ -52,6 +52,54 @@ TEST(Edit, SetAndRemoveHostByNameOrMac) {
   EXPECT_FALSE(remove_host(base, "nobody"));
 }
 
+TEST(Edit, UntouchedAndEditedElementsKeepTheirLayout) {
+  const char* xml = R"(<diskless version="1">
+  <hosts>
+    <host mac="52:54:00:00:00:01" name="pc1"
+          boot="local"   />
+    <host mac='52:54:00:00:00:02' name="pc2" boot="local"/>
+  </hosts>
+</diskless>)";
+  auto r = set_host(xml, "pc2", {{"boot", "menu"}, {"ip", "10.0.0.9"}, {"name", ""}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, R"(<diskless version="1">
+  <hosts>
+    <host mac="52:54:00:00:00:01" name="pc1"
+          boot="local"   />
+    <host mac='52:54:00:00:00:02' boot="menu" ip="10.0.0.9"/>
+  </hosts>
+</diskless>)");
+  auto removed = remove_host(xml, "pc1");
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(*removed, R"(<diskless version="1">
+  <hosts>
+    <host mac='52:54:00:00:00:02' name="pc2" boot="local"/>
+  </hosts>
+</diskless>)");
+  auto quoted = set_host(xml, "pc1", {{"cmdline", "a=\"b\" & c"}});
+  ASSERT_TRUE(quoted);
+  EXPECT_NE(quoted->find(R"(cmdline="a=&quot;b&quot; &amp; c")"), std::string::npos) << *quoted;
+}
+
+TEST(Edit, AddsContainersWhenMissing) {
+  auto r = add_host(R"(<diskless version="1">
+  <server/>
+</diskless>
+)", {{"mac", "52:54:00:00:00:01"}, {"name", "pc1"}, {"boot", "local"}});
+  ASSERT_TRUE(r) << r.error_message();
+  EXPECT_EQ(*r, R"(<diskless version="1">
+  <server/>
+  <hosts>
+    <host mac="52:54:00:00:00:01" name="pc1" boot="local"/>
+  </hosts>
+</diskless>
+)");
+  auto i = add_image(*r, {{"name", "k"}, {"kernel", "vmlinuz"}});
+  ASSERT_TRUE(i);
+  EXPECT_NE(i->find("  <images>\n    <image name=\"k\" kernel=\"vmlinuz\"/>\n  </images>\n  <hosts>"),
+            std::string::npos) << *i;
+}
+
 TEST(Edit, RemoveImageInUseIsRefused) {
   auto r = remove_image(base, "a");
   ASSERT_FALSE(r);

@@ -1,0 +1,249 @@
+#include "app/server.hpp"
+
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+#include <fstream>
+
+#include "app/services.hpp"
+#include "util/asio.hpp"
+#include "util/io_pool.hpp"
+#include "util/log.hpp"
+
+namespace diskless::app {
+
+result<ipv4_address> interface_address(const std::string& name) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return error{std::string("getifaddrs: ") + std::strerror(errno)};
+  std::optional<ipv4_address> found;
+  bool exists = false;
+  for (auto* a = list; a; a = a->ifa_next) {
+    if (name != a->ifa_name) continue;
+    exists = true;
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+    sockaddr_in sin;
+    std::memcpy(&sin, a->ifa_addr, sizeof sin);
+    found = ipv4_address(ntohl(sin.sin_addr.s_addr));
+    break;
+  }
+  ::freeifaddrs(list);
+  if (found) return *found;
+  if (!exists) return error{"interface " + name + " does not exist (see `ip -br addr`)"};
+  return error{"interface " + name + " has no IPv4 address; give <server address=...>"};
+}
+
+inventory::load_result load_for_serving(const serve_options& opts) {
+  auto r = inventory::load_file(opts.config);
+  if (!r.ok()) return r;
+  auto& inv = *r.inv;
+  if (opts.state_dir) inv.server.state_dir = *opts.state_dir;
+  inv.server.state_dir = inv.resolve(inv.server.state_dir);
+  if (!inv.server.address && !inv.server.interface.empty()) {
+    auto a = interface_address(inv.server.interface);
+    if (!a) {
+      r.problems.push_back({inventory::problem::level::error, opts.config.string(), 0,
+                            "<server interface=\"" + inv.server.interface + "\">: " +
+                                a.error_message()});
+      r.inv.reset();
+      return r;
+    }
+    inv.server.address = *a;
+  }
+  return r;
+}
+
+namespace {
+
+void log_problems(const std::vector<inventory::problem>& problems) {
+  for (const auto& p : problems) {
+    if (p.severity == inventory::problem::level::error)
+      log::inventory().error("{}", p.str());
+    else
+      log::inventory().warn("{}", p.str());
+  }
+}
+
+class server {
+ public:
+  server(const serve_options& opts, inventory::inventory_ptr inv)
+      : opts_(opts),
+        current_(std::move(inv)),
+        pool_(opts.io_threads,
+              [this](io_pool::task t) { asio::post(io_, [t = std::move(t)]() mutable { t(); }); }),
+        signals_(io_, SIGINT, SIGTERM, SIGHUP),
+        debounce_(io_),
+        inotify_(io_) {}
+
+  int run() {
+    std::error_code ec;
+    std::filesystem::create_directories(current_->server.state_dir, ec);
+    if (ec) {
+      log::app().error("cannot create state dir {}: {}", current_->server.state_dir.string(),
+                       ec.message());
+      return 1;
+    }
+    pid_file_ = current_->server.state_dir / "diskless.pid";
+    std::ofstream(pid_file_) << ::getpid() << "\n";
+
+    context ctx{io_, pool_, current_};
+    services_ = make_services(ctx);
+    for (auto& s : services_) {
+      if (auto r = s->start(); !r) {
+        log::app().error("{}: {}", s->name(), r.error_message());
+        stop_services();
+        return 1;
+      }
+    }
+    watch_signals();
+    watch_file();
+    log::app().info("serving {} host(s) from {} (server address {}, {} service(s))",
+                    current_->hosts.size(), opts_.config.string(),
+                    current_->server.address ? current_->server.address->str() : "unset",
+                    services_.size());
+    io_.run();
+    pool_.shutdown();
+    std::filesystem::remove(pid_file_, ec);
+    log::app().info("stopped");
+    return 0;
+  }
+
+ private:
+  void watch_signals() {
+    signals_.async_wait([this](const std::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        log::app().info("SIGHUP: reloading {}", opts_.config.string());
+        reload();
+        watch_signals();
+        return;
+      }
+      log::app().info("signal {}: stopping", sig);
+      stop_services();
+      io_.stop();
+    });
+  }
+
+  void stop_services() {
+    if (stopped_) return;
+    stopped_ = true;
+    for (auto it = services_.rbegin(); it != services_.rend(); ++it) (*it)->stop();
+    debounce_.cancel();
+    boost::system::error_code ignored;
+    inotify_.close(ignored);
+  }
+
+  // Watches the inventory's directory: editors and `diskless host` replace the file by rename,
+  // which a watch on the file itself would miss.
+  void watch_file() {
+    int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (fd < 0) {
+      log::app().warn("inotify unavailable ({}); reload with SIGHUP", std::strerror(errno));
+      return;
+    }
+    auto dir = opts_.config.parent_path();
+    if (dir.empty()) dir = ".";
+    if (::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
+      log::app().warn("cannot watch {} ({}); reload with SIGHUP", dir.string(), std::strerror(errno));
+      ::close(fd);
+      return;
+    }
+    inotify_.assign(fd);
+    read_events();
+  }
+
+  void read_events() {
+    inotify_.async_read_some(asio::buffer(event_buf_), [this](const std::error_code& ec,
+                                                               std::size_t n) {
+      if (ec) return;
+      bool ours = false;
+      std::string name = opts_.config.filename().string();
+      // struct inotify_event: int wd; uint32 mask, cookie, len; char name[len] (host order).
+      std::size_t pos = 0;
+      while (pos + sizeof(inotify_event) <= n) {
+        inotify_event ev;
+        std::memcpy(&ev, event_buf_.data() + pos, sizeof ev);
+        std::size_t name_at = pos + sizeof(inotify_event);
+        if (name_at + ev.len > n) break;
+        std::string ev_name(event_buf_.data() + name_at, strnlen(event_buf_.data() + name_at, ev.len));
+        if (ev_name == name) ours = true;
+        pos = name_at + ev.len;
+      }
+      if (ours) {
+        // Editors write in several steps; reload once things settle.
+        debounce_.expires_after(std::chrono::milliseconds(150));
+        debounce_.async_wait([this](const std::error_code& e) {
+          if (!e) {
+            log::app().info("{} changed: reloading", opts_.config.string());
+            reload();
+          }
+        });
+      }
+      read_events();
+    });
+  }
+
+  // Loading reads the file: done on the pool, applied on the loop.
+  void reload() {
+    pool_.submit([opts = opts_] { return load_for_serving(opts); },
+                 [this](inventory::load_result r) { apply(std::move(r)); });
+  }
+
+  void apply(inventory::load_result r) {
+    if (stopped_) return;
+    if (!r.ok()) {
+      log_problems(r.problems);
+      log::inventory().error("{} is invalid ({} error(s)); keeping the last good inventory",
+                             opts_.config.string(), r.error_count());
+      return;
+    }
+    log_problems(r.problems);  // warnings
+    inventory::inventory_ptr next = r.inv;
+    auto d = inventory::diff(*current_, *next);
+    if (d.empty()) {
+      log::inventory().info("reloaded {}: no change", opts_.config.string());
+      return;
+    }
+    for (const auto& n : d.added) log::inventory().info("added host {}", n);
+    for (const auto& n : d.changed) log::inventory().info("changed host {}", n);
+    for (const auto& n : d.removed) log::inventory().info("removed host {}", n);
+    if (d.server_changed)
+      log::inventory().warn("<server> settings changed; sockets keep their old ports and "
+                            "addresses until restart, the rest applies now");
+    log::inventory().info("inventory in force: {} host(s), {} image(s)", next->hosts.size(),
+                          next->images.size());
+    current_ = std::move(next);
+    for (auto& s : services_) s->apply(current_);
+  }
+
+  serve_options opts_;
+  inventory::inventory_ptr current_;
+  asio::io_context io_{1};
+  io_pool pool_;
+  asio::signal_set signals_;
+  asio::steady_timer debounce_;
+  asio::posix::stream_descriptor inotify_;
+  std::array<char, 4096> event_buf_{};
+  std::vector<std::unique_ptr<service>> services_;
+  std::filesystem::path pid_file_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+int serve(const serve_options& opts) {
+  auto r = load_for_serving(opts);
+  log_problems(r.problems);
+  if (!r.ok()) {
+    log::app().error("not starting: {} has {} error(s)", opts.config.string(), r.error_count());
+    return 1;
+  }
+  // The server must outlive io_context handlers; members are destroyed in reverse order.
+  auto s = std::make_unique<server>(opts, r.inv);
+  return s->run();
+}
+
+}  // namespace diskless::app
