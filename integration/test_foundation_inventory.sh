@@ -68,6 +68,15 @@ wait_log "added host pc2"
 wait_log "changed host pc2"
 grep -q 'name="pc2" boot="local"/>' config/diskless.xml || fail "edit not written as expected"
 
+echo "== two editors at once do not lose an edit (flock on the inventory)"
+pids=()
+for i in $(seq 10 29); do
+  "$bin" host add "52:54:00:bb:00:$i" --name "par-$i" --boot local >/dev/null & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a parallel host add failed"; done
+[ "$("$bin" host list | grep -c ' par-')" = 20 ] || fail "parallel edits lost: $("$bin" host list)"
+for i in $(seq 10 29); do "$bin" host remove "par-$i" >/dev/null; done
+
 echo "== an edit that would make the file invalid is refused and leaves it untouched"
 cp config/diskless.xml before.xml
 if "$bin" host add 52:54:00:aa:00:03 --name pc3 --image nope --boot sanboot 2> refused.txt; then
