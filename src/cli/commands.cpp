@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "boot/script.hpp"
 #include "inventory/edit.hpp"
 #include "inventory/load.hpp"
 
@@ -141,6 +142,11 @@ int run_check(const global_options& g, const std::vector<std::string>& args) {
   }
   if (args.size() == 1) local.config = args[0];
   auto r = inventory::load_file(local.config);
+  // The boot templates the inventory's hosts would be served with are part of the check.
+  if (r.ok()) {
+    for (auto& p : boot::check_templates(*r.inv)) r.problems.push_back(std::move(p));
+    if (r.error_count() > 0) r.inv.reset();
+  }
   print_problems(r.problems);
   if (!r.ok()) {
     std::fprintf(stderr, "%s: %zu error(s)\n", local.config.c_str(), r.error_count());
