@@ -45,9 +45,9 @@ inventory::load_result load_for_serving(const serve_options& opts) {
   if (!inv.server.address && !inv.server.interface.empty()) {
     auto a = interface_address(inv.server.interface);
     if (!a) {
-      r.problems.push_back({inventory::problem::level::error, opts.config.string(), 0,
-                            "<server interface=\"" + inv.server.interface + "\">: " +
-                                a.error_message()});
+      r.problems.push_back(
+          {inventory::problem::level::error, opts.config.string(), 0,
+           "<server interface=\"" + inv.server.interface + "\">: " + a.error_message()});
       r.inv.reset();
       return r;
     }
@@ -147,7 +147,8 @@ class server {
     auto dir = opts_.config.parent_path();
     if (dir.empty()) dir = ".";
     if (::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0) {
-      log::app().warn("cannot watch {} ({}); reload with SIGHUP", dir.string(), std::strerror(errno));
+      log::app().warn("cannot watch {} ({}); reload with SIGHUP", dir.string(),
+                      std::strerror(errno));
       ::close(fd);
       return;
     }
@@ -156,34 +157,35 @@ class server {
   }
 
   void read_events() {
-    inotify_.async_read_some(asio::buffer(event_buf_), [this](const std::error_code& ec,
-                                                               std::size_t n) {
-      if (ec) return;
-      bool ours = false;
-      std::string name = opts_.config.filename().string();
-      // struct inotify_event: int wd; uint32 mask, cookie, len; char name[len] (host order).
-      std::size_t pos = 0;
-      while (pos + sizeof(inotify_event) <= n) {
-        inotify_event ev;
-        std::memcpy(&ev, event_buf_.data() + pos, sizeof ev);
-        std::size_t name_at = pos + sizeof(inotify_event);
-        if (name_at + ev.len > n) break;
-        std::string ev_name(event_buf_.data() + name_at, strnlen(event_buf_.data() + name_at, ev.len));
-        if (ev_name == name) ours = true;
-        pos = name_at + ev.len;
-      }
-      if (ours) {
-        // Editors write in several steps; reload once things settle.
-        debounce_.expires_after(std::chrono::milliseconds(150));
-        debounce_.async_wait([this](const std::error_code& e) {
-          if (!e) {
-            log::app().info("{} changed: reloading", opts_.config.string());
-            reload();
+    inotify_.async_read_some(
+        asio::buffer(event_buf_), [this](const std::error_code& ec, std::size_t n) {
+          if (ec) return;
+          bool ours = false;
+          std::string name = opts_.config.filename().string();
+          // struct inotify_event: int wd; uint32 mask, cookie, len; char name[len] (host order).
+          std::size_t pos = 0;
+          while (pos + sizeof(inotify_event) <= n) {
+            inotify_event ev;
+            std::memcpy(&ev, event_buf_.data() + pos, sizeof ev);
+            std::size_t name_at = pos + sizeof(inotify_event);
+            if (name_at + ev.len > n) break;
+            std::string ev_name(event_buf_.data() + name_at,
+                                strnlen(event_buf_.data() + name_at, ev.len));
+            if (ev_name == name) ours = true;
+            pos = name_at + ev.len;
           }
+          if (ours) {
+            // Editors write in several steps; reload once things settle.
+            debounce_.expires_after(std::chrono::milliseconds(150));
+            debounce_.async_wait([this](const std::error_code& e) {
+              if (!e) {
+                log::app().info("{} changed: reloading", opts_.config.string());
+                reload();
+              }
+            });
+          }
+          read_events();
         });
-      }
-      read_events();
-    });
   }
 
   // Loading reads the file: done on the pool, applied on the loop.
@@ -211,8 +213,9 @@ class server {
     for (const auto& n : d.changed) log::inventory().info("changed host {}", n);
     for (const auto& n : d.removed) log::inventory().info("removed host {}", n);
     if (d.server_changed)
-      log::inventory().warn("<server> settings changed; sockets keep their old ports and "
-                            "addresses until restart, the rest applies now");
+      log::inventory().warn(
+          "<server> settings changed; sockets keep their old ports and "
+          "addresses until restart, the rest applies now");
     log::inventory().info("inventory in force: {} host(s), {} image(s)", next->hosts.size(),
                           next->images.size());
     current_ = std::move(next);

@@ -1,8 +1,8 @@
 #include "cli/cli.hpp"
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
 
@@ -16,7 +16,8 @@ namespace diskless::cli {
 
 namespace {
 
-constexpr const char* usage = R"(usage: diskless [-c FILE] [--state-dir DIR] [--log-level LEVEL] COMMAND ...
+constexpr const char* usage =
+    R"(usage: diskless [-c FILE] [--state-dir DIR] [--log-level LEVEL] COMMAND ...
 
 Netboots diskless PCs: DHCP/proxyDHCP, TFTP, iPXE scripts and iSCSI disks from one process.
 
@@ -59,12 +60,12 @@ int run(int argc, char** argv) {
   std::vector<std::string> rest(argv + cmd_at, argv + argc);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(cmd_at, argv)
-                  .options(opts)
-                  .style(po::command_line_style::default_style &
-                         ~po::command_line_style::allow_guessing)
-                  .run(),
-              vm);
+    po::store(
+        po::command_line_parser(cmd_at, argv)
+            .options(opts)
+            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+            .run(),
+        vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "diskless: %s\n%s", e.what(), usage);

@@ -1,9 +1,9 @@
 // `diskless check`, `diskless host ...`, `diskless image ...`.
 #include "cli/commands.hpp"
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <boost/program_options.hpp>
 #include <cstdio>
 
 #include "boot/script.hpp"
@@ -24,9 +24,15 @@ std::string json_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20)
           out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
@@ -47,11 +53,21 @@ inventory::load_result load_or_report(const global_options& g) {
 }
 
 // Attribute options shared by `host add` and `host set` (name in XML = option name).
-const std::vector<std::string> host_attrs = {
-    "mac", "name", "image", "boot", "overlay", "ip", "chap-user", "chap-secret", "mutual-user",
-    "mutual-secret", "allow-any-initiator", "force-option43", "reply-delay"};
-const std::vector<std::string> image_attrs = {"disk", "kernel", "initrd", "cmdline",
-                                              "root-partition", "rootfstype"};
+const std::vector<std::string> host_attrs = {"mac",
+                                             "name",
+                                             "image",
+                                             "boot",
+                                             "overlay",
+                                             "ip",
+                                             "chap-user",
+                                             "chap-secret",
+                                             "mutual-user",
+                                             "mutual-secret",
+                                             "allow-any-initiator",
+                                             "force-option43",
+                                             "reply-delay"};
+const std::vector<std::string> image_attrs = {"disk",    "kernel",         "initrd",
+                                              "cmdline", "root-partition", "rootfstype"};
 
 struct parsed_args {
   std::vector<std::string> positional;
@@ -71,13 +87,13 @@ parsed_args parse_attrs(const std::vector<std::string>& args, const std::vector<
   po::positional_options_description pos;
   pos.add("words", -1);
   po::variables_map vm;
-  po::store(po::command_line_parser(args)
-                .options(d)
-                .positional(pos)
-                .style(po::command_line_style::default_style &
-                       ~po::command_line_style::allow_guessing)
-                .run(),
-            vm);
+  po::store(
+      po::command_line_parser(args)
+          .options(d)
+          .positional(pos)
+          .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
+          .run(),
+      vm);
   po::notify(vm);
   parsed_args out;
   if (vm.count("words")) out.positional = vm["words"].as<std::vector<std::string>>();
@@ -117,10 +133,10 @@ int apply_edit(const global_options& g,
 }
 
 std::string host_line(const inventory::inventory& inv, const inventory::host& h) {
-  return fmt::format("{:<17}  {:<16} {:<16} {:<10} {:<10} {}", h.mac.str(), h.name,
-                     h.image.empty() ? "-" : h.image, to_string(h.boot), to_string(h.overlay),
-                     h.ip ? h.ip->str() : (inv.server.dhcp.mode == inventory::dhcp_mode::full
-                                               ? "dynamic" : "-"));
+  return fmt::format(
+      "{:<17}  {:<16} {:<16} {:<10} {:<10} {}", h.mac.str(), h.name,
+      h.image.empty() ? "-" : h.image, to_string(h.boot), to_string(h.overlay),
+      h.ip ? h.ip->str() : (inv.server.dhcp.mode == inventory::dhcp_mode::full ? "dynamic" : "-"));
 }
 
 std::string host_json(const inventory::inventory& inv, const inventory::host& h) {
@@ -128,8 +144,8 @@ std::string host_json(const inventory::inventory& inv, const inventory::host& h)
       R"({{"mac":"{}","name":"{}","image":"{}","boot":"{}","overlay":"{}","ip":{},"target":"{}","initiator":"{}","chap":{},"line":{}}})",
       h.mac.str(), json_escape(h.name), json_escape(h.image), to_string(h.boot),
       to_string(h.overlay), h.ip ? "\"" + h.ip->str() + "\"" : std::string("null"),
-      json_escape(inv.target_iqn(h)), json_escape(inv.initiator_iqn(h)),
-      h.chap ? "true" : "false", h.line);
+      json_escape(inv.target_iqn(h)), json_escape(inv.initiator_iqn(h)), h.chap ? "true" : "false",
+      h.line);
 }
 
 }  // namespace
@@ -184,14 +200,14 @@ int run_host(const global_options& g, const std::vector<std::string>& args) {
         std::printf("%s\n", host_json(inv, *h).c_str());
         return 0;
       }
-      std::printf("name       %s\nmac        %s\nimage      %s\nboot       %s\noverlay    %s\n"
-                  "ip         %s\ntarget     %s\ninitiator  %s\nchap       %s\nboot file  boot/%s.ipxe\n",
-                  h->name.c_str(), h->mac.str().c_str(), h->image.c_str(),
-                  std::string(to_string(h->boot)).c_str(), std::string(to_string(h->overlay)).c_str(),
-                  h->ip ? h->ip->str().c_str() : "-", inv.target_iqn(*h).c_str(),
-                  inv.initiator_iqn(*h).c_str(),
-                  h->chap ? (h->chap->mutual() ? "mutual" : "one-way") : "none",
-                  h->mac.dashed().c_str());
+      std::printf(
+          "name       %s\nmac        %s\nimage      %s\nboot       %s\noverlay    %s\n"
+          "ip         %s\ntarget     %s\ninitiator  %s\nchap       %s\nboot file  boot/%s.ipxe\n",
+          h->name.c_str(), h->mac.str().c_str(), h->image.c_str(),
+          std::string(to_string(h->boot)).c_str(), std::string(to_string(h->overlay)).c_str(),
+          h->ip ? h->ip->str().c_str() : "-", inv.target_iqn(*h).c_str(),
+          inv.initiator_iqn(*h).c_str(),
+          h->chap ? (h->chap->mutual() ? "mutual" : "one-way") : "none", h->mac.dashed().c_str());
       return 0;
     }
     if (p.json) {
@@ -201,15 +217,17 @@ int run_host(const global_options& g, const std::vector<std::string>& args) {
       std::printf("%s]\n", out.c_str());
       return 0;
     }
-    std::printf("%-17s  %-16s %-16s %-10s %-10s %s\n", "MAC", "NAME", "IMAGE", "BOOT", "OVERLAY", "IP");
+    std::printf("%-17s  %-16s %-16s %-10s %-10s %s\n", "MAC", "NAME", "IMAGE", "BOOT", "OVERLAY",
+                "IP");
     for (const auto& h : inv.hosts) std::printf("%s\n", host_line(inv, h).c_str());
     return 0;
   }
   if (sub == "add") {
     auto p = parse_attrs(rest, host_attrs, false);
     if (p.positional.size() != 1) {
-      std::fprintf(stderr, "usage: diskless host add MAC --name NAME --image IMAGE --boot METHOD "
-                           "[--overlay MODE] [--ip IP] ...\n");
+      std::fprintf(stderr,
+                   "usage: diskless host add MAC --name NAME --image IMAGE --boot METHOD "
+                   "[--overlay MODE] [--ip IP] ...\n");
       return 2;
     }
     auto mac = mac_address::parse(p.positional[0]);
@@ -227,8 +245,9 @@ int run_host(const global_options& g, const std::vector<std::string>& args) {
     }
     if (std::none_of(attrs.begin(), attrs.end(), [](auto& a) { return a.first == "name"; }))
       attrs.insert(attrs.begin() + 1, {"name", name});
-    return apply_edit(g, [&](std::string_view t) { return inventory::add_host(t, attrs); },
-                      fmt::format("host {} ({}) added", name, mac->str()));
+    return apply_edit(
+        g, [&](std::string_view t) { return inventory::add_host(t, attrs); },
+        fmt::format("host {} ({}) added", name, mac->str()));
   }
   if (sub == "set") {
     auto p = parse_attrs(rest, host_attrs, true);
@@ -254,8 +273,9 @@ int run_host(const global_options& g, const std::vector<std::string>& args) {
       std::fprintf(stderr, "usage: diskless host remove NAME|MAC\n");
       return 2;
     }
-    return apply_edit(g, [&](std::string_view t) { return inventory::remove_host(t, rest[0]); },
-                      fmt::format("host {} removed", rest[0]));
+    return apply_edit(
+        g, [&](std::string_view t) { return inventory::remove_host(t, rest[0]); },
+        fmt::format("host {} removed", rest[0]));
   }
   std::fprintf(stderr, "diskless host: unknown subcommand '%s' (list, show, add, set, remove)\n",
                sub.c_str());
@@ -274,19 +294,21 @@ int run_image(const global_options& g, const std::vector<std::string>& args) {
     auto r = load_or_report(g);
     if (!r.ok()) return 1;
     const auto& inv = *r.inv;
-    if (p.json) std::printf("[");
-    else std::printf("%-16s %-6s %s\n", "NAME", "HOSTS", "FILES");
+    if (p.json)
+      std::printf("[");
+    else
+      std::printf("%-16s %-6s %s\n", "NAME", "HOSTS", "FILES");
     bool first = true;
     for (const auto& img : inv.images) {
       auto users = std::count_if(inv.hosts.begin(), inv.hosts.end(),
                                  [&](auto& h) { return h.image == img.name; });
       if (p.json) {
-        std::printf("%s{\"name\":\"%s\",\"disk\":\"%s\",\"kernel\":\"%s\",\"initrd\":\"%s\","
-                    "\"cmdline\":\"%s\",\"hosts\":%ld}", first ? "" : ",",
-                    json_escape(img.name).c_str(), json_escape(img.disk.string()).c_str(),
-                    json_escape(img.kernel.string()).c_str(),
-                    json_escape(img.initrd.string()).c_str(), json_escape(img.cmdline).c_str(),
-                    static_cast<long>(users));
+        std::printf(
+            "%s{\"name\":\"%s\",\"disk\":\"%s\",\"kernel\":\"%s\",\"initrd\":\"%s\","
+            "\"cmdline\":\"%s\",\"hosts\":%ld}",
+            first ? "" : ",", json_escape(img.name).c_str(), json_escape(img.disk.string()).c_str(),
+            json_escape(img.kernel.string()).c_str(), json_escape(img.initrd.string()).c_str(),
+            json_escape(img.cmdline).c_str(), static_cast<long>(users));
         first = false;
         continue;
       }
@@ -302,24 +324,28 @@ int run_image(const global_options& g, const std::vector<std::string>& args) {
   if (sub == "add") {
     auto p = parse_attrs(rest, image_attrs, false);
     if (p.positional.size() != 1) {
-      std::fprintf(stderr, "usage: diskless image add NAME --disk FILE | --kernel FILE "
-                           "[--initrd FILE] [--cmdline TEXT]\n");
+      std::fprintf(stderr,
+                   "usage: diskless image add NAME --disk FILE | --kernel FILE "
+                   "[--initrd FILE] [--cmdline TEXT]\n");
       return 2;
     }
     inventory::attributes attrs{{"name", p.positional[0]}};
     attrs.insert(attrs.end(), p.attrs.begin(), p.attrs.end());
-    return apply_edit(g, [&](std::string_view t) { return inventory::add_image(t, attrs); },
-                      fmt::format("image {} added", p.positional[0]));
+    return apply_edit(
+        g, [&](std::string_view t) { return inventory::add_image(t, attrs); },
+        fmt::format("image {} added", p.positional[0]));
   }
   if (sub == "remove") {
     if (rest.size() != 1) {
       std::fprintf(stderr, "usage: diskless image remove NAME\n");
       return 2;
     }
-    return apply_edit(g, [&](std::string_view t) { return inventory::remove_image(t, rest[0]); },
-                      fmt::format("image {} removed", rest[0]));
+    return apply_edit(
+        g, [&](std::string_view t) { return inventory::remove_image(t, rest[0]); },
+        fmt::format("image {} removed", rest[0]));
   }
-  std::fprintf(stderr, "diskless image: unknown subcommand '%s' (list, add, remove)\n", sub.c_str());
+  std::fprintf(stderr, "diskless image: unknown subcommand '%s' (list, add, remove)\n",
+               sub.c_str());
   return 2;
 }
 

@@ -1,10 +1,10 @@
 #include "inventory/edit.hpp"
 
 #include <fmt/format.h>
-#include <pugixml.hpp>
 
 #include <algorithm>
 #include <optional>
+#include <pugixml.hpp>
 
 #include "util/file.hpp"
 #include "util/net.hpp"
@@ -35,11 +35,20 @@ std::string escape(std::string_view v) {
   std::string out;
   for (char c : v) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -50,7 +59,7 @@ struct attr_span {
   std::size_t begin;        // of the whitespace before the name
   std::size_t value_begin;  // inside the quotes
   std::size_t value_end;
-  std::size_t end;          // after the closing quote
+  std::size_t end;  // after the closing quote
 };
 
 struct tag_span {
@@ -70,7 +79,8 @@ std::optional<tag_span> start_tag(std::string_view text, pugi::xml_node n) {
   t.begin = static_cast<std::size_t>(off - 1);
   std::size_t i = static_cast<std::size_t>(off) + std::string_view(n.name()).size();
   auto ws = [&](std::size_t k) {
-    return k < text.size() && (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r');
+    return k < text.size() &&
+           (text[k] == ' ' || text[k] == '\t' || text[k] == '\n' || text[k] == '\r');
   };
   for (;;) {
     std::size_t before = i;
@@ -138,7 +148,9 @@ std::size_t line_begin(std::string_view text, std::size_t pos) {
   return nl == text.npos ? 0 : nl + 1;
 }
 
-bool blank(std::string_view s) { return s.find_first_not_of(" \t\r") == s.npos; }
+bool blank(std::string_view s) {
+  return s.find_first_not_of(" \t\r") == s.npos;
+}
 
 std::string indent_at(std::string_view text, std::size_t pos) {
   auto lb = line_begin(text, pos);
@@ -153,7 +165,8 @@ std::string tag_text(const char* name, const attributes& attrs) {
   return out + "/>";
 }
 
-std::string splice(std::string_view text, std::size_t begin, std::size_t end, std::string_view with) {
+std::string splice(std::string_view text, std::size_t begin, std::size_t end,
+                   std::string_view with) {
   return std::string(text.substr(0, begin)) + std::string(with) + std::string(text.substr(end));
 }
 
@@ -169,7 +182,8 @@ result<std::string> append_child_text(std::string_view text, pugi::xml_node pare
     if (c.type() == pugi::node_element) last = c;
   if (last) {
     auto ext = element_extent(text, last);
-    if (!ext) return error{"cannot locate the last element of <" + std::string(parent.name()) + ">"};
+    if (!ext)
+      return error{"cannot locate the last element of <" + std::string(parent.name()) + ">"};
     std::string indent = indent_at(text, ext->first);
     if (indent.empty()) indent = parent_indent + "  ";
     auto nl = text.find('\n', ext->second);
@@ -185,8 +199,9 @@ result<std::string> append_child_text(std::string_view text, pugi::xml_node pare
   if (pt->self_closing) {
     // <hosts .../> becomes <hosts ...>\n  <host/>\n</hosts>
     std::string open(text.substr(pt->begin, pt->attrs_end - pt->begin));
-    return splice(text, pt->begin, pt->end,
-                  open + ">\n" + indent + element + "\n" + parent_indent + "</" + parent.name() + ">");
+    return splice(
+        text, pt->begin, pt->end,
+        open + ">\n" + indent + element + "\n" + parent_indent + "</" + parent.name() + ">");
   }
   auto ext = element_extent(text, parent);
   if (!ext) return error{"cannot locate </" + std::string(parent.name()) + ">"};
@@ -213,16 +228,21 @@ result<std::string> remove_element_text(std::string_view text, pugi::xml_node n)
   auto lb = line_begin(text, b);
   auto nl = text.find('\n', e);
   std::size_t le = nl == text.npos ? text.size() : nl + 1;
-  if (blank(text.substr(lb, b - lb)) && blank(text.substr(e, (nl == text.npos ? text.size() : nl) - e)))
+  if (blank(text.substr(lb, b - lb)) &&
+      blank(text.substr(e, (nl == text.npos ? text.size() : nl) - e)))
     return splice(text, lb, le, "");  // the element had its lines to itself
   return splice(text, b, e, "");
 }
 
-result<std::string> set_attrs_text(std::string_view text, pugi::xml_node n, const attributes& attrs) {
+result<std::string> set_attrs_text(std::string_view text, pugi::xml_node n,
+                                   const attributes& attrs) {
   auto t = start_tag(text, n);
   if (!t) return error{"cannot locate the element in the file"};
   // Apply from the back so earlier offsets stay valid.
-  struct change { std::size_t b, e; std::string with; };
+  struct change {
+    std::size_t b, e;
+    std::string with;
+  };
   std::vector<change> changes;
   std::string added;
   for (const auto& [k, v] : attrs) {
@@ -249,11 +269,13 @@ result<std::string> add_host(std::string_view xml, const attributes& attrs) {
   std::string e;
   if (!parse(xml, doc, e)) return error{e};
   auto root = doc.document_element();
-  if (auto hosts = root.child("hosts")) return append_child_text(xml, hosts, tag_text("host", attrs));
+  if (auto hosts = root.child("hosts"))
+    return append_child_text(xml, hosts, tag_text("host", attrs));
   auto pt = start_tag(xml, root);
   std::string indent = pt ? indent_at(xml, pt->begin) + "  " : "  ";
-  return append_child_text(xml, root,
-                           "<hosts>\n" + indent + "  " + tag_text("host", attrs) + "\n" + indent + "</hosts>");
+  return append_child_text(
+      xml, root,
+      "<hosts>\n" + indent + "  " + tag_text("host", attrs) + "\n" + indent + "</hosts>");
 }
 
 result<std::string> set_host(std::string_view xml, std::string_view key, const attributes& attrs) {
@@ -261,7 +283,8 @@ result<std::string> set_host(std::string_view xml, std::string_view key, const a
   std::string e;
   if (!parse(xml, doc, e)) return error{e};
   auto h = find_host(doc.document_element(), key);
-  if (!h) return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
+  if (!h)
+    return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
   return set_attrs_text(xml, h, attrs);
 }
 
@@ -270,7 +293,8 @@ result<std::string> remove_host(std::string_view xml, std::string_view key) {
   std::string e;
   if (!parse(xml, doc, e)) return error{e};
   auto h = find_host(doc.document_element(), key);
-  if (!h) return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
+  if (!h)
+    return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
   return remove_element_text(xml, h);
 }
 
@@ -291,7 +315,8 @@ result<std::string> add_image(std::string_view xml, const attributes& attrs) {
                        "</images>\n" + indent;
     return splice(xml, t->begin, t->begin, text);
   }
-  return append_child_text(xml, root, "<images>\n    " + tag_text("image", attrs) + "\n  </images>");
+  return append_child_text(xml, root,
+                           "<images>\n    " + tag_text("image", attrs) + "\n  </images>");
 }
 
 result<std::string> remove_image(std::string_view xml, std::string_view name) {

@@ -43,7 +43,8 @@ TEST(Edit, AddHostKeepsCommentsAndIndentation) {
 TEST(Edit, SetAndRemoveHostByNameOrMac) {
   auto r = set_host(base, "52-54-00-00-00-01", {{"boot", "local"}, {"image", ""}});
   ASSERT_TRUE(r);
-  EXPECT_NE(r->find(R"(<host mac="52:54:00:00:00:01" name="pc1" boot="local"/>)"), std::string::npos)
+  EXPECT_NE(r->find(R"(<host mac="52:54:00:00:00:01" name="pc1" boot="local"/>)"),
+            std::string::npos)
       << *r;
   auto gone = remove_host(*r, "pc1");
   ASSERT_TRUE(gone);
@@ -85,7 +86,8 @@ TEST(Edit, AddsContainersWhenMissing) {
   auto r = add_host(R"(<diskless version="1">
   <server/>
 </diskless>
-)", {{"mac", "52:54:00:00:00:01"}, {"name", "pc1"}, {"boot", "local"}});
+)",
+                    {{"mac", "52:54:00:00:00:01"}, {"name", "pc1"}, {"boot", "local"}});
   ASSERT_TRUE(r) << r.error_message();
   EXPECT_EQ(*r, R"(<diskless version="1">
   <server/>
@@ -96,8 +98,10 @@ TEST(Edit, AddsContainersWhenMissing) {
 )");
   auto i = add_image(*r, {{"name", "k"}, {"kernel", "vmlinuz"}});
   ASSERT_TRUE(i);
-  EXPECT_NE(i->find("  <images>\n    <image name=\"k\" kernel=\"vmlinuz\"/>\n  </images>\n  <hosts>"),
-            std::string::npos) << *i;
+  EXPECT_NE(
+      i->find("  <images>\n    <image name=\"k\" kernel=\"vmlinuz\"/>\n  </images>\n  <hosts>"),
+      std::string::npos)
+      << *i;
 }
 
 TEST(Edit, RemoveImageInUseIsRefused) {
@@ -118,17 +122,24 @@ TEST(Edit, EditFileRefusesInvalidResultAndLeavesFileUntouched) {
   ASSERT_TRUE(write_file_atomic(file, base));
   load_options o;
   o.check_files = false;
-  auto bad = edit_file(file, [](std::string_view t) {
-    return add_host(t, {{"mac", "52:54:00:00:00:01"}, {"name", "dup"}, {"boot", "local"}});
-  }, o);
+  auto bad = edit_file(
+      file,
+      [](std::string_view t) {
+        return add_host(t, {{"mac", "52:54:00:00:00:01"}, {"name", "dup"}, {"boot", "local"}});
+      },
+      o);
   EXPECT_FALSE(bad.ok);
   ASSERT_FALSE(bad.problems.empty());
   EXPECT_NE(bad.problems[0].str().find("inv.xml:10: MAC 52:54:00:00:00:01 is already used"),
-            std::string::npos) << bad.problems[0].str();
+            std::string::npos)
+      << bad.problems[0].str();
   EXPECT_EQ(*read_file(file), base);
-  auto good = edit_file(file, [](std::string_view t) {
-    return add_host(t, {{"mac", "52:54:00:00:00:03"}, {"name", "pc3"}, {"boot", "local"}});
-  }, o);
+  auto good = edit_file(
+      file,
+      [](std::string_view t) {
+        return add_host(t, {{"mac", "52:54:00:00:00:03"}, {"name", "pc3"}, {"boot", "local"}});
+      },
+      o);
   EXPECT_TRUE(good.ok) << good.error;
   EXPECT_NE(read_file(file)->find("pc3"), std::string::npos);
   std::filesystem::remove_all(dir);

@@ -1,11 +1,11 @@
 #include "inventory/load.hpp"
 
 #include <fmt/format.h>
-#include <pugixml.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <pugixml.hpp>
 #include <set>
 
 #include "inventory/validate.hpp"
@@ -46,11 +46,24 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
   if (s.empty()) return std::nullopt;
   std::uint64_t mult = 1;
   switch (s.back()) {
-    case 's': mult = 1; s.remove_suffix(1); break;
-    case 'm': mult = 60; s.remove_suffix(1); break;
-    case 'h': mult = 3600; s.remove_suffix(1); break;
-    case 'd': mult = 86400; s.remove_suffix(1); break;
-    default: break;
+    case 's':
+      mult = 1;
+      s.remove_suffix(1);
+      break;
+    case 'm':
+      mult = 60;
+      s.remove_suffix(1);
+      break;
+    case 'h':
+      mult = 3600;
+      s.remove_suffix(1);
+      break;
+    case 'd':
+      mult = 86400;
+      s.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   auto n = parse_number<std::uint64_t>(s);
   if (!n || *n > 0xffffffffull / mult) return std::nullopt;
@@ -104,7 +117,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      cur[j] =
+          std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1] ? 1 : 0)});
     }
     std::swap(prev, cur);
   }
@@ -133,8 +147,7 @@ const std::map<std::string_view, element_schema>& schema() {
   static const std::map<std::string_view, element_schema> s = {
       {"diskless", {{"version"}, {"server", "images", "hosts"}}},
       {"server", {{"address", "interface"}, {"dhcp", "tftp", "iscsi", "http", "state"}}},
-      {"dhcp",
-       {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader"}, {}}},
+      {"dhcp", {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader"}, {}}},
       {"tftp", {{"root", "port", "port-range", "max-transfers"}, {}}},
       {"iscsi", {{"port", "iqn"}, {}}},
       {"http", {{"port", "enabled"}, {}}},
@@ -144,8 +157,8 @@ const std::map<std::string_view, element_schema>& schema() {
        {{"name", "disk", "kernel", "initrd", "cmdline", "root-partition", "rootfstype"}, {}}},
       {"hosts", {{"unknown"}, {"host"}}},
       {"host",
-       {{"mac", "name", "image", "boot", "overlay", "ip", "chap-user", "chap-secret",
-         "mutual-user", "mutual-secret", "allow-any-initiator", "force-option43", "reply-delay"},
+       {{"mac", "name", "image", "boot", "overlay", "ip", "chap-user", "chap-secret", "mutual-user",
+         "mutual-secret", "allow-any-initiator", "force-option43", "reply-delay"},
         {}}},
   };
   return s;
@@ -171,7 +184,8 @@ class loader {
     auto root = doc.document_element();
     if (std::string_view(root.name()) != "diskless") {
       err(root, fmt::format("the root element is <{}>; write <diskless version=\"1\"> ... "
-                            "</diskless>", root.name()));
+                            "</diskless>",
+                            root.name()));
       return finish(nullptr);
     }
     check_structure(root);
@@ -194,7 +208,9 @@ class loader {
   void add(problem::level lvl, int line, std::string msg) {
     problems_.push_back(problem{lvl, file_, line, std::move(msg)});
   }
-  void err(pugi::xml_node n, std::string msg) { add(problem::level::error, line(n), std::move(msg)); }
+  void err(pugi::xml_node n, std::string msg) {
+    add(problem::level::error, line(n), std::move(msg));
+  }
 
   load_result finish(std::shared_ptr<inventory> inv) {
     std::stable_sort(problems_.begin(), problems_.end(),
@@ -250,7 +266,8 @@ class loader {
     if (!a) return std::nullopt;
     auto v = parse_number<T>(a.value());
     if (!v || *v < lo || *v > hi) {
-      err(n, fmt::format("{}=\"{}\" must be a whole number from {} to {}", attr, a.value(), lo, hi));
+      err(n,
+          fmt::format("{}=\"{}\" must be a whole number from {} to {}", attr, a.value(), lo, hi));
       return std::nullopt;
     }
     return v;
@@ -287,7 +304,8 @@ class loader {
         auto b = dash == v.npos ? std::nullopt : ipv4_address::parse(v.substr(dash + 1));
         if (!a || !b || *b < *a)
           err(d, fmt::format("range=\"{}\" must be FIRST-LAST with FIRST <= LAST, like "
-                             "10.0.0.100-10.0.0.199", v));
+                             "10.0.0.100-10.0.0.199",
+                             v));
         else
           srv.dhcp.range_start = a, srv.dhcp.range_end = b;
       }
@@ -307,7 +325,8 @@ class loader {
             srv.dhcp.dns.push_back(*ip);
           else
             err(d, fmt::format("dns=\"{}\": '{}' is not an IPv4 address; write a comma-separated "
-                               "list like 10.0.0.1,10.0.0.2", dns.value(), part));
+                               "list like 10.0.0.1,10.0.0.2",
+                               dns.value(), part));
           if (comma == v.npos) break;
           v.remove_prefix(comma + 1);
         }
@@ -316,7 +335,8 @@ class loader {
         auto t = parse_duration(lt.value());
         if (!t || t->count() < 60)
           err(d, fmt::format("lease-time=\"{}\" must be a duration of at least 60 s, like 3600, "
-                             "30m, 1h or 1d", lt.value()));
+                             "30m, 1h or 1d",
+                             lt.value()));
         else
           srv.dhcp.lease_time = *t;
       }
@@ -350,7 +370,8 @@ class loader {
         if (!is_valid_iqn(q.value()))
           err(i, fmt::format("iqn=\"{}\" is not an iSCSI qualified name; write "
                              "iqn.YYYY-MM.reversed.domain, lower case, like "
-                             "iqn.2026-11.lan.diskless", q.value()));
+                             "iqn.2026-11.lan.diskless",
+                             q.value()));
         else
           srv.iscsi.iqn = q.value();
       }
@@ -382,7 +403,8 @@ class loader {
     if (auto f = n.attribute("rootfstype")) img.rootfstype = f.value();
     if (!img.has_disk() && !img.has_kernel())
       err(n, fmt::format("image '{}' has neither disk=\"...\" nor kernel=\"...\"; give it a disk "
-                         "image (raw or qcow2) or a kernel", img.name));
+                         "image (raw or qcow2) or a kernel",
+                         img.name));
     if (!img.initrd.empty() && !img.has_kernel())
       err(n, fmt::format("image '{}' has an initrd but no kernel=\"...\"", img.name));
     inv.images.push_back(std::move(img));
@@ -392,9 +414,12 @@ class loader {
     auto u = hosts.attribute("unknown");
     if (!u) return;
     std::string_view v = u.value();
-    if (v == "ignore") inv.unknown.what = unknown_policy::kind::ignore;
-    else if (v == "local") inv.unknown.what = unknown_policy::kind::local;
-    else if (v == "menu") inv.unknown.what = unknown_policy::kind::menu;
+    if (v == "ignore")
+      inv.unknown.what = unknown_policy::kind::ignore;
+    else if (v == "local")
+      inv.unknown.what = unknown_policy::kind::local;
+    else if (v == "menu")
+      inv.unknown.what = unknown_policy::kind::menu;
     else {
       inv.unknown.what = unknown_policy::kind::image;
       inv.unknown.image = v;
@@ -419,14 +444,16 @@ class loader {
     else if (!is_valid_host_name(h.name))
       err(n, fmt::format("name=\"{}\" is not usable in an IQN or file name; use lower-case "
                          "letters, digits, '-' and '.', starting with a letter or digit, like "
-                         "lab-01", h.name));
+                         "lab-01",
+                         h.name));
     h.image = n.attribute("image").value();
     if (auto b = n.attribute("boot")) {
       if (auto m = parse_boot_method(b.value()))
         h.boot = *m;
       else
-        err(n, fmt::format("boot=\"{}\" is not a boot method{}", b.value(),
-                           suggestion(b.value(), {"sanboot", "linux", "iscsi-root", "local", "menu"})));
+        err(n, fmt::format(
+                   "boot=\"{}\" is not a boot method{}", b.value(),
+                   suggestion(b.value(), {"sanboot", "linux", "iscsi-root", "local", "menu"})));
     } else {
       h.boot = boot_method::sanboot;
     }
@@ -448,7 +475,8 @@ class loader {
       // accept shorter ones, Windows' initiator refuses < 12. Treat as an error: it is a
       // security setting admins expect to be right.
       if (!c.secret.empty() && (c.secret.size() < 12 || c.secret.size() > 16))
-        err(n, "chap-secret must be 12 to 16 characters (RFC 7143 §12.1.3; Windows refuses others)");
+        err(n,
+            "chap-secret must be 12 to 16 characters (RFC 7143 §12.1.3; Windows refuses others)");
       if ((!c.mutual_user.empty() || !c.mutual_secret.empty()) &&
           (c.mutual_user.empty() || c.mutual_secret.empty()))
         err(n, "mutual CHAP needs both mutual-user=\"...\" and mutual-secret=\"...\"");

@@ -59,7 +59,8 @@ TEST(Load, ValidInventoryIsReadCompletely) {
 TEST(Load, UnknownElementsAndAttributesSuggestTheRightWord) {
   auto r = load_file(testdata / "broken-structure.xml", no_files());
   EXPECT_FALSE(r.ok());
-  EXPECT_TRUE(has(r, 2, "no attribute 'adress'; did you mean 'address'?")) << ::testing::PrintToString(lines(r));
+  EXPECT_TRUE(has(r, 2, "no attribute 'adress'; did you mean 'address'?"))
+      << ::testing::PrintToString(lines(r));
   EXPECT_TRUE(has(r, 3, "did you mean 'full'?"));
   EXPECT_TRUE(has(r, 4, "<tftpd> is not allowed inside <server>; did you mean 'tftp'?"));
   EXPECT_TRUE(has(r, 7, "did you mean 'disk'?"));
@@ -97,9 +98,7 @@ TEST(Load, MalformedXmlGivesTheLine) {
 TEST(Load, MissingFilesAreErrorsWhenUsedAndWarningsOtherwise) {
   auto dir = std::filesystem::temp_directory_path() / "diskless-load-test";
   std::filesystem::create_directories(dir);
-  {
-    std::ofstream(dir / "used.img") << "x";
-  }
+  { std::ofstream(dir / "used.img") << "x"; }
   const char* xml = R"(<diskless version="1">
   <images>
     <image name="used" disk="used.img"/>

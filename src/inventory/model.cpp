@@ -6,30 +6,42 @@ namespace diskless::inventory {
 
 std::string_view to_string(dhcp_mode m) {
   switch (m) {
-    case dhcp_mode::off: return "off";
-    case dhcp_mode::proxy: return "proxy";
-    case dhcp_mode::full: return "full";
+    case dhcp_mode::off:
+      return "off";
+    case dhcp_mode::proxy:
+      return "proxy";
+    case dhcp_mode::full:
+      return "full";
   }
   return "?";
 }
 
 std::string_view to_string(boot_method b) {
   switch (b) {
-    case boot_method::sanboot: return "sanboot";
-    case boot_method::linux: return "linux";
-    case boot_method::iscsi_root: return "iscsi-root";
-    case boot_method::local: return "local";
-    case boot_method::menu: return "menu";
+    case boot_method::sanboot:
+      return "sanboot";
+    case boot_method::linux:
+      return "linux";
+    case boot_method::iscsi_root:
+      return "iscsi-root";
+    case boot_method::local:
+      return "local";
+    case boot_method::menu:
+      return "menu";
   }
   return "?";
 }
 
 std::string_view to_string(overlay_mode o) {
   switch (o) {
-    case overlay_mode::none: return "none";
-    case overlay_mode::readonly: return "readonly";
-    case overlay_mode::persistent: return "persistent";
-    case overlay_mode::volatile_: return "volatile";
+    case overlay_mode::none:
+      return "none";
+    case overlay_mode::readonly:
+      return "readonly";
+    case overlay_mode::persistent:
+      return "persistent";
+    case overlay_mode::volatile_:
+      return "volatile";
   }
   return "?";
 }
@@ -120,7 +132,7 @@ host_diff diff(const inventory& before, const inventory& after) {
       d.added.push_back(h.name);
     } else if (host_tuple(*old) != host_tuple(h)) {
       d.changed.push_back(h.name);
-    } else if (const image *oi = before.find_image(h.image), *ni = after.find_image(h.image);
+    } else if (const image* oi = before.find_image(h.image), *ni = after.find_image(h.image);
                (oi == nullptr) != (ni == nullptr) || (oi && image_tuple(*oi) != image_tuple(*ni))) {
       d.changed.push_back(h.name);  // same entry, but its image changed under it
     }

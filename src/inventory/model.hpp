@@ -20,7 +20,7 @@ enum class boot_method { sanboot, linux, iscsi_root, local, menu };
 enum class overlay_mode { none, readonly, persistent, volatile_ };
 
 std::string_view to_string(dhcp_mode m);
-std::string_view to_string(boot_method b);  // "sanboot", "linux", "iscsi-root", "local", "menu"
+std::string_view to_string(boot_method b);   // "sanboot", "linux", "iscsi-root", "local", "menu"
 std::string_view to_string(overlay_mode o);  // "none", "readonly", "persistent", "volatile"
 std::optional<dhcp_mode> parse_dhcp_mode(std::string_view s);
 std::optional<boot_method> parse_boot_method(std::string_view s);
@@ -81,20 +81,20 @@ struct image {
 };
 
 struct chap_credentials {
-  std::string user, secret;                 // the initiator proves itself (one-way)
-  std::string mutual_user, mutual_secret;   // the target proves itself too (mutual) when set
+  std::string user, secret;                // the initiator proves itself (one-way)
+  std::string mutual_user, mutual_secret;  // the target proves itself too (mutual) when set
   bool mutual() const { return !mutual_secret.empty(); }
 };
 
 // Switches for broken firmware; all off by default.
 struct host_quirks {
-  bool force_option43 = false;                  // send PXE option 43 to UEFI clients too
-  std::chrono::milliseconds reply_delay{0};     // wait before answering DHCP
+  bool force_option43 = false;               // send PXE option 43 to UEFI clients too
+  std::chrono::milliseconds reply_delay{0};  // wait before answering DHCP
 };
 
 struct host {
   mac_address mac;
-  std::string name;  // [a-z0-9][a-z0-9.-]*: used in IQNs and file names
+  std::string name;   // [a-z0-9][a-z0-9.-]*: used in IQNs and file names
   std::string image;  // empty for boot methods that need none (local, menu)
   boot_method boot = boot_method::sanboot;
   overlay_mode overlay = overlay_mode::none;

@@ -29,7 +29,8 @@ struct checker {
     for (const auto& h : inv.hosts) {
       if (auto [it, fresh] = macs.emplace(h.mac, &h); !fresh && h.mac != mac_address{})
         error(h.line, fmt::format("MAC {} is already used by host '{}' (line {}); each PC needs "
-                                  "its own <host>", h.mac.str(), it->second->name, it->second->line));
+                                  "its own <host>",
+                                  h.mac.str(), it->second->name, it->second->line));
       if (!h.name.empty())
         if (auto [it, fresh] = names.emplace(h.name, &h); !fresh)
           error(h.line, fmt::format("host name '{}' is already used (line {}); pick another name",
@@ -50,7 +51,8 @@ struct checker {
   std::string image_names() const {
     std::vector<std::string> n;
     for (const auto& i : inv.images) n.push_back(i.name);
-    return n.empty() ? std::string("(there are no <image> entries yet)") : fmt::format("{}", fmt::join(n, ", "));
+    return n.empty() ? std::string("(there are no <image> entries yet)")
+                     : fmt::format("{}", fmt::join(n, ", "));
   }
 
   // The boot method and overlay must fit the image.
@@ -62,7 +64,8 @@ struct checker {
       const image* img = h.image.empty() ? nullptr : inv.find_image(h.image);
       if (!h.image.empty() && !img) {
         error(h.line, fmt::format("host '{}' uses image '{}', which is not defined; define it in "
-                                  "<images> or use one of: {}", h.name, h.image, image_names()));
+                                  "<images> or use one of: {}",
+                                  h.name, h.image, image_names()));
         continue;
       }
       if (needs_image && !img) {
@@ -78,34 +81,35 @@ struct checker {
       }
       if ((h.boot == boot_method::sanboot || h.boot == boot_method::iscsi_root) && !img->has_disk())
         error(h.line, fmt::format("host '{}' boots with {} but image '{}' has no disk=\"...\"; "
-                                  "use boot=\"linux\" or give the image a disk", h.name,
-                                  to_string(h.boot), img->name));
+                                  "use boot=\"linux\" or give the image a disk",
+                                  h.name, to_string(h.boot), img->name));
       if ((h.boot == boot_method::linux || h.boot == boot_method::iscsi_root) && !img->has_kernel())
         error(h.line, fmt::format("host '{}' boots with {} but image '{}' has no kernel=\"...\"; "
-                                  "use boot=\"sanboot\" or give the image a kernel", h.name,
-                                  to_string(h.boot), img->name));
+                                  "use boot=\"sanboot\" or give the image a kernel",
+                                  h.name, to_string(h.boot), img->name));
       if (h.overlay != overlay_mode::none && !img->has_disk())
         error(h.line, fmt::format("host '{}' has overlay=\"{}\" but image '{}' has no disk to "
-                                  "overlay; remove overlay", h.name, to_string(h.overlay),
-                                  img->name));
+                                  "overlay; remove overlay",
+                                  h.name, to_string(h.overlay), img->name));
       if (img->has_disk() && h.overlay == overlay_mode::none &&
           (h.boot == boot_method::sanboot || h.boot == boot_method::iscsi_root)) {
         if (auto [it, fresh] = writers.emplace(img->name, &h); !fresh)
           error(h.line, fmt::format("hosts '{}' (line {}) and '{}' both write image '{}' directly "
                                     "(overlay none); give them overlay=\"volatile\", "
-                                    "\"persistent\" or \"readonly\"", it->second->name,
-                                    it->second->line, h.name, img->name));
+                                    "\"persistent\" or \"readonly\"",
+                                    it->second->name, it->second->line, h.name, img->name));
       }
     }
     if (inv.unknown.what == unknown_policy::kind::image) {
       const image* img = inv.find_image(inv.unknown.image);
       if (!img)
         error(inv.unknown.line, fmt::format("unknown=\"{}\" is neither ignore, local, menu nor an "
-                                            "image name; images: {}", inv.unknown.image,
-                                            image_names()));
+                                            "image name; images: {}",
+                                            inv.unknown.image, image_names()));
       else if (!img->has_kernel())
         error(inv.unknown.line, fmt::format("unknown=\"{}\": unknown PCs boot it with linux, so "
-                                            "the image needs a kernel=\"...\"", img->name));
+                                            "the image needs a kernel=\"...\"",
+                                            img->name));
     }
   }
 
@@ -113,18 +117,19 @@ struct checker {
     const auto& d = inv.server.dhcp;
     if (d.mode != dhcp_mode::full) return;
     if (!d.range_start && !std::any_of(inv.hosts.begin(), inv.hosts.end(),
-                                        [](const host& h) { return h.ip.has_value(); }))
-      error(d.line, "<dhcp mode=\"full\"> needs range=\"FIRST-LAST\" (or hosts with ip=\"...\") to "
-               "hand out addresses");
+                                       [](const host& h) { return h.ip.has_value(); }))
+      error(d.line,
+            "<dhcp mode=\"full\"> needs range=\"FIRST-LAST\" (or hosts with ip=\"...\") to "
+            "hand out addresses");
     if (!d.netmask) error(d.line, "<dhcp mode=\"full\"> needs netmask=\"...\", like 255.255.255.0");
     if (!inv.server.address && inv.server.interface.empty())
       error(d.line, "<server> needs address=\"...\" or interface=\"...\" for full DHCP");
     if (!d.netmask || !inv.server.address) return;
     ipv4_subnet net{*inv.server.address, *d.netmask};
     if (d.range_start && (!net.contains(*d.range_start) || !net.contains(*d.range_end)))
-      error(d.line, fmt::format("range {}-{} is outside the server's subnet {}/{}",
-                           d.range_start->str(), d.range_end->str(), inv.server.address->str(),
-                           d.netmask->str()));
+      error(d.line,
+            fmt::format("range {}-{} is outside the server's subnet {}/{}", d.range_start->str(),
+                        d.range_end->str(), inv.server.address->str(), d.netmask->str()));
     for (const auto& h : inv.hosts) {
       if (!h.ip) continue;
       if (!net.contains(*h.ip))
@@ -132,20 +137,21 @@ struct checker {
                                   h.name, inv.server.address->str(), d.netmask->str()));
       else if (d.range_start && *h.ip >= *d.range_start && *h.ip <= *d.range_end)
         error(h.line, fmt::format("ip {} of host '{}' is inside the dynamic range {}-{}; pick an "
-                                  "address outside it", h.ip->str(), h.name,
-                                  d.range_start->str(), d.range_end->str()));
+                                  "address outside it",
+                                  h.ip->str(), h.name, d.range_start->str(), d.range_end->str()));
       else if (*h.ip == *inv.server.address)
-        error(h.line, fmt::format("ip {} of host '{}' is the server's own address", h.ip->str(),
-                                  h.name));
+        error(h.line,
+              fmt::format("ip {} of host '{}' is the server's own address", h.ip->str(), h.name));
     }
   }
 
   void files() {
     if (!opts.check_files) return;
     for (const auto& img : inv.images) {
-      bool used = std::any_of(inv.hosts.begin(), inv.hosts.end(),
-                              [&](const host& h) { return h.image == img.name; }) ||
-                  (inv.unknown.what == unknown_policy::kind::image && inv.unknown.image == img.name);
+      bool used =
+          std::any_of(inv.hosts.begin(), inv.hosts.end(),
+                      [&](const host& h) { return h.image == img.name; }) ||
+          (inv.unknown.what == unknown_policy::kind::image && inv.unknown.image == img.name);
       for (const auto* p : {&img.disk, &img.kernel, &img.initrd}) {
         if (p->empty()) continue;
         std::error_code ec;

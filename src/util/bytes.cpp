@@ -104,8 +104,9 @@ std::uint64_t byte_reader::u64() {
 
 std::uint16_t byte_reader::u16le() {
   if (!need(2)) return 0;
-  std::uint16_t v = std::to_integer<std::uint16_t>(data_[pos_]) |
-                    static_cast<std::uint16_t>(std::to_integer<std::uint16_t>(data_[pos_ + 1]) << 8);
+  std::uint16_t v =
+      std::to_integer<std::uint16_t>(data_[pos_]) |
+      static_cast<std::uint16_t>(std::to_integer<std::uint16_t>(data_[pos_ + 1]) << 8);
   pos_ += 2;
   return v;
 }
@@ -157,16 +158,24 @@ byte_writer& byte_writer::u8(std::uint8_t v) {
   buf_.push_back(static_cast<std::byte>(v));
   return *this;
 }
-byte_writer& byte_writer::u16(std::uint16_t v) { return u8(v >> 8).u8(v & 0xff); }
-byte_writer& byte_writer::u24(std::uint32_t v) { return u8((v >> 16) & 0xff).u16(v & 0xffff); }
-byte_writer& byte_writer::u32(std::uint32_t v) { return u16(v >> 16).u16(v & 0xffff); }
+byte_writer& byte_writer::u16(std::uint16_t v) {
+  return u8(v >> 8).u8(v & 0xff);
+}
+byte_writer& byte_writer::u24(std::uint32_t v) {
+  return u8((v >> 16) & 0xff).u16(v & 0xffff);
+}
+byte_writer& byte_writer::u32(std::uint32_t v) {
+  return u16(v >> 16).u16(v & 0xffff);
+}
 byte_writer& byte_writer::u48(std::uint64_t v) {
   return u16((v >> 32) & 0xffff).u32(static_cast<std::uint32_t>(v));
 }
 byte_writer& byte_writer::u64(std::uint64_t v) {
   return u32(static_cast<std::uint32_t>(v >> 32)).u32(static_cast<std::uint32_t>(v));
 }
-byte_writer& byte_writer::u16le(std::uint16_t v) { return u8(v & 0xff).u8(v >> 8); }
+byte_writer& byte_writer::u16le(std::uint16_t v) {
+  return u8(v & 0xff).u8(v >> 8);
+}
 byte_writer& byte_writer::u32le(std::uint32_t v) {
   return u16le(v & 0xffff).u16le(static_cast<std::uint16_t>(v >> 16));
 }
@@ -181,7 +190,9 @@ byte_writer& byte_writer::append(std::string_view s) {
   for (char c : s) buf_.push_back(static_cast<std::byte>(c));
   return *this;
 }
-byte_writer& byte_writer::cstring(std::string_view s) { return append(s).u8(0); }
+byte_writer& byte_writer::cstring(std::string_view s) {
+  return append(s).u8(0);
+}
 byte_writer& byte_writer::zeros(std::size_t n) {
   buf_.insert(buf_.end(), n, std::byte{0});
   return *this;
@@ -216,7 +227,8 @@ std::uint64_t load_be(byte_span b, std::size_t pos, std::size_t n) {
 }
 void store_be(std::span<std::byte> b, std::size_t pos, std::uint64_t v, std::size_t n) {
   if (pos > b.size() || b.size() - pos < n) return;
-  for (std::size_t i = 0; i < n; ++i) b[pos + n - 1 - i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
+  for (std::size_t i = 0; i < n; ++i)
+    b[pos + n - 1 - i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
 }
 }  // namespace
 
@@ -229,10 +241,20 @@ std::uint32_t load_u24(byte_span b, std::size_t pos) {
 std::uint32_t load_u32(byte_span b, std::size_t pos) {
   return static_cast<std::uint32_t>(load_be(b, pos, 4));
 }
-std::uint64_t load_u64(byte_span b, std::size_t pos) { return load_be(b, pos, 8); }
-void store_u16(std::span<std::byte> b, std::size_t pos, std::uint16_t v) { store_be(b, pos, v, 2); }
-void store_u24(std::span<std::byte> b, std::size_t pos, std::uint32_t v) { store_be(b, pos, v, 3); }
-void store_u32(std::span<std::byte> b, std::size_t pos, std::uint32_t v) { store_be(b, pos, v, 4); }
-void store_u64(std::span<std::byte> b, std::size_t pos, std::uint64_t v) { store_be(b, pos, v, 8); }
+std::uint64_t load_u64(byte_span b, std::size_t pos) {
+  return load_be(b, pos, 8);
+}
+void store_u16(std::span<std::byte> b, std::size_t pos, std::uint16_t v) {
+  store_be(b, pos, v, 2);
+}
+void store_u24(std::span<std::byte> b, std::size_t pos, std::uint32_t v) {
+  store_be(b, pos, v, 3);
+}
+void store_u32(std::span<std::byte> b, std::size_t pos, std::uint32_t v) {
+  store_be(b, pos, v, 4);
+}
+void store_u64(std::span<std::byte> b, std::size_t pos, std::uint64_t v) {
+  store_be(b, pos, v, 8);
+}
 
 }  // namespace diskless

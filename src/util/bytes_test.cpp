@@ -66,7 +66,8 @@ TEST(ByteWriter, WritesAndPatches) {
   w.u8(1).u16(0x0203).u24(0x040506).u32(0x0708090a).u48(0x0b0c0d0e0f10).u64(0x1112131415161718);
   w.u16le(0x0201).cstring("hi").zeros(2);
   EXPECT_EQ(to_hex(w.data()),
-            "0102030405060708090a0b0c0d0e0f1011121314151617180102686900" "0000");
+            "0102030405060708090a0b0c0d0e0f1011121314151617180102686900"
+            "0000");
   EXPECT_TRUE(w.put_u16_at(0, 0xffee));
   EXPECT_FALSE(w.put_u32_at(w.size() - 2, 1));  // out of range: ignored
   EXPECT_EQ(to_hex(std::span(w.data()).first(3)), "ffee03");
@@ -83,8 +84,8 @@ TEST(Bytes, FixedPositionHelpersAreBoundsChecked) {
 
 TEST(Bytes, HexRoundTripAndRejects) {
   EXPECT_EQ(to_hex(from_hex("DE:ad be\nEF")), "deadbeef");
-  EXPECT_TRUE(from_hex("abc").empty());   // odd number of digits
-  EXPECT_TRUE(from_hex("zz").empty());    // not hex
+  EXPECT_TRUE(from_hex("abc").empty());  // odd number of digits
+  EXPECT_TRUE(from_hex("zz").empty());   // not hex
 }
 
 }  // namespace

@@ -28,8 +28,10 @@ result<void> write_file_atomic(const std::filesystem::path& path, const std::str
   if (fd < 0) return error{tmpl + ": " + std::strerror(errno)};
   // Keep the original file's permissions when replacing it.
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0) ::fchmod(fd, st.st_mode & 07777);
-  else ::fchmod(fd, 0644);
+  if (::stat(path.c_str(), &st) == 0)
+    ::fchmod(fd, st.st_mode & 07777);
+  else
+    ::fchmod(fd, 0644);
   const char* p = content.data();
   std::size_t left = content.size();
   while (left > 0) {

@@ -7,7 +7,9 @@ io_pool::io_pool(std::size_t threads, poster post_to_loop) : post_(std::move(pos
   for (std::size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { worker(); });
 }
 
-io_pool::~io_pool() { shutdown(); }
+io_pool::~io_pool() {
+  shutdown();
+}
 
 void io_pool::run(task job) {
   if (workers_.empty()) {  // inline mode (tests)

@@ -15,14 +15,32 @@ bool init(std::string_view level = "info");
 // The logger of a subsystem; created on first use (so unit tests need no init()).
 spdlog::logger& get(std::string_view subsystem);
 
-inline spdlog::logger& app() { return get("app"); }
-inline spdlog::logger& inventory() { return get("inventory"); }
-inline spdlog::logger& dhcp() { return get("dhcp"); }
-inline spdlog::logger& tftp() { return get("tftp"); }
-inline spdlog::logger& iscsi() { return get("iscsi"); }
-inline spdlog::logger& scsi() { return get("scsi"); }
-inline spdlog::logger& storage() { return get("storage"); }
-inline spdlog::logger& http() { return get("http"); }
-inline spdlog::logger& boot() { return get("boot"); }
+inline spdlog::logger& app() {
+  return get("app");
+}
+inline spdlog::logger& inventory() {
+  return get("inventory");
+}
+inline spdlog::logger& dhcp() {
+  return get("dhcp");
+}
+inline spdlog::logger& tftp() {
+  return get("tftp");
+}
+inline spdlog::logger& iscsi() {
+  return get("iscsi");
+}
+inline spdlog::logger& scsi() {
+  return get("scsi");
+}
+inline spdlog::logger& storage() {
+  return get("storage");
+}
+inline spdlog::logger& http() {
+  return get("http");
+}
+inline spdlog::logger& boot() {
+  return get("boot");
+}
 
 }  // namespace diskless::log

@@ -18,8 +18,8 @@ class mac_address {
   // Accepts aa:bb:cc:dd:ee:ff, aa-bb-cc-dd-ee-ff, aabb.ccdd.eeff and aabbccddeeff, any case.
   static std::optional<mac_address> parse(std::string_view s);
 
-  std::string str() const;         // "52:54:00:12:34:01" (lower case, colons)
-  std::string dashed() const;      // "52-54-00-12-34-01" (as used in boot file names)
+  std::string str() const;     // "52:54:00:12:34:01" (lower case, colons)
+  std::string dashed() const;  // "52-54-00-12-34-01" (as used in boot file names)
   const std::array<std::uint8_t, 6>& octets() const { return b_; }
   std::uint64_t value() const;
 

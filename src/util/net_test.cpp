@@ -6,7 +6,8 @@ namespace diskless {
 namespace {
 
 TEST(Mac, ParsesEveryAcceptedForm) {
-  for (const char* s : {"52:54:00:12:34:0A", "52-54-00-12-34-0a", "5254.0012.340a", "52540012340A"}) {
+  for (const char* s :
+       {"52:54:00:12:34:0A", "52-54-00-12-34-0a", "5254.0012.340a", "52540012340A"}) {
     auto m = mac_address::parse(s);
     ASSERT_TRUE(m) << s;
     EXPECT_EQ(m->str(), "52:54:00:12:34:0a") << s;

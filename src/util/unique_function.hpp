@@ -15,7 +15,8 @@ class unique_function<R(Args...)> {
  public:
   unique_function() = default;
   unique_function(std::nullptr_t) {}
-  template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, unique_function>>>
+  template <typename F,
+            typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, unique_function>>>
   unique_function(F&& f) : impl_(std::make_unique<model<std::decay_t<F>>>(std::forward<F>(f))) {}
 
   unique_function(unique_function&&) noexcept = default;
