@@ -1,0 +1,133 @@
+#pragma once
+// What a TFTP read serves: virtual files published by other parts (rendered per-host iPXE
+// scripts), files under the TFTP root (jailed), and iPXE binaries from Debian's ipxe package.
+//
+// Lookup order for a normalised path: the virtual provider, then the root, then the fallback
+// directories (/usr/lib/ipxe). Only "no such file" falls through to the next place; a refusal
+// (a symlink leading out of the root, no permission) is final.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tftp/wire.hpp"
+#include "util/bytes.hpp"
+
+namespace diskless {
+class io_pool;
+}
+
+namespace diskless::tftp {
+
+// The seam through which other parts publish generated files (e.g. `boot/52-54-00-12-34-01.ipxe`).
+// Called on the loop thread, so it must be quick (in-memory). `path` is already normalised (see
+// normalise_path: no leading '/', '/' separators, no "." or ".." components).
+class file_provider {
+ public:
+  virtual ~file_provider() = default;
+  // The content, or nullptr when the provider has no such file.
+  virtual std::shared_ptr<const std::string> lookup(std::string_view path) = 0;
+};
+
+// A fixed set of in-memory files (tests, and a simple way to publish content).
+class static_file_provider final : public file_provider {
+ public:
+  void add(std::string path, std::string content);
+  std::shared_ptr<const std::string> lookup(std::string_view path) override;
+
+ private:
+  std::vector<std::pair<std::string, std::shared_ptr<const std::string>>> files_;
+};
+
+// Turns a requested filename into a path relative to the root: '\' is taken as '/', leading and
+// repeated '/' and "." components are dropped. nullopt (refuse with ERROR 2) for a ".."
+// component, a NUL byte, or nothing left.
+std::optional<std::string> normalise_path(std::string_view requested);
+
+// RFC 764 netascii: CR LF for LF, CR NUL for a bare CR.
+std::string to_netascii(std::string_view in);
+
+struct file_roots {
+  std::filesystem::path root;
+  std::vector<std::filesystem::path> fallbacks{"/usr/lib/ipxe"};
+};
+
+// An open file, ready to be read; owns its descriptor.
+struct opened_file {
+  opened_file() = default;
+  opened_file(opened_file&& o) noexcept;
+  opened_file& operator=(opened_file&& o) noexcept;
+  opened_file(const opened_file&) = delete;
+  opened_file& operator=(const opened_file&) = delete;
+  ~opened_file();
+
+  int fd = -1;                                // when served from disk
+  std::shared_ptr<const std::string> memory;  // when served from memory (netascii)
+  std::uint64_t size = 0;
+  std::optional<request_error> error;  // set when the file cannot be served
+  std::filesystem::path where;         // for logs
+};
+
+// Opens `path` (normalised) under the roots. BLOCKING: run it on the io_pool. The root jail is
+// enforced by the kernel (openat2 RESOLVE_BENEATH) so ".." and symlinks cannot escape, with a
+// canonical-path check where openat2 is missing. Errors: ERROR 1 when missing everywhere or not
+// a regular file, ERROR 2 for an escape or a permission problem. netascii files are read whole
+// (up to 64 MiB) and converted so that tsize is exact.
+opened_file open_file(const file_roots& roots, const std::string& path, transfer_mode mode);
+
+// One transfer's view of a file's bytes: served from memory, filled by large read-ahead chunks
+// (pread on the io_pool) so the loop never waits for the disk. Chunks are whole multiples of the
+// block size, so any block lies within one chunk. Used on the loop thread only.
+class file_reader : public std::enable_shared_from_this<file_reader> {
+ public:
+  // A file in memory (virtual files, netascii).
+  explicit file_reader(std::shared_ptr<const std::string> content);
+  // A file on disk (takes the descriptor). chunk_size is rounded up to a multiple of blksize.
+  file_reader(opened_file file, io_pool& pool, std::size_t blksize, std::size_t chunk_size);
+  ~file_reader();
+  file_reader(const file_reader&) = delete;
+  file_reader& operator=(const file_reader&) = delete;
+
+  std::uint64_t size() const { return size_; }
+  // Bytes [kept_begin, readable_end) are in memory.
+  std::uint64_t readable_end() const;
+  // The bytes [offset, offset+len) — which must be in memory and within one chunk.
+  byte_span bytes(std::uint64_t offset, std::size_t len) const;
+  // Drop chunks wholly before offset.
+  void release_before(std::uint64_t offset);
+  // Start reads so that everything up to `until` (plus one chunk of read-ahead) arrives.
+  void prefetch(std::uint64_t until);
+  // Called on the loop when a read completes (data or failure).
+  void set_on_ready(std::function<void()> f) { on_ready_ = std::move(f); }
+  bool failed() const { return failed_; }
+
+ private:
+  struct chunk {
+    std::uint64_t offset = 0;
+    diskless::bytes data;
+    bool loaded = false;
+  };
+  struct read_result {
+    std::uint64_t offset = 0;
+    diskless::bytes data;
+    bool ok = false;
+  };
+  void completed(read_result r);
+
+  std::shared_ptr<const std::string> memory_;
+  std::shared_ptr<opened_file> file_;
+  io_pool* pool_ = nullptr;
+  std::uint64_t size_ = 0;
+  std::size_t chunk_size_ = 0;
+  std::vector<chunk> chunks_;     // ascending offsets, contiguous
+  std::uint64_t kept_begin_ = 0;  // offset of the first chunk kept (or to be read)
+  std::uint64_t next_read_ = 0;   // offset of the next chunk to request
+  bool failed_ = false;
+  std::function<void()> on_ready_;
+};
+
+}  // namespace diskless::tftp

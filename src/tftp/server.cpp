@@ -1,0 +1,506 @@
+#include "tftp/server.hpp"
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <unordered_map>
+
+#include "tftp/transfer.hpp"
+#include "tftp/wire.hpp"
+#include "util/asio.hpp"
+#include "util/io_pool.hpp"
+#include "util/log.hpp"
+
+namespace diskless::tftp {
+namespace {
+
+using udp = asio::ip::udp;
+
+constexpr std::size_t read_ahead_chunk = 512 * 1024;
+
+// The MTU of the interface a request arrived on (SIOCGIFMTU), 0 when unknown.
+int interface_mtu(unsigned ifindex) {
+  char name[IF_NAMESIZE] = {};
+  if (ifindex == 0 || ::if_indextoname(ifindex, name) == nullptr) return 0;
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  ifreq ifr{};
+  std::memcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name) - 1);
+  int mtu = ::ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 0;
+  ::close(fd);
+  return mtu;
+}
+
+std::string endpoint_str(const udp::endpoint& e) {
+  return e.address().to_string() + ":" + std::to_string(e.port());
+}
+
+class tftp_service;
+
+// One read transfer: its own socket (TID), timer, state machine and file reader.
+class active_transfer : public std::enable_shared_from_this<active_transfer> {
+ public:
+  active_transfer(tftp_service& svc, udp::socket sock, udp::endpoint peer, std::string name)
+      : svc_(svc),
+        sock_(std::move(sock)),
+        timer_(sock_.get_executor()),
+        peer_(peer),
+        name_(std::move(name)),
+        started_(clock::now()) {}
+
+  // Starts once the file is known.
+  void begin(negotiation n, std::shared_ptr<file_reader> reader, const transfer_limits& limits);
+  // Refuses the request from this transfer's socket and ends.
+  void refuse(const request_error& e);
+  void finish();
+  const udp::endpoint& peer() const { return peer_; }
+  bool finished() const { return finished_; }
+
+ private:
+  void receive();
+  void on_packet(std::size_t n);
+  void apply(const transfer_output& out);
+  void send(asio::const_buffer b);
+  void send_error(const request_error& e, const udp::endpoint& to);
+  void arm_timer();
+
+  tftp_service& svc_;
+  udp::socket sock_;
+  asio::steady_timer timer_;
+  clock::time_point timer_at_ = clock::time_point::max();
+  udp::endpoint peer_;
+  udp::endpoint from_;
+  std::string name_;
+  std::optional<transfer> t_;
+  std::shared_ptr<file_reader> reader_;
+  bytes oack_;
+  std::array<std::byte, 2048> buf_{};
+  clock::time_point started_;
+  bool finished_ = false;
+};
+
+class tftp_service final : public app::service {
+ public:
+  tftp_service(app::context& ctx, std::shared_ptr<file_provider> files)
+      : ctx_(ctx), files_(std::move(files)), sock_(ctx.io) {
+    configure(*ctx.inventory);
+  }
+
+  std::string_view name() const override { return "tftp"; }
+
+  result<void> start() override {
+    boost::system::error_code ec;
+    sock_.open(udp::v4(), ec);
+    if (!ec) sock_.set_option(udp::socket::reuse_address(true), ec);
+    int on = 1;
+    if (!ec && ::setsockopt(sock_.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on) != 0)
+      ec.assign(errno, boost::system::system_category());
+    if (!ec && !interface_.empty() &&
+        ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, interface_.c_str(),
+                     static_cast<socklen_t>(interface_.size())) != 0)
+      ec.assign(errno, boost::system::system_category());
+    if (!ec) sock_.bind(udp::endpoint(asio::ip::address_v4::any(), port_), ec);
+    if (!ec) sock_.non_blocking(true, ec);
+    if (ec) {
+      boost::system::error_code ignored;
+      sock_.close(ignored);
+      return error{"tftp: cannot listen on port " + std::to_string(port_) + ": " + ec.message()};
+    }
+    log::tftp().info("serving {} (and /usr/lib/ipxe) on udp port {}", roots_.root.string(), port_);
+    wait_request();
+    return {};
+  }
+
+  void stop() override {
+    stopped_ = true;
+    boost::system::error_code ec;
+    sock_.close(ec);
+    auto all = std::move(transfers_);
+    transfers_.clear();
+    for (auto& [id, t] : all) t->finish();
+  }
+
+  void apply(const inventory::inventory_ptr& inv) override {
+    auto old_port = port_;
+    configure(*inv);
+    if (port_ != old_port) {
+      log::tftp().warn("tftp port change to {} needs a restart; still on {}", port_, old_port);
+      port_ = old_port;
+    }
+  }
+
+  // Called by a transfer when it is over.
+  void remove(active_transfer* t) {
+    for (auto it = transfers_.begin(); it != transfers_.end(); ++it) {
+      if (it->second.get() == t) {
+        transfers_.erase(it);
+        return;
+      }
+    }
+  }
+  io_pool& pool() { return ctx_.pool; }
+
+ private:
+  void configure(const inventory::inventory& inv) {
+    const auto& c = inv.server.tftp;
+    roots_.root = inv.resolve(c.root);
+    port_ = c.port;
+    port_low_ = c.port_range_low;
+    port_high_ = c.port_range_high;
+    max_transfers_ = c.max_transfers;
+    interface_ = inv.server.interface;
+  }
+
+  void wait_request() {
+    sock_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
+      if (ec || stopped_) return;
+      for (int i = 0; i < 64; ++i)
+        if (!read_request()) break;
+      wait_request();
+    });
+  }
+
+  // Reads one datagram with its receiving interface (IP_PKTINFO); false when none is waiting.
+  bool read_request() {
+    std::array<std::byte, 2048> buf{};
+    sockaddr_in src{};
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in_pktinfo))> cbuf{};
+    msghdr msg{};
+    msg.msg_name = &src;
+    msg.msg_namelen = sizeof src;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.data();
+    msg.msg_controllen = cbuf.size();
+    ssize_t n = ::recvmsg(sock_.native_handle(), &msg, MSG_DONTWAIT);
+    if (n < 0) return errno == EINTR;
+    in_pktinfo pi{};
+    bool have_pi = false;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
+        have_pi = true;
+      }
+    }
+    udp::endpoint peer(asio::ip::address_v4(ntohl(src.sin_addr.s_addr)), ntohs(src.sin_port));
+    if (msg.msg_flags & MSG_TRUNC) {
+      log::tftp().debug("{}: oversized request dropped", endpoint_str(peer));
+      return true;
+    }
+    auto local =
+        have_pi ? asio::ip::address_v4(ntohl(pi.ipi_spec_dst.s_addr)) : asio::ip::address_v4::any();
+    on_request(byte_span(buf.data(), static_cast<std::size_t>(n)), peer, local,
+               have_pi ? static_cast<unsigned>(pi.ipi_ifindex) : 0);
+    return true;
+  }
+
+  void reply_error(const udp::endpoint& to, const request_error& e) {
+    auto pkt = encode_error(e.code, e.message);
+    boost::system::error_code ec;
+    sock_.send_to(asio::buffer(pkt), to, 0, ec);
+  }
+
+  void on_request(byte_span pkt, const udp::endpoint& peer, asio::ip::address_v4 local,
+                  unsigned ifindex) {
+    auto op = peek_opcode(pkt);
+    if (!op) {
+      log::tftp().debug("{}: runt packet dropped", endpoint_str(peer));
+      return;
+    }
+    // Stray DATA/ACK/ERROR/OACK to the request port: answering could start a packet loop.
+    if (*op >= 3 && *op <= 6) {
+      log::tftp().debug("{}: opcode {} on the request port dropped", endpoint_str(peer), *op);
+      return;
+    }
+    auto parsed = parse_request(pkt);
+    if (!parsed.req) {
+      log::tftp().debug("{}: bad request: {}", endpoint_str(peer), parsed.error.message);
+      reply_error(peer, parsed.error);
+      return;
+    }
+    auto& req = *parsed.req;
+    if (req.op == opcode::wrq) {
+      log::tftp().info("{}: write request for '{}' refused", endpoint_str(peer), req.filename);
+      reply_error(peer, {error_code::access_violation, "read-only server"});
+      return;
+    }
+    for (auto& [id, t] : transfers_) {
+      if (t->peer() == peer) {
+        // A retransmitted RRQ while its transfer runs (the client's first reply was slow).
+        log::tftp().debug("{}: duplicate request ignored", endpoint_str(peer));
+        return;
+      }
+    }
+    if (transfers_.size() >= max_transfers_) {
+      log::tftp().warn("{}: '{}' refused: {} transfers running", endpoint_str(peer), req.filename,
+                       transfers_.size());
+      reply_error(peer, {error_code::not_defined, "server busy, try again later"});
+      return;
+    }
+    auto sock = open_transfer_socket(local);
+    if (!sock) {
+      reply_error(peer, {error_code::not_defined, "no free transfer port"});
+      return;
+    }
+    auto path = normalise_path(req.filename);
+    auto t = std::make_shared<active_transfer>(*this, std::move(*sock), peer,
+                                               path ? *path : req.filename);
+    auto id = next_id_++;
+    transfers_.emplace(id, t);
+    if (!path) {
+      log::tftp().info("{}: '{}' refused (outside the root)", endpoint_str(peer), req.filename);
+      t->refuse({error_code::access_violation, "access violation"});
+      return;
+    }
+    transfer_limits limits;
+    int mtu = interface_mtu(ifindex);
+    // RFC 2348 + no fragments: a DATA packet (IPv4 20 + UDP 8 + TFTP 4) must fit the MTU.
+    if (mtu > 32 + 8)
+      limits.max_blksize = static_cast<std::uint16_t>(std::min(mtu - 32, 65464));
+    else
+      limits.max_blksize = 1468;
+
+    std::shared_ptr<const std::string> virt = files_ ? files_->lookup(*path) : nullptr;
+    if (virt) {
+      if (req.mode == transfer_mode::netascii)
+        virt = std::make_shared<const std::string>(to_netascii(*virt));
+      auto n = negotiate(req.options, virt->size(), limits);
+      log::tftp().debug("{}: '{}' (virtual, {} bytes)", endpoint_str(peer), *path, virt->size());
+      t->begin(std::move(n), std::make_shared<file_reader>(std::move(virt)), limits);
+      return;
+    }
+    ctx_.pool.submit(
+        [roots = roots_, p = *path, mode = req.mode]() { return open_file(roots, p, mode); },
+        [this, weak = std::weak_ptr<active_transfer>(t), req = std::move(req),
+         limits](opened_file f) mutable {
+          auto t = weak.lock();
+          if (!t || t->finished()) return;
+          if (f.error) {
+            log::tftp().info("{}: '{}' refused: {}", endpoint_str(t->peer()), req.filename,
+                             f.error->message);
+            t->refuse(*f.error);
+            return;
+          }
+          auto n = negotiate(req.options, f.size, limits);
+          log::tftp().debug("{}: '{}' from {} ({} bytes)", endpoint_str(t->peer()), req.filename,
+                            f.where.string(), f.size);
+          auto blksize = n.blksize;
+          auto chunk =
+              std::max<std::size_t>(read_ahead_chunk, std::size_t{2} * n.windowsize * n.blksize);
+          auto reader = std::make_shared<file_reader>(std::move(f), ctx_.pool, blksize, chunk);
+          t->begin(std::move(n), std::move(reader), limits);
+        });
+  }
+
+  // A socket for a new TID, bound to the address the request was sent to so replies come from
+  // it; within the configured port range when there is one.
+  std::optional<udp::socket> open_transfer_socket(asio::ip::address_v4 local) {
+    udp::socket s(ctx_.io);
+    boost::system::error_code ec;
+    s.open(udp::v4(), ec);
+    if (ec) return std::nullopt;
+    if (!interface_.empty())
+      (void)::setsockopt(s.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, interface_.c_str(),
+                         static_cast<socklen_t>(interface_.size()));
+    bool bound = false;
+    if (port_low_ != 0 && port_high_ >= port_low_) {
+      unsigned span = port_high_ - port_low_ + 1u;
+      for (unsigned i = 0; i < span && !bound; ++i) {
+        auto port = static_cast<std::uint16_t>(port_low_ + (port_cursor_ + i) % span);
+        s.bind(udp::endpoint(local, port), ec);
+        if (!ec) {
+          bound = true;
+          port_cursor_ = (port_cursor_ + i + 1) % span;
+        }
+      }
+    } else {
+      s.bind(udp::endpoint(local, 0), ec);
+      bound = !ec;
+    }
+    if (!bound) {
+      log::tftp().warn("no free transfer port");
+      return std::nullopt;
+    }
+    s.non_blocking(true, ec);
+    return s;
+  }
+
+  app::context& ctx_;
+  std::shared_ptr<file_provider> files_;
+  udp::socket sock_;
+  file_roots roots_;
+  std::uint16_t port_ = 69, port_low_ = 0, port_high_ = 0;
+  std::uint32_t max_transfers_ = 256;
+  std::string interface_;
+  unsigned port_cursor_ = 0;
+  std::map<std::uint64_t, std::shared_ptr<active_transfer>> transfers_;
+  std::uint64_t next_id_ = 1;
+  bool stopped_ = false;
+};
+
+void active_transfer::begin(negotiation n, std::shared_ptr<file_reader> reader,
+                            const transfer_limits& limits) {
+  if (finished_) return;
+  reader_ = std::move(reader);
+  auto now = clock::now();
+  auto size = reader_->size();
+  if (!n.oack.empty()) oack_ = encode_oack(n.oack);
+  t_.emplace(std::move(n), size, limits, now);
+  reader_->set_on_ready([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->finished_) return;
+    if (self->reader_->failed()) {
+      log::tftp().warn("{}: read error on '{}'", endpoint_str(self->peer_), self->name_);
+      self->send_error({error_code::not_defined, "read error"}, self->peer_);
+      self->finish();
+      return;
+    }
+    self->apply(self->t_->on_data_ready(clock::now(), self->reader_->readable_end()));
+  });
+  reader_->prefetch(t_->window_end_offset());
+  receive();
+  apply(t_->start(now, reader_->readable_end()));
+}
+
+void active_transfer::refuse(const request_error& e) {
+  send_error(e, peer_);
+  finish();
+}
+
+void active_transfer::finish() {
+  if (finished_) return;
+  finished_ = true;
+  boost::system::error_code ec;
+  timer_.cancel();
+  sock_.close(ec);
+  if (reader_) reader_->set_on_ready(nullptr);
+  auto self = shared_from_this();  // keep alive while the service drops its reference
+  svc_.remove(this);
+}
+
+void active_transfer::receive() {
+  sock_.async_receive_from(
+      asio::buffer(buf_), from_,
+      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        if (self->finished_) return;
+        if (ec) {
+          // ICMP port unreachable surfaces as connection_refused: the
+          // client is gone; let the timer give up.
+          if (ec == asio::error::operation_aborted) return;
+          self->receive();
+          return;
+        }
+        self->on_packet(n);
+        if (!self->finished_) self->receive();
+      });
+}
+
+void active_transfer::on_packet(std::size_t n) {
+  byte_span pkt(buf_.data(), n);
+  if (from_ != peer_) {
+    // RFC 1350 §4: a packet from a wrong TID gets ERROR 5 and does not disturb the transfer.
+    log::tftp().debug("{}: packet from unknown TID {}", endpoint_str(peer_), endpoint_str(from_));
+    send_error({error_code::unknown_tid, "unknown transfer ID"}, from_);
+    return;
+  }
+  if (!t_) return;  // file still opening: the client is early; its retransmit will follow
+  auto op = peek_opcode(pkt);
+  auto now = clock::now();
+  if (op == static_cast<std::uint16_t>(opcode::ack)) {
+    auto block = parse_ack(pkt);
+    if (!block) {
+      log::tftp().debug("{}: malformed ACK dropped", endpoint_str(peer_));
+      return;
+    }
+    apply(t_->on_ack(*block, now, reader_->readable_end()));
+  } else if (op == static_cast<std::uint16_t>(opcode::error)) {
+    auto e = parse_error(pkt);
+    if (!e) {
+      log::tftp().debug("{}: malformed ERROR dropped", endpoint_str(peer_));
+      return;
+    }
+    log::tftp().info("{}: client ended '{}': error {} {}", endpoint_str(peer_), name_, e->code,
+                     e->message);
+    apply(t_->on_error(*e));
+  } else if (!op) {
+    log::tftp().debug("{}: runt packet dropped", endpoint_str(peer_));
+  } else {
+    apply(t_->on_illegal());
+  }
+}
+
+void active_transfer::apply(const transfer_output& out) {
+  if (out.send_oack) send(asio::buffer(oack_));
+  for (auto b = out.first_block; b < out.end_block; ++b) {
+    auto hdr = data_header(transfer::wire_block(b));
+    auto len = t_->block_length(b);
+    auto data = reader_->bytes(t_->block_offset(b), len);
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(hdr),
+                                           asio::buffer(data.data(), data.size())};
+    boost::system::error_code ec;
+    // Non-blocking: a full socket buffer is a lost packet the retransmission repairs.
+    sock_.send_to(bufs, peer_, 0, ec);
+  }
+  if (out.error) send_error(*out.error, peer_);
+  if (out.done) {
+    auto secs = std::chrono::duration<double>(clock::now() - started_).count();
+    if (out.success)
+      log::tftp().info("{}: sent '{}' ({} bytes, blksize {}, windowsize {}) in {:.3f} s",
+                       endpoint_str(peer_), name_, t_->file_size(), t_->options().blksize,
+                       t_->options().windowsize, secs);
+    else if (out.error)
+      log::tftp().info("{}: '{}' abandoned: {}", endpoint_str(peer_), name_, out.error->message);
+    finish();
+    return;
+  }
+  reader_->release_before(t_->acked_offset());
+  reader_->prefetch(t_->window_end_offset());
+  arm_timer();
+}
+
+void active_transfer::send(asio::const_buffer b) {
+  boost::system::error_code ec;
+  sock_.send_to(std::array<asio::const_buffer, 1>{b}, peer_, 0, ec);
+}
+
+void active_transfer::send_error(const request_error& e, const udp::endpoint& to) {
+  auto pkt = encode_error(e.code, e.message);
+  boost::system::error_code ec;
+  sock_.send_to(asio::buffer(pkt), to, 0, ec);
+}
+
+// The timer is re-armed only when the deadline moves earlier; when it fires early (the deadline
+// moved later, as on every ACK) it is simply re-armed. This keeps timer syscalls off the
+// per-packet path.
+void active_transfer::arm_timer() {
+  auto d = t_->deadline();
+  if (d == clock::time_point::max() || d >= timer_at_) return;
+  timer_at_ = d;
+  timer_.expires_at(d);
+  timer_.async_wait([self = shared_from_this(), d](boost::system::error_code ec) {
+    if (ec || self->finished_ || self->timer_at_ != d) return;
+    self->timer_at_ = clock::time_point::max();
+    auto now = clock::now();
+    if (now >= self->t_->deadline())
+      self->apply(self->t_->on_timeout(now, self->reader_->readable_end()));
+    else
+      self->arm_timer();
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<app::service> make_service(app::context& ctx,
+                                           std::shared_ptr<file_provider> virtual_files) {
+  return std::make_unique<tftp_service>(ctx, std::move(virtual_files));
+}
+
+}  // namespace diskless::tftp

@@ -1,0 +1,17 @@
+#pragma once
+// The TFTP service (Asio): a request socket (port 69 by default) and one socket per transfer
+// (a new TID, RFC 1350 §4), all on the app's loop. Files are opened and read ahead on the
+// io_pool; blocks are sent from memory. Configured by the inventory's <server><tftp> (root, port,
+// port_range_low/high, max_transfers) and <server interface>.
+#include <memory>
+
+#include "app/service.hpp"
+#include "tftp/files.hpp"
+
+namespace diskless::tftp {
+
+// `virtual_files` may be nullptr (no virtual files).
+std::unique_ptr<app::service> make_service(app::context& ctx,
+                                           std::shared_ptr<file_provider> virtual_files);
+
+}  // namespace diskless::tftp
