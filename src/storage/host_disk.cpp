@@ -1,12 +1,14 @@
 #include "storage/host_disk.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
 
+#include "storage/qcow2.hpp"
 #include "storage/raw_file.hpp"
 #include "util/log.hpp"
 
@@ -33,6 +35,43 @@ class read_only_view final : public block_device {
  private:
   std::shared_ptr<block_device> dev_;
 };
+
+// Forwards to a device and holds a shared flock on its image file while alive: `overlay commit`
+// takes an exclusive one to know that no host uses the image.
+class locked_device final : public block_device {
+ public:
+  locked_device(std::shared_ptr<block_device> dev, int fd) : dev_(std::move(dev)), fd_(fd) {}
+  ~locked_device() override { ::close(fd_); }
+  std::uint64_t size() const override { return dev_->size(); }
+  bool read_only() const override { return dev_->read_only(); }
+  std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
+    return dev_->read(offset, out);
+  }
+  std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
+    return dev_->write(offset, in, fua);
+  }
+  std::error_code flush() override { return dev_->flush(); }
+  std::error_code discard(std::uint64_t offset, std::uint64_t length) override {
+    return dev_->discard(offset, length);
+  }
+
+ private:
+  std::shared_ptr<block_device> dev_;
+  int fd_;
+};
+
+result<std::shared_ptr<block_device>> hold_shared_lock(const std::filesystem::path& p,
+                                                       std::shared_ptr<block_device> dev) {
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return error{p.string() + ": " + std::strerror(errno)};
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    if (e == EWOULDBLOCK) return error{p.string() + ": locked by `diskless overlay commit`"};
+    return error{p.string() + ": " + std::strerror(e)};
+  }
+  return std::shared_ptr<block_device>(std::make_shared<locked_device>(std::move(dev), fd));
+}
 
 std::string key_of(const std::filesystem::path& p) {
   std::error_code ec;
@@ -62,7 +101,13 @@ result<std::shared_ptr<block_device>> open_image(const std::filesystem::path& pa
                                                  bool writable) {
   auto fmt = detect_format(path);
   if (!fmt) return error{fmt.error_message()};
-  if (*fmt == image_format::qcow2) return error{path.string() + ": qcow2 images: not yet"};
+  if (*fmt == image_format::qcow2) {
+    qcow2_open_options o;
+    o.writable = writable;
+    auto q = open_qcow2(path, o);
+    if (!q) return error{q.error_message()};
+    return std::shared_ptr<block_device>(*q);
+  }
   return open_raw(path, !writable);
 }
 
@@ -86,6 +131,8 @@ result<std::shared_ptr<block_device>> disk_catalog::golden(const std::filesystem
   }
   auto dev = open_image(p, false);
   if (!dev) return dev;
+  dev = hold_shared_lock(p, *dev);
+  if (!dev) return dev;
   golden_[key] = *dev;
   log::storage().info("opened golden image {} ({} bytes, read-only, shared)", p.string(),
                       (*dev)->size());
@@ -108,6 +155,8 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
       }
       auto dev = open_image(path, true);
       if (!dev) return dev;
+      dev = hold_shared_lock(path, *dev);
+      if (!dev) return dev;
       writable_[key] = *dev;
       return dev;
     }
@@ -118,10 +167,69 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
     }
     case inventory::overlay_mode::persistent:
     case inventory::overlay_mode::volatile_:
-      (void)new_boot;
-      return error{"host " + h.name + ": qcow2 overlays: not yet"};
+      return open_overlay(inv, h, path, h.overlay == inventory::overlay_mode::volatile_ && new_boot);
   }
   return error{"host " + h.name + ": unknown overlay mode"};
+}
+
+result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory::inventory& inv,
+                                                                  const inventory::host& h,
+                                                                  const std::filesystem::path& image,
+                                                                  bool fresh) {
+  // Called with mutex_ held.
+  auto ov = overlay_path(inv, h);
+  auto key = ov.string();
+  if (!fresh) {
+    if (auto it = overlays_.find(key); it != overlays_.end()) {
+      if (auto dev = it->second.lock()) return dev;
+    }
+  }
+  auto g = golden(image);
+  if (!g) return g;
+  std::error_code ec;
+  auto base = std::filesystem::absolute(image, ec).lexically_normal();
+  std::filesystem::create_directories(ov.parent_path(), ec);
+  if (ec) return error{ov.parent_path().string() + ": " + ec.message()};
+
+  qcow2_open_options o;
+  o.writable = true;
+  o.backing = *g;
+  o.lock = true;
+  if (!fresh && std::filesystem::exists(ov)) {
+    auto q = open_qcow2(ov, o);
+    if (!q) return error{"host " + h.name + ": " + q.error_message()};
+    const auto& hd = (*q)->header();
+    if (hd.backing_file != base.string() || hd.size != (*g)->size())
+      return error{"host " + h.name + ": overlay " + ov.string() + " was made over " +
+                   hd.backing_file + " (" + std::to_string(hd.size) + " bytes), the host now uses " +
+                   base.string() + " (" + std::to_string((*g)->size()) +
+                   " bytes); run `diskless overlay reset " + h.name + "`"};
+    overlays_[key] = *q;
+    log::storage().info("host {}: overlay {} reused", h.name, ov.string());
+    return std::shared_ptr<block_device>(*q);
+  }
+  // New (or a volatile host's new boot): create beside it and rename over, so a crash leaves
+  // the old overlay or the new one, and a device still holding the old file keeps its inode.
+  auto fmt = detect_format(base);
+  if (!fmt) return error{fmt.error_message()};
+  qcow2_create_options c;
+  c.size = (*g)->size();
+  c.backing_file = base.string();
+  c.backing_format = *fmt == image_format::qcow2 ? "qcow2" : "raw";
+  auto tmp = ov;
+  tmp += ".new";
+  if (auto r = create_qcow2(tmp, c); !r) return error{"host " + h.name + ": " + r.error_message()};
+  std::filesystem::rename(tmp, ov, ec);
+  if (ec) return error{ov.string() + ": " + ec.message()};
+  if (int dfd = ::open(ov.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  auto q = open_qcow2(ov, o);
+  if (!q) return error{"host " + h.name + ": " + q.error_message()};
+  overlays_[key] = *q;
+  log::storage().info("host {}: new overlay {} over {}", h.name, ov.string(), base.string());
+  return std::shared_ptr<block_device>(*q);
 }
 
 std::vector<std::string> disk_catalog::take_reset_requests(const inventory::inventory& inv) {

@@ -71,6 +71,10 @@ class disk_catalog {
 
  private:
   result<std::shared_ptr<block_device>> golden(const std::filesystem::path& p);
+  result<std::shared_ptr<block_device>> open_overlay(const inventory::inventory& inv,
+                                                     const inventory::host& h,
+                                                     const std::filesystem::path& image,
+                                                     bool fresh);
 
   std::mutex mutex_;
   std::map<std::string, std::weak_ptr<block_device>> golden_;    // by canonical path
