@@ -1,0 +1,115 @@
+#pragma once
+// Full feature phase of one session (RFC 7143 §4.2, §11), sans-I/O: PDUs from the framer in,
+// PDUs to send out through a callback. MaxConnections is 1, so a session is one connection.
+// Commands run on a scsi::logical_unit; its completions arrive on the loop thread, possibly after
+// the session is gone (they are then dropped).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "inventory/model.hpp"
+#include "iscsi/pdu.hpp"
+#include "iscsi/text.hpp"
+#include "scsi/task.hpp"
+
+namespace diskless::iscsi {
+
+struct session_config {
+  session_params params;
+  bool discovery = false;
+  scsi::nexus_id nexus = 0;
+  std::uint32_t exp_cmd_sn = 0;  // from the login
+  std::uint32_t stat_sn = 0;     // next StatSN to use
+  std::uint32_t cmd_window = 128;
+  std::uint32_t max_task_bytes = 16u << 20;  // larger transfers are refused (sense 05/24/00)
+  // For Text SendTargets (§12.3).
+  inventory::inventory_ptr inv;
+  std::string initiator_name;
+  std::string target_name;  // normal sessions
+  std::string portal;       // "address:port,tpgt"
+};
+
+class session {
+ public:
+  using send_fn = std::function<void(out_pdu)>;
+  session(session_config cfg, std::shared_ptr<scsi::logical_unit> lu, send_fn send);
+  ~session();
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+
+  // Handles one PDU. Returns false when the connection must close once queued output is sent
+  // (logout done, cold reset, unrecoverable protocol error at ERL 0).
+  bool on_pdu(pdu p, bool data_digest_failed = false);
+  // Nothing received for a while: ping with a NOP-In (§11.19). Never fatal if unanswered: iPXE
+  // does not answer.
+  void ping();
+  bool closing() const { return closing_; }
+  std::size_t tasks_in_flight() const { return tasks_.size(); }
+  const session_config& config() const { return cfg_; }
+  void set_inventory(inventory::inventory_ptr inv) { cfg_.inv = std::move(inv); }
+
+ private:
+  struct r2t_state {
+    std::uint32_t itt, offset, length, received = 0, next_data_sn = 0;
+  };
+  struct task_state {
+    scsi::task t;
+    std::uint32_t cmd_sn = 0;
+    bool ordered = false;    // its turn in CmdSN order has come (§4.2.2.1)
+    bool executing = false;  // handed to the logical unit
+    bool aborted = false;
+    std::uint32_t received = 0;        // data-out bytes so far
+    std::uint32_t unsol_end = 0;       // end of the unsolicited burst
+    std::uint32_t unsol_next_sn = 0;
+    std::uint32_t r2t_next = 0;        // next offset to ask for
+    std::uint32_t r2t_sn = 0;
+    std::uint32_t r2t_out = 0;         // outstanding R2Ts
+  };
+  struct queued {  // a non-immediate command waiting for its CmdSN turn
+    enum class kind { task, other, consumed } what = kind::consumed;
+    std::uint32_t itt = 0;
+    pdu p;  // kind::other only
+  };
+
+  bool dispatch(pdu p);
+  bool command(pdu p);
+  bool data_out(const pdu& p);
+  bool task_mgmt(const pdu& p);
+  bool nop_out(const pdu& p);
+  bool text(const pdu& p);
+  bool logout(const pdu& p);
+  void reject(const pdu& p, std::uint8_t reason);
+  bool ordered_entry(pdu p, bool is_task);
+  void release_ordered();
+  void send_r2ts(task_state& ts);
+  void maybe_execute(std::uint32_t itt);
+  void complete(std::uint32_t itt, scsi::task_result r);
+  void respond(task_state& ts, scsi::task_result r);
+  void abort_task(std::uint32_t itt);
+  void check_logout();
+  void fill_sn(out_pdu& o, bool advance_stat_sn);
+  std::uint32_t max_cmd_sn() const { return cfg_.exp_cmd_sn + cfg_.cmd_window - 1; }
+  bool unknown_lun(task_state& ts);
+
+  session_config cfg_;
+  std::shared_ptr<scsi::logical_unit> lu_;
+  send_fn send_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+  std::map<std::uint32_t, std::unique_ptr<task_state>> tasks_;  // by ITT
+  std::map<std::uint32_t, r2t_state> r2ts_;                      // by TTT
+  std::map<std::uint32_t, queued> waiting_;                      // by CmdSN
+  std::uint32_t next_ttt_ = 1;
+  std::uint32_t ping_ttt_ = 0x80000000u;
+  bytes text_in_;            // continued Text request
+  bytes text_out_;           // Text response still to send (continuation, §11.10.2)
+  std::uint32_t text_ttt_ = reserved_tag;
+  std::unique_ptr<pdu> logout_;  // waiting for in-flight tasks
+  bool closing_ = false;
+};
+
+// Fixed-format sense data (SPC-4 §4.5.3).
+bytes make_sense(std::uint8_t key, std::uint8_t asc, std::uint8_t ascq);
+
+}  // namespace diskless::iscsi
