@@ -199,7 +199,7 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
     auto q = open_qcow2(ov, o);
     if (!q) return error{"host " + h.name + ": " + q.error_message()};
     const auto& hd = (*q)->header();
-    if (hd.backing_file != base.string() || hd.size != (*g)->size())
+    if (hd.backing_file != base.string() || hd.size != ((*g)->size() + 511) / 512 * 512)
       return error{"host " + h.name + ": overlay " + ov.string() + " was made over " +
                    hd.backing_file + " (" + std::to_string(hd.size) + " bytes), the host now uses " +
                    base.string() + " (" + std::to_string((*g)->size()) +

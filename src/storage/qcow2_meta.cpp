@@ -251,6 +251,9 @@ result<void> create_qcow2(const std::filesystem::path& path, const qcow2_create_
     }
   }
   if (h.size == 0) return error{"qcow2 image size is 0"};
+  // QEMU counts disks in 512-byte sectors and ignores a partial last one: round up, as qemu-img
+  // create does (the tail past the backing image reads as zeros).
+  h.size = (h.size + 511) / 512 * 512;
   const std::uint64_t cs = h.cluster_size();
   // Layout as qemu-img makes it: header, refcount table, first refcount block, L1 table.
   std::uint64_t per_l1 = cs * h.l2_entries();

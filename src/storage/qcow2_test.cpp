@@ -244,9 +244,9 @@ void run_random(std::uint32_t cluster_bits, std::uint64_t base_size, std::uint64
 
 TEST(Qcow2Image, RandomWorkload64k) { run_random(16, 3 << 20, 4 << 20, 600, 1); }
 // 512-byte clusters: many L2 tables and many refcount blocks (256 clusters each).
-TEST(Qcow2Image, RandomWorkloadTinyClusters) { run_random(9, 200000, 300000, 1500, 2); }
+TEST(Qcow2Image, RandomWorkloadTinyClusters) { run_random(9, 200000, 300032, 1500, 2); }
 // Backing image shorter than the overlay, sizes not multiples of the cluster size.
-TEST(Qcow2Image, BackingShorterThanOverlay) { run_random(12, 10000 + 77, 100000 + 1024, 800, 3); }
+TEST(Qcow2Image, BackingShorterThanOverlay) { run_random(12, 10000 + 77, 100352, 800, 3); }
 TEST(Qcow2Image, NoBackingFile) {
   temp_dir d;
   auto p = d.path / "a.qcow2";
