@@ -1,0 +1,185 @@
+// disk_catalog: what each overlay mode gives a host, across logins and reinstated sessions.
+#include "storage/host_disk.hpp"
+
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "storage/qcow2.hpp"
+#include "util/file.hpp"
+
+namespace diskless::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using inventory::overlay_mode;
+
+struct env {
+  fs::path dir;
+  inventory::inventory inv;
+  bytes gold;
+
+  env() {
+    std::string t = (fs::temp_directory_path() / "dl-hostdisk-XXXXXX").string();
+    dir = ::mkdtemp(t.data());
+    std::mt19937_64 rng(1);
+    gold.resize(1 << 20);
+    for (auto& b : gold) b = static_cast<std::byte>(rng());
+    EXPECT_TRUE(write_file_atomic(dir / "gold.img", to_string(gold)).ok());
+    EXPECT_TRUE(write_file_atomic(dir / "other.img", std::string(1 << 20, 'x')).ok());
+    inv.base_dir = dir;
+    inv.server.state_dir = "state";
+    add_image("gold", "gold.img", "");
+    add_image("other", "other.img", "");
+    add_image("netboot", "", "vmlinuz");
+    add("p", overlay_mode::persistent);
+    add("v", overlay_mode::volatile_);
+    add("r", overlay_mode::readonly);
+    add("n", overlay_mode::none);
+  }
+  ~env() { fs::remove_all(dir); }
+  void add_image(const std::string& name, const std::string& disk, const std::string& kernel) {
+    inventory::image i;
+    i.name = name;
+    i.disk = disk;
+    i.kernel = kernel;
+    inv.images.push_back(i);
+  }
+  void add(const std::string& name, overlay_mode m) {
+    inventory::host h;
+    h.name = name;
+    h.image = "gold";
+    h.overlay = m;
+    inv.hosts.push_back(h);
+  }
+  const inventory::host& host(const std::string& n) { return *inv.find_host_by_name(n); }
+  bytes file(const std::string& name) { return to_bytes(*read_file(dir / name)); }
+};
+
+const bytes marker = to_bytes("MARKER-SECTOR");
+
+std::string read_marker(block_device& d) {
+  bytes b(marker.size());
+  EXPECT_FALSE(d.read(4096, b));
+  return to_string(b);
+}
+
+TEST(DiskCatalog, PersistentOverlayKeepsWritesAcrossLoginsAndCatalogs) {
+  env e;
+  {
+    disk_catalog cat;
+    auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+    ASSERT_TRUE(d.ok()) << d.error_message();
+    EXPECT_FALSE((*d)->read_only());
+    EXPECT_EQ((*d)->size(), e.gold.size());
+    ASSERT_FALSE((*d)->write(4096, marker));
+    ASSERT_FALSE((*d)->flush());
+  }
+  EXPECT_TRUE(fs::exists(e.dir / "state/overlays/p.qcow2"));
+  EXPECT_EQ(e.file("gold.img"), e.gold);  // golden image untouched
+  disk_catalog cat;  // a server restart
+  auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+  ASSERT_TRUE(d.ok()) << d.error_message();
+  EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyOnANewBoot) {
+  env e;
+  disk_catalog cat;
+  auto d = cat.open_host_disk(e.inv, e.host("v"), true);
+  ASSERT_TRUE(d.ok()) << d.error_message();
+  ASSERT_FALSE((*d)->write(4096, marker));
+  // Reinstated session within the same boot: the very same device.
+  auto again = cat.open_host_disk(e.inv, e.host("v"), false);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), d->get());
+  d = error{"dropped"};
+  again = error{"dropped"};
+  auto same_boot = cat.open_host_disk(e.inv, e.host("v"), false);
+  ASSERT_TRUE(same_boot.ok());
+  EXPECT_EQ(read_marker(**same_boot), "MARKER-SECTOR");
+  // New login while the old device is still held: a fresh overlay; the old one is unaffected.
+  auto fresh = cat.open_host_disk(e.inv, e.host("v"), true);
+  ASSERT_TRUE(fresh.ok()) << fresh.error_message();
+  EXPECT_NE(fresh->get(), same_boot->get());
+  EXPECT_EQ(read_marker(**fresh), to_string(std::span(e.gold).subspan(4096, marker.size())));
+  EXPECT_EQ(read_marker(**same_boot), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, ReadonlyAndNone) {
+  env e;
+  disk_catalog cat;
+  auto r = cat.open_host_disk(e.inv, e.host("r"), true);
+  ASSERT_TRUE(r.ok()) << r.error_message();
+  EXPECT_TRUE((*r)->read_only());
+  EXPECT_EQ((*r)->write(0, marker), std::make_error_code(std::errc::read_only_file_system));
+  EXPECT_EQ((*r)->discard(0, 512), std::make_error_code(std::errc::read_only_file_system));
+  auto n = cat.open_host_disk(e.inv, e.host("n"), true);
+  ASSERT_TRUE(n.ok()) << n.error_message();
+  ASSERT_FALSE((*n)->write(4096, marker));
+  ASSERT_FALSE((*n)->flush());
+  EXPECT_EQ(read_marker(**r), "MARKER-SECTOR");  // same file underneath
+  auto f = e.file("gold.img");
+  EXPECT_EQ(to_string(std::span(f).subspan(4096, marker.size())), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, GoldenImageIsSharedAndLockedWhileUsed) {
+  env e;
+  disk_catalog cat;
+  auto p = cat.open_host_disk(e.inv, e.host("p"), true);
+  auto v = cat.open_host_disk(e.inv, e.host("v"), true);
+  ASSERT_TRUE(p.ok() && v.ok());
+  auto q = std::dynamic_pointer_cast<qcow2_image>(*p);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->header().backing_file, (e.dir / "gold.img").string());
+  EXPECT_EQ(q->header().backing_format, "raw");
+  int fd = ::open((e.dir / "gold.img").c_str(), O_RDONLY);
+  EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // in use: `overlay commit` must wait
+  p = error{"dropped"};
+  q.reset();
+  EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // still used by v
+  v = error{"dropped"};
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  // ...and while the commit holds it, hosts cannot open the image.
+  auto blocked = cat.open_host_disk(e.inv, e.host("r"), true);
+  EXPECT_FALSE(blocked.ok());
+  ::close(fd);
+  EXPECT_TRUE(cat.open_host_disk(e.inv, e.host("r"), true).ok());
+}
+
+TEST(DiskCatalog, OverlayOverAnotherImageIsRefused) {
+  env e;
+  disk_catalog cat;
+  ASSERT_TRUE(cat.open_host_disk(e.inv, e.host("p"), true).ok());
+  e.inv.hosts[0].image = "other";
+  auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error_message().find("overlay reset p"), std::string::npos) << d.error_message();
+  e.inv.hosts[0].image = "netboot";
+  EXPECT_FALSE(cat.open_host_disk(e.inv, e.host("p"), true).ok());
+}
+
+TEST(DiskCatalog, ResetRequests) {
+  env e;
+  fs::create_directories(overlays_dir(e.inv));
+  ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "p.reset", "").ok());
+  EXPECT_EQ(disk_catalog::take_reset_requests(e.inv), std::vector<std::string>{"p"});
+  EXPECT_TRUE(disk_catalog::take_reset_requests(e.inv).empty());
+}
+
+TEST(DetectFormat, ByMagic) {
+  env e;
+  EXPECT_EQ(*detect_format(e.dir / "gold.img"), image_format::raw);
+  ASSERT_TRUE(create_qcow2(e.dir / "x.qcow2", {1 << 20, "", "", 16}).ok());
+  EXPECT_EQ(*detect_format(e.dir / "x.qcow2"), image_format::qcow2);
+  EXPECT_FALSE(detect_format(e.dir / "missing").ok());
+  auto q = open_image(e.dir / "x.qcow2", false);
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE((*q)->read_only());
+}
+
+}  // namespace
+}  // namespace diskless::storage
