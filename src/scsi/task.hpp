@@ -30,13 +30,13 @@ using nexus_id = std::uint64_t;
 
 struct task {
   nexus_id nexus = 0;
-  std::uint64_t lun = 0;           // LUN number (0 for LUN 0), already decoded by the transport
-  std::uint32_t tag = 0;           // initiator task tag (for ABORT TASK)
-  bytes cdb;                       // 6..16 bytes
+  std::uint64_t lun = 0;              // LUN number (0 for LUN 0), already decoded by the transport
+  std::uint32_t tag = 0;              // initiator task tag (for ABORT TASK)
+  bytes cdb;                          // 6..16 bytes
   std::uint32_t expected_length = 0;  // the transport's expected data transfer length
-  bool data_out_expected = false;  // W bit
-  bool data_in_expected = false;   // R bit
-  bytes data_out;                  // all write data, gathered by the transport
+  bool data_out_expected = false;     // W bit
+  bool data_in_expected = false;      // R bit
+  bytes data_out;                     // all write data, gathered by the transport
 };
 
 struct task_result {

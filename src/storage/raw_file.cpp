@@ -18,7 +18,9 @@ namespace diskless::storage {
 
 namespace {
 
-std::error_code last_error() { return std::error_code(errno, std::generic_category()); }
+std::error_code last_error() {
+  return std::error_code(errno, std::generic_category());
+}
 
 class raw_file final : public block_device {
  public:
@@ -35,8 +37,8 @@ class raw_file final : public block_device {
     if (!in_range(offset, out.size())) return std::error_code(EINVAL, std::generic_category());
     std::size_t done = 0;
     while (done < out.size()) {
-      ssize_t n = ::pread(fd_, out.data() + done, out.size() - done,
-                          static_cast<off_t>(offset + done));
+      ssize_t n =
+          ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return last_error();
@@ -96,8 +98,8 @@ class raw_file final : public block_device {
     if (!no_punch_hole_.load(std::memory_order_relaxed)) {
       // Reads of a punched range return zeros (fallocate(2)); on block devices the kernel zeroes
       // or discards with guaranteed zeroing.
-      if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                      static_cast<off_t>(offset), static_cast<off_t>(length)) == 0)
+      if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                      static_cast<off_t>(length)) == 0)
         return {};
       if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL && errno != ENODEV)
         return last_error();
@@ -129,8 +131,7 @@ class raw_file final : public block_device {
 
 }  // namespace
 
-result<std::shared_ptr<block_device>> open_raw(const std::filesystem::path& path,
-                                                bool read_only) {
+result<std::shared_ptr<block_device>> open_raw(const std::filesystem::path& path, bool read_only) {
   int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
   if (fd < 0) return error{"cannot open " + path.string() + ": " + std::strerror(errno)};
   struct stat st {};

@@ -1,0 +1,73 @@
+#pragma once
+// Persistent reservations (SPC-4 §5.9, PERSISTENT RESERVE IN/OUT §6.15/§6.16) and the older
+// RESERVE(6)/RELEASE(6) reservations (SPC-2 §7.21/§7.17) of one logical unit. Pure state: commands
+// in, task_result (+ unit attentions for other nexuses) out.
+//
+// Registrations are per I_T nexus (nexus_id) and survive nexus loss and LUN reset (SPC-4 §5.9.1);
+// they are not kept across power loss, so APTPL is refused (PTPL_C = 0). SPEC_I_PT and REGISTER AND
+// MOVE need transport IDs and are not supported; ALL_TG_PT is accepted (there is one target port).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "scsi/cdb.hpp"
+#include "scsi/sense.hpp"
+#include "scsi/task.hpp"
+
+namespace diskless::scsi {
+
+// SPC-4 §6.16.4, table 215.
+enum class pr_type : std::uint8_t {
+  write_exclusive = 1,
+  exclusive_access = 3,
+  write_exclusive_registrants_only = 5,
+  exclusive_access_registrants_only = 6,
+  write_exclusive_all_registrants = 7,
+  exclusive_access_all_registrants = 8,
+};
+
+struct unit_attention {
+  nexus_id nexus;
+  asc_t code;
+};
+
+class reservations {
+ public:
+  // Whether a command of class `acc` from nexus conflicts with the current reservations (SPC-4
+  // §5.9.1 table 46; SPC-2 §5.5.1 for RESERVE(6)). `opcode` distinguishes the few commands that
+  // stay allowed under a RESERVE(6) of another nexus.
+  bool conflicts(nexus_id nexus, access acc, std::uint8_t opcode) const;
+
+  task_result persistent_reserve_in(nexus_id nexus, byte_span cdb) const;
+  // Unit attentions for other nexuses are appended to `uas`.
+  task_result persistent_reserve_out(nexus_id nexus, byte_span cdb, byte_span params,
+                                     std::vector<unit_attention>& uas);
+  task_result reserve6(nexus_id nexus, byte_span cdb);
+  task_result release6(nexus_id nexus);
+
+  // A LUN reset or I_T nexus loss ends a RESERVE(6) reservation (SPC-2 §5.5.1); persistent
+  // reservations stay.
+  void reset();
+  void nexus_lost(nexus_id nexus);
+
+  std::uint32_t generation() const { return generation_; }
+  bool registered(nexus_id nexus) const { return keys_.contains(nexus); }
+
+ private:
+  bool all_registrants() const;
+  bool holds(nexus_id nexus) const;
+  void drop_registration(nexus_id nexus, std::vector<unit_attention>& uas, nexus_id by);
+
+  std::map<nexus_id, std::uint64_t> keys_;  // registrations
+  std::uint32_t generation_ = 0;            // PRGENERATION
+  struct persistent {
+    nexus_id holder;  // unused for the all-registrants types
+    pr_type type;
+  };
+  std::optional<persistent> res_;
+  std::optional<nexus_id> reserve6_holder_;
+};
+
+}  // namespace diskless::scsi

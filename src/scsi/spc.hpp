@@ -1,0 +1,45 @@
+#pragma once
+// SPC-4 / SBC-3 data-in builders that need no disk I/O: INQUIRY (standard + VPD), READ CAPACITY,
+// MODE SENSE / MODE SELECT, REPORT LUNS, REPORT SUPPORTED OPERATION CODES / TMFs, REQUEST SENSE.
+// Pure functions: CDB (+ parameter data) and the unit's description in, task_result out.
+#include <cstdint>
+#include <string>
+
+#include "scsi/sense.hpp"
+#include "scsi/task.hpp"
+
+namespace diskless::scsi {
+
+// What the command set reports about a logical unit.
+struct unit_info {
+  std::string vendor = "DISKLESS";  // T10 vendor identification, 8 ASCII characters
+  std::string product = "VIRTUAL DISK";
+  std::string revision = "0001";
+  std::string serial;     // VPD 80h (ASCII)
+  std::uint64_t naa = 0;  // NAA 3 (locally assigned) designator, VPD 83h
+  std::uint32_t block_size = 512;
+  std::uint64_t blocks = 0;  // capacity in logical blocks
+  bool read_only = false;
+  bool write_cache = true;                // WCE: writes are volatile until SYNCHRONIZE CACHE / FUA
+  bool thin = true;                       // logical block provisioning (UNMAP, WRITE SAME UNMAP)
+  std::uint32_t max_transfer_blocks = 0;  // VPD B0h MAXIMUM TRANSFER LENGTH
+  std::uint32_t max_unmap_blocks = 0;     // MAXIMUM UNMAP LBA COUNT
+  std::uint32_t max_unmap_descriptors = 0;  // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+  std::uint64_t max_write_same_blocks = 0;  // MAXIMUM WRITE SAME LENGTH
+  std::uint8_t max_compare_and_write_blocks = 0;
+};
+
+task_result inquiry(const unit_info& u, byte_span cdb);
+task_result read_capacity10(const unit_info& u, byte_span cdb);
+task_result read_capacity16(const unit_info& u, byte_span cdb);
+task_result mode_sense(const unit_info& u, byte_span cdb);
+// Accepts a parameter list that changes nothing (SPC-4 §6.11: pages equal to the current values).
+task_result mode_select(const unit_info& u, byte_span cdb, byte_span params);
+task_result report_luns(byte_span cdb);
+task_result report_supported_opcodes(byte_span cdb);
+task_result report_supported_tmfs(byte_span cdb);
+// REQUEST SENSE data: `pending` is the unit attention (or other deferred condition) being reported,
+// or NO SENSE when absent.
+task_result request_sense(byte_span cdb, const sense_data* pending);
+
+}  // namespace diskless::scsi
