@@ -1,0 +1,50 @@
+#pragma once
+// PXE client classification and boot-file choice (PXE spec 2.1, RFC 4578, iPXE conventions).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "dhcp/wire.hpp"
+#include "util/net.hpp"
+
+namespace diskless::dhcp {
+
+// RFC 4578 §2.1 / IANA "Processor Architecture Types".
+namespace arch {
+inline constexpr std::uint16_t bios = 0;
+inline constexpr std::uint16_t efi_ia32 = 6;
+inline constexpr std::uint16_t efi_bc = 7;  // "EFI BC": in practice x64 (OVMF sends 7)
+inline constexpr std::uint16_t efi_x64 = 9;
+inline constexpr std::uint16_t efi_arm32 = 10;
+inline constexpr std::uint16_t efi_arm64 = 11;
+inline constexpr std::uint16_t efi_x64_http = 16;
+}  // namespace arch
+
+struct client_info {
+  bool pxe = false;                 // option 60 starts with "PXEClient"
+  bool http = false;                // option 60 starts with "HTTPClient" (UEFI HTTP Boot)
+  bool ipxe = false;                // option 77 contains "iPXE", or option 175 present
+  std::uint16_t arch = arch::bios;  // option 93 (first entry); BIOS when absent
+  bool has_arch = false;
+  const bytes* guid = nullptr;  // option 97 as sent (points into the packet)
+
+  bool uefi() const { return arch != arch::bios; }
+};
+
+client_info classify(const packet& p);
+
+// The file the client should load over TFTP (relative to the TFTP root):
+//   iPXE (any arch)            boot/<mac-with-dashes>.ipxe (the per-host script, no state needed)
+//   BIOS (0, or no option 93)  undionly.kpxe
+//   x64 UEFI (7, 9)            efi_loader (ipxe.efi or snponly.efi)
+//   IA32 (6), ARM (10, 11)     efi_loader too: Debian's ipxe package ships x86_64 EFI builds only
+//                              (/usr/lib/ipxe has no i386 or arm64 .efi), so such a machine gets
+//                              the x64 loader and fails there, with a warning in our log; a site
+//                              with the right build can install it under that name.
+std::string boot_file(const client_info& c, const mac_address& mac, std::string_view efi_loader);
+
+// True when the architecture is one we have no native loader for (see boot_file()).
+bool arch_without_loader(std::uint16_t a);
+
+}  // namespace diskless::dhcp

@@ -1,0 +1,46 @@
+#pragma once
+// The DHCP policy: request + inventory + lease state + time -> reply or nothing. No I/O; the
+// lease table is the only state and is changed in place (offers, bindings, releases, declines).
+//
+// Modes (inventory server.dhcp.mode):
+//   full   we own the subnet: RFC 2131 §4.3 server behaviour, plus boot information for PXE and
+//          iPXE clients.
+//   proxy  another server hands out addresses; we answer PXE clients only (PXE spec §2.2.3
+//          "proxyDHCP"): port 67 DISCOVER -> OFFER with yiaddr 0; port 4011 REQUEST -> ACK.
+//   off    never a reply.
+// Unknown MACs follow inventory.unknown: ignore means no reply at all; any other policy answers
+// like for a known host (the per-host script for that MAC is rendered by the boot service).
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "dhcp/leases.hpp"
+#include "dhcp/wire.hpp"
+#include "inventory/model.hpp"
+
+namespace diskless::dhcp {
+
+struct request_context {
+  std::uint16_t local_port = server_port;  // 67 or 4011
+  ipv4_address source;                     // the datagram's source address and port
+  std::uint16_t source_port = client_port;
+  sys_time now{};
+};
+
+struct reply {
+  packet pkt;
+  ipv4_address to;  // destination address (255.255.255.255 for a broadcast)
+  std::uint16_t port = client_port;
+  std::chrono::milliseconds delay{0};  // host quirk: wait before sending
+};
+
+// Sets the lease table's pool and reservations from the inventory (call at start and on apply).
+void configure_leases(lease_table& leases, const inventory::inventory& inv);
+
+// why (optional) receives a short reason when there is no reply, for a debug log line.
+std::optional<reply> respond(const packet& req, const inventory::inventory& inv,
+                             lease_table& leases, const request_context& ctx,
+                             std::string* why = nullptr);
+
+}  // namespace diskless::dhcp
