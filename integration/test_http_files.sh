@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# HTTP service with curl: a host's rendered script, a kernel byte for byte, single ranges,
+# HEAD, 416 past the end, 404 for unknown MACs and traversal attempts, /status and /metrics.
+# The server runs in a network namespace of its own (loopback only).
+set -euo pipefail
+bin=$(realpath "$1")
+tmp=$(mktemp -d /tmp/dl-http.XXXXXX)
+ns=dlhttp$$
+pid=
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; cat "$tmp/serve.log" >&2 || true; exit 1; }
+in_ns() { ip netns exec "$ns" "$@"; }
+
+cd "$tmp"
+mkdir -p config k
+head -c 3000001 /dev/urandom > k/vmlinuz
+head -c 1000 /dev/urandom > k/initrd.img
+cat > config/diskless.xml <<'XML'
+<diskless version="1">
+  <server address="127.0.0.1">
+    <dhcp mode="off"/>
+    <tftp port="6969"/>
+    <iscsi port="13260"/>
+    <http port="8080"/>
+  </server>
+  <images><image name="live" kernel="k/vmlinuz" initrd="k/initrd.img" cmdline="quiet"/></images>
+  <hosts unknown="ignore"><host mac="52:54:00:00:00:01" name="pc1" image="live" boot="linux"/></hosts>
+</diskless>
+XML
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+in_ns "$bin" serve > serve.log 2>&1 &
+pid=$!
+for _ in $(seq 100); do in_ns curl -s -o /dev/null http://127.0.0.1:8080/status && break; sleep 0.1; done
+base=http://127.0.0.1:8080
+
+in_ns curl -sf $base/boot/52-54-00-00-00-01.ipxe > script.txt || fail "script not served"
+head -1 script.txt | grep -q '^#!ipxe' || fail "script does not start with #!ipxe"
+grep -q 'quiet' script.txt || fail "script lacks the image cmdline"
+in_ns curl -sf $base/images/live/vmlinuz | cmp - k/vmlinuz || fail "kernel differs"
+in_ns curl -sf $base/images/live/initrd | cmp - k/initrd.img || fail "initrd differs"
+in_ns curl -sf -r 1000-1999 $base/images/live/vmlinuz | cmp - <(tail -c +1001 k/vmlinuz | head -c 1000) || fail "range differs"
+in_ns curl -sf -r -10 $base/images/live/vmlinuz | cmp - <(tail -c 10 k/vmlinuz) || fail "suffix range differs"
+code() { in_ns curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(code -r 1000-1999 $base/images/live/vmlinuz)" = 206 ] || fail "range not 206"
+[ "$(code -r 4000000- $base/images/live/vmlinuz)" = 416 ] || fail "past the end not 416"
+in_ns curl -sfI $base/images/live/vmlinuz | grep -qi '^content-length: 3000001' || fail "HEAD length"
+[ "$(code $base/boot/52-54-00-00-00-99.ipxe)" = 404 ] || fail "unknown MAC (ignore) not 404"
+[ "$(code --path-as-is $base/images/../../etc/passwd)" = 404 ] || fail "traversal not refused"
+[ "$(code -X POST $base/status)" = 405 ] || fail "POST not refused"
+in_ns curl -sf $base/status | grep -q '"name":"pc1"' || fail "status lacks pc1"
+in_ns curl -sf $base/metrics | grep -q '^diskless_http_files_total [1-9]' || fail "metrics not counting"
+echo PASS
