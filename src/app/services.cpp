@@ -1,6 +1,9 @@
 // Builds the protocol services for `serve`. Each protocol adds itself here.
 #include "app/services.hpp"
 
+#include "http/server.hpp"
+#include "tftp/server.hpp"
+
 namespace diskless::app {
 
 std::vector<std::unique_ptr<service>> make_services(context& ctx) {
@@ -8,6 +11,8 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   (void)ctx;
   // DHCP, TFTP, iSCSI, HTTP: one line each, e.g.
   //   out.push_back(tftp::make_service(ctx, files));
+  out.push_back(tftp::make_service(ctx, nullptr));  // TODO(boot): pass the boot-script provider
+  if (auto h = http::make_service(ctx)) out.push_back(std::move(h));
   return out;
 }
 
