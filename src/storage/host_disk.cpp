@@ -81,6 +81,52 @@ std::string key_of(const std::filesystem::path& p) {
 
 }  // namespace
 
+// A host's overlay as handed to the iSCSI layer: forwards to the qcow2 image until revoked.
+class disk_catalog::overlay_device final : public block_device {
+ public:
+  overlay_device(std::shared_ptr<block_device> dev, std::string host)
+      : host_(std::move(host)), size_(dev->size()), dev_(std::move(dev)) {}
+  std::uint64_t size() const override { return size_; }
+  bool read_only() const override { return false; }
+  std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
+    auto d = get();
+    return d ? d->read(offset, out) : revoked();
+  }
+  std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
+    auto d = get();
+    return d ? d->write(offset, in, fua) : revoked();
+  }
+  std::error_code flush() override {
+    auto d = get();
+    return d ? d->flush() : revoked();
+  }
+  std::error_code discard(std::uint64_t offset, std::uint64_t length) override {
+    auto d = get();
+    return d ? d->discard(offset, length) : revoked();
+  }
+  // Drops the image; it closes (metadata written back, lock released) when in-flight I/O ends.
+  void revoke() {
+    std::shared_ptr<block_device> old;
+    {
+      std::lock_guard lock(mutex_);
+      old = std::move(dev_);
+    }
+  }
+  const std::string& host() const { return host_; }
+
+ private:
+  std::shared_ptr<block_device> get() {
+    std::lock_guard lock(mutex_);
+    return dev_;
+  }
+  static std::error_code revoked() { return std::make_error_code(std::errc::io_error); }
+
+  std::string host_;
+  std::uint64_t size_;
+  std::mutex mutex_;
+  std::shared_ptr<block_device> dev_;
+};
+
 result<image_format> detect_format(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return error{path.string() + ": " + std::strerror(errno)};
@@ -179,9 +225,10 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   // Called with mutex_ held.
   auto ov = overlay_path(inv, h);
   auto key = ov.string();
+  watch(ov.parent_path());
   if (!fresh) {
     if (auto it = overlays_.find(key); it != overlays_.end()) {
-      if (auto dev = it->second.lock()) return dev;
+      if (auto dev = it->second.lock()) return std::shared_ptr<block_device>(dev);
     }
   }
   auto g = golden(image);
@@ -204,9 +251,10 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
                    hd.backing_file + " (" + std::to_string(hd.size) + " bytes), the host now uses " +
                    base.string() + " (" + std::to_string((*g)->size()) +
                    " bytes); run `diskless overlay reset " + h.name + "`"};
-    overlays_[key] = *q;
+    auto dev = std::make_shared<overlay_device>(*q, h.name);
+    overlays_[key] = dev;
     log::storage().info("host {}: overlay {} reused", h.name, ov.string());
-    return std::shared_ptr<block_device>(*q);
+    return std::shared_ptr<block_device>(dev);
   }
   // New (or a volatile host's new boot): create beside it and rename over, so a crash leaves
   // the old overlay or the new one, and a device still holding the old file keeps its inode.
@@ -227,9 +275,83 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   }
   auto q = open_qcow2(ov, o);
   if (!q) return error{"host " + h.name + ": " + q.error_message()};
-  overlays_[key] = *q;
+  auto dev = std::make_shared<overlay_device>(*q, h.name);
+  overlays_[key] = dev;
   log::storage().info("host {}: new overlay {} over {}", h.name, ov.string(), base.string());
-  return std::shared_ptr<block_device>(*q);
+  return std::shared_ptr<block_device>(dev);
+}
+
+disk_catalog::~disk_catalog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+bool disk_catalog::revoke(const std::string& host) {
+  std::vector<std::shared_ptr<overlay_device>> victims;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = overlays_.begin(); it != overlays_.end();) {
+      auto d = it->second.lock();
+      if (!d) {
+        it = overlays_.erase(it);
+        continue;
+      }
+      if (d->host() == host) {
+        victims.push_back(d);
+        it = overlays_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& d : victims) {
+    log::storage().warn("host {}: overlay revoked (overlay reset --force)", host);
+    d->revoke();
+  }
+  return !victims.empty();
+}
+
+void disk_catalog::on_revoke(std::function<void(const std::string&)> f) {
+  std::lock_guard lock(mutex_);
+  on_revoke_ = std::move(f);
+}
+
+void disk_catalog::watch(const std::filesystem::path& dir) {
+  watched_.insert(dir);
+  if (!watcher_.joinable()) watcher_ = std::thread([this] { watcher(); });
+}
+
+void disk_catalog::watcher() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(200));
+    if (stopping_) break;
+    auto dirs = watched_;
+    lock.unlock();
+    std::vector<std::string> hosts;
+    for (const auto& dir : dirs) {
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+        if (e.path().extension() != ".reset") continue;
+        hosts.push_back(e.path().stem().string());
+        std::filesystem::remove(e.path(), ec);
+      }
+    }
+    for (const auto& h : hosts) {
+      revoke(h);
+      std::function<void(const std::string&)> cb;
+      {
+        std::lock_guard l(mutex_);
+        cb = on_revoke_;
+      }
+      if (cb) cb(h);
+    }
+    lock.lock();
+  }
 }
 
 std::vector<std::string> disk_catalog::take_reset_requests(const inventory::inventory& inv) {

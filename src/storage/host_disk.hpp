@@ -14,16 +14,22 @@
 // cache, one set of qcow2 metadata caches) for as long as any host holds them.
 //
 // Coordination with `diskless overlay` (the CLI runs as another process): while a host's overlay
-// device is alive, this process holds an exclusive flock on the overlay file itself. The CLI
-// treats a lock it cannot take as "host logged in". `overlay reset --force` writes the request
-// file <state dir>/overlays/<host>.reset and sends SIGHUP to the pid in <state dir>/diskless.pid;
-// the iSCSI service calls take_reset_requests() (e.g. from apply() or its SIGHUP path) and ends
-// the sessions of the hosts it returns, which drops their devices and releases the locks.
+// device is alive, this process holds an exclusive flock on the overlay file itself, and a shared
+// flock on every image file a host uses. The CLI treats a lock it cannot take as "in use".
+// `overlay reset --force` writes the request file <state dir>/overlays/<host>.reset; the catalog
+// notices it within ~0.2 s (a watcher thread polling the overlay directories it serves),
+// revokes the host's device — its I/O fails with EIO from then on and the overlay is closed (lock
+// released) once in-flight I/O ends — removes the request and calls the on_revoke callback so
+// the iSCSI service can end the host's sessions.
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <condition_variable>
+#include <functional>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "inventory/model.hpp"
@@ -55,6 +61,7 @@ std::shared_ptr<block_device> make_read_only_view(std::shared_ptr<block_device> 
 class disk_catalog {
  public:
   disk_catalog() = default;
+  ~disk_catalog();  // stops the watcher thread; devices already handed out stay valid
   disk_catalog(const disk_catalog&) = delete;
   disk_catalog& operator=(const disk_catalog&) = delete;
 
@@ -66,20 +73,34 @@ class disk_catalog {
   result<std::shared_ptr<block_device>> open_host_disk(const inventory::inventory& inv,
                                                        const inventory::host& h, bool new_boot);
 
-  // Host names whose sessions `overlay reset --force` asked to end (request files are removed).
+  // Revokes the host's live overlay device (see above). True when there was one.
+  bool revoke(const std::string& host);
+  // Called after a revoke caused by a reset request, on the watcher thread (post to the loop).
+  void on_revoke(std::function<void(const std::string& host)> f);
+
+  // Host names with a pending reset request file (the files are removed). The watcher normally
+  // handles them first; kept for callers that poll on reload.
   static std::vector<std::string> take_reset_requests(const inventory::inventory& inv);
 
  private:
+  class overlay_device;
   result<std::shared_ptr<block_device>> golden(const std::filesystem::path& p);
   result<std::shared_ptr<block_device>> open_overlay(const inventory::inventory& inv,
                                                      const inventory::host& h,
                                                      const std::filesystem::path& image,
                                                      bool fresh);
+  void watch(const std::filesystem::path& dir);  // mutex_ held
+  void watcher();
 
   std::mutex mutex_;
   std::map<std::string, std::weak_ptr<block_device>> golden_;    // by canonical path
   std::map<std::string, std::weak_ptr<block_device>> writable_;  // overlay="none" images
-  std::map<std::string, std::weak_ptr<block_device>> overlays_;  // by overlay path
+  std::map<std::string, std::weak_ptr<overlay_device>> overlays_;  // by overlay path
+  std::set<std::filesystem::path> watched_;
+  std::function<void(const std::string&)> on_revoke_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread watcher_;
 };
 
 }  // namespace diskless::storage

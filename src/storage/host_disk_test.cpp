@@ -6,6 +6,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <random>
 
 #include "storage/qcow2.hpp"
@@ -132,14 +134,13 @@ TEST(DiskCatalog, GoldenImageIsSharedAndLockedWhileUsed) {
   auto p = cat.open_host_disk(e.inv, e.host("p"), true);
   auto v = cat.open_host_disk(e.inv, e.host("v"), true);
   ASSERT_TRUE(p.ok() && v.ok());
-  auto q = std::dynamic_pointer_cast<qcow2_image>(*p);
-  ASSERT_TRUE(q);
-  EXPECT_EQ(q->header().backing_file, (e.dir / "gold.img").string());
-  EXPECT_EQ(q->header().backing_format, "raw");
+  auto q = open_qcow2(e.dir / "state/overlays/p.qcow2", {});
+  ASSERT_TRUE(q.ok());
+  EXPECT_EQ((*q)->header().backing_file, (e.dir / "gold.img").string());
+  EXPECT_EQ((*q)->header().backing_format, "raw");
   int fd = ::open((e.dir / "gold.img").c_str(), O_RDONLY);
   EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // in use: `overlay commit` must wait
   p = error{"dropped"};
-  q.reset();
   EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // still used by v
   v = error{"dropped"};
   EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
@@ -160,6 +161,39 @@ TEST(DiskCatalog, OverlayOverAnotherImageIsRefused) {
   EXPECT_NE(d.error_message().find("overlay reset p"), std::string::npos) << d.error_message();
   e.inv.hosts[0].image = "netboot";
   EXPECT_FALSE(cat.open_host_disk(e.inv, e.host("p"), true).ok());
+}
+
+TEST(DiskCatalog, ResetRequestRevokesTheLiveOverlay) {
+  env e;
+  disk_catalog cat;
+  std::mutex m;
+  std::condition_variable cv;
+  std::string revoked;
+  cat.on_revoke([&](const std::string& h) {
+    std::lock_guard l(m);
+    revoked = h;
+    cv.notify_all();
+  });
+  auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+  ASSERT_TRUE(d.ok());
+  ASSERT_FALSE((*d)->write(4096, marker));
+  int fd = ::open((e.dir / "state/overlays/p.qcow2").c_str(), O_RDONLY);
+  EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // logged in
+  ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "p.reset", "").ok());
+  {
+    std::unique_lock l(m);
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return !revoked.empty(); }));
+  }
+  EXPECT_EQ(revoked, "p");
+  EXPECT_FALSE(fs::exists(overlays_dir(e.inv) / "p.reset"));
+  bytes b(16);
+  EXPECT_EQ((*d)->read(0, b), std::make_error_code(std::errc::io_error));
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // released while the old session still holds d
+  ::close(fd);
+  // The revoked session's unflushed write was written back on close.
+  auto again = cat.open_host_disk(e.inv, e.host("p"), true);
+  ASSERT_TRUE(again.ok()) << again.error_message();
+  EXPECT_EQ(read_marker(**again), "MARKER-SECTOR");
 }
 
 TEST(DiskCatalog, ResetRequests) {
