@@ -1,0 +1,93 @@
+# Shared helpers for the boot tests, the demo and the boot bench. Source it; it sets up a trap
+# that cleans everything up on exit:
+#   dl_init PREFIX           temp dir $DL_TMP, network namespace $DL_NS (PREFIX-<pid>), EXIT trap
+#   dl_net [TAPS]            bridge br0 (10.77.0.1/24, fd77::1/64) + taps tap0..tap<N-1> in $DL_NS
+#   dl_spawn NAME CMD...     runs CMD inside $DL_NS as a child of this shell; log $DL_TMP/NAME.log
+#   dl_kill PID              ends one process we started (TERM, then KILL)
+# Everything is killed by PID and the namespace deleted on exit; nothing touches the host's
+# interfaces (all links live inside the namespace).
+set -euo pipefail
+
+DL_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+DL_ROOT=$(cd "$DL_LIB/../.." && pwd)
+DL_SERVER=10.77.0.1
+DL_PIDS=()
+DL_NS=
+DL_TMP=
+
+dl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+dl_fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+dl_kill() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 30); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+dl_cleanup() {
+  local rc=$?
+  set +e
+  local pid
+  for pid in "${DL_PIDS[@]}"; do dl_kill "$pid"; done
+  [ -n "$DL_NS" ] && ip netns del "$DL_NS" 2>/dev/null
+  if [ -n "$DL_TMP" ]; then
+    if [ $rc -ne 0 ] && [ -n "${DL_KEEP_LOGS:-}" ]; then
+      echo "logs kept in $DL_TMP" >&2
+    else
+      rm -rf "$DL_TMP"
+    fi
+  fi
+  return $rc
+}
+
+dl_init() {
+  local prefix=$1
+  [ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces, taps)" >&2; exit 1; }
+  DL_TMP=$(mktemp -d "/tmp/$prefix.XXXXXX")
+  DL_NS="$prefix-$$"
+  trap dl_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+dl_net() {
+  local taps=${1:-1} i
+  ip netns add "$DL_NS"
+  local x="ip netns exec $DL_NS"
+  $x ip link set lo up
+  $x ip link add br0 type bridge
+  # No STP/forward delay: the PC's first DHCP packet must not wait for the bridge to learn.
+  $x ip link set br0 type bridge forward_delay 0 stp_state 0
+  $x ip addr add "$DL_SERVER/24" dev br0
+  $x ip -6 addr add fd77::1/64 dev br0 nodad
+  $x ip link set br0 up
+  for ((i = 0; i < taps; i++)); do
+    $x ip tuntap add dev "tap$i" mode tap
+    $x ip link set "tap$i" master br0 up
+  done
+}
+
+dl_spawn() {
+  local name=$1
+  shift
+  ip netns exec "$DL_NS" "$@" >"$DL_TMP/$name.log" 2>&1 &
+  DL_PIDS+=($!)
+  DL_LAST_PID=$!
+}
+
+# Waits until a TCP/UDP port is bound inside the namespace (ss), or fails after ~10 s.
+dl_wait_port() {
+  local proto=$1 port=$2 i
+  for i in $(seq 1 100); do
+    if ip netns exec "$DL_NS" ss -Hln"${proto:0:1}" "sport = :$port" | grep -q .; then return 0; fi
+    sleep 0.1
+  done
+  dl_fail "nothing listens on $proto port $port in $DL_NS"
+}

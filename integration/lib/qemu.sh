@@ -1,0 +1,60 @@
+# QEMU launcher for the boot tests (source after common.sh).
+#   dl_qemu NAME FIRMWARE TAP MAC TIMEOUT [extra qemu args...]
+# FIRMWARE: bios     SeaBIOS + the NIC's iPXE option ROM (e1000)
+#           uefi     OVMF native PXE (virtio-net without option ROM: the firmware's own PXE)
+#           kernel   SeaBIOS, direct kernel boot is given in the extra args (-kernel ...)
+# dl_qemu_start takes the same arguments and returns at once (PID in DL_LAST_PID), for several
+# PCs at once; dl_qemu_wait NAME PID collects it.
+# Runs under TCG (never /dev/kvm: the nested PVM there crashes iPXE) inside $DL_NS, serial
+# console to $DL_TMP/NAME.serial, with isa-debug-exit at 0xf4. Blocks until QEMU ends or TIMEOUT
+# seconds pass; sets DL_QEMU_RC (124 on timeout) and DL_QEMU_SECONDS (wall time, for benches).
+dl_qemu_start() {
+  local name=$1 fw=$2 tap=$3 mac=$4 timeout=$5
+  shift 5
+  local args=(-accel tcg -m 256M -nographic -monitor none -serial "file:$DL_TMP/$name.serial"
+    -device isa-debug-exit,iobase=0xf4,iosize=1 -no-reboot
+    -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no")
+  case $fw in
+    bios) args+=(-boot n -device "e1000,netdev=n0,mac=$mac") ;;
+    kernel) args+=(-device "e1000,netdev=n0,mac=$mac") ;;
+    uefi)
+      cp /usr/share/OVMF/OVMF_VARS_4M.fd "$DL_TMP/$name.vars"
+      args+=(-drive "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd"
+        -drive "if=pflash,format=raw,file=$DL_TMP/$name.vars"
+        -device "virtio-net-pci,netdev=n0,mac=$mac,romfile=")
+      ;;
+    *) dl_fail "dl_qemu: unknown firmware $fw" ;;
+  esac
+  date +%s.%N > "$DL_TMP/$name.start"
+  ip netns exec "$DL_NS" timeout --kill-after=5 "$timeout" qemu-system-x86_64 "${args[@]}" "$@" \
+    </dev/null >"$DL_TMP/$name.qemu.log" 2>&1 &
+  DL_LAST_PID=$!
+  DL_PIDS+=($DL_LAST_PID)
+}
+
+# Waits for the QEMU of NAME started by dl_qemu_start (PID); sets DL_QEMU_RC and DL_QEMU_SECONDS.
+dl_qemu_wait() {
+  local name=$1 pid=$2
+  set +e
+  wait "$pid"
+  DL_QEMU_RC=$?
+  set -e
+  DL_QEMU_SECONDS=$(awk -v s="$(cat "$DL_TMP/$name.start")" -v e="$(date +%s.%N)" \
+    'BEGIN {printf "%.2f", e - s}')
+}
+
+dl_qemu() {
+  dl_qemu_start "$@"
+  dl_qemu_wait "$1" "$DL_LAST_PID"
+}
+
+# Fails the test unless the serial log of NAME contains the fixed string WANT.
+dl_expect_serial() {
+  local name=$1 want=$2
+  if ! grep -qF -- "$want" "$DL_TMP/$name.serial"; then
+    echo "---- serial console of $name (last 40 lines) ----" >&2
+    tail -n 40 "$DL_TMP/$name.serial" | tr -d '\033' >&2 || true
+    echo "---- qemu: $(tail -n 5 "$DL_TMP/$name.qemu.log" 2>/dev/null)" >&2
+    dl_fail "$name: serial console lacks '$want' (qemu status $DL_QEMU_RC)"
+  fi
+}
