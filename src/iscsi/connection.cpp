@@ -1,0 +1,262 @@
+#include "iscsi/connection.hpp"
+
+#include "util/log.hpp"
+
+namespace diskless::iscsi {
+namespace {
+
+constexpr std::size_t read_chunk = 512 * 1024;
+// Stop reading from a peer that does not take its data (bounded memory per connection) and
+// resume once most of it is out.
+constexpr std::size_t queue_high = 64u << 20, queue_low = 16u << 20;
+constexpr std::size_t max_gather = 64;  // PDUs per write
+constexpr auto tick = std::chrono::seconds(5);
+constexpr auto ping_after = std::chrono::seconds(30);
+constexpr auto login_timeout = std::chrono::seconds(30);
+
+// FNV-1a over initiator name and ISID: the I_T nexus identity, stable across reinstatement.
+scsi::nexus_id make_nexus(std::string_view name, const std::array<std::byte, 6>& isid) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::uint8_t b) { h = (h ^ b) * 1099511628211ull; };
+  for (char c : name) mix(static_cast<std::uint8_t>(c));
+  for (auto b : isid) mix(std::to_integer<std::uint8_t>(b));
+  return h;
+}
+
+}  // namespace
+
+connection::connection(asio::ip::tcp::socket sock, connection_owner& owner)
+    : sock_(std::move(sock)), timer_(sock_.get_executor()), owner_(owner), rbuf_(read_chunk) {
+  boost::system::error_code ec;
+  sock_.set_option(asio::ip::tcp::no_delay(true), ec);  // small responses must not wait
+  auto ep = sock_.remote_endpoint(ec);
+  peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  last_rx_ = started_ = std::chrono::steady_clock::now();
+}
+
+connection::~connection() = default;
+
+void connection::start() {
+  login_config cfg;
+  cfg.inv = owner_.current_inventory();
+  login_ = std::make_unique<login_machine>(std::move(cfg));
+  log::iscsi().debug("connection from {}", peer_);
+  arm_timer();
+  do_read();
+}
+
+void connection::close(std::string_view why) {
+  if (closed_) return;
+  closed_ = true;
+  log::iscsi().info("{} ({}): connection closed: {}", peer_, initiator_, why);
+  boost::system::error_code ec;
+  sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  sock_.close(ec);
+  timer_.cancel();
+  session_.reset();  // in-flight completions are dropped from here on
+  // wq_ stays until destruction: an aborted async_write may still name its buffers.
+  owner_.detach(this);
+}
+
+void connection::rebind(inventory::inventory_ptr inv, const inventory::host* h) {
+  inv_ = inv;
+  host_ = h;
+  if (session_) session_->set_inventory(std::move(inv));
+}
+
+void connection::arm_timer() {
+  timer_.expires_after(tick);
+  timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
+    auto c = self.lock();
+    if (ec || !c || c->closed_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!c->session_ && !c->waiting_lu_ && now - c->started_ > login_timeout) {
+      c->close("login not completed in time");
+      return;
+    }
+    // §11.19: ping idle sessions so dead peers surface in TCP; an unanswered ping is never
+    // fatal (iPXE does not answer).
+    if (c->session_ && now - c->last_rx_ > ping_after && c->wq_.empty()) {
+      c->session_->ping();
+      c->last_rx_ = now;
+    }
+    c->arm_timer();
+  });
+}
+
+void connection::do_read() {
+  if (closed_ || reading_ || paused_ || waiting_lu_ || close_after_flush_) return;
+  reading_ = true;
+  sock_.async_read_some(asio::buffer(rbuf_.data(), rbuf_.size()),
+                        [self = shared_from_this()](const boost::system::error_code& ec,
+                                                    std::size_t n) {
+                          self->reading_ = false;
+                          if (self->closed_) return;
+                          if (ec) {
+                            self->close(ec == asio::error::eof ? "peer closed" : ec.message());
+                            return;
+                          }
+                          self->on_read(n);
+                        });
+}
+
+void connection::on_read(std::size_t n) {
+  last_rx_ = std::chrono::steady_clock::now();
+  byte_span in(rbuf_.data(), n);
+  if (!process(in)) return;
+  if (!in.empty()) stash_.assign(in.begin(), in.end());  // paused for the disk: keep the rest
+  do_read();
+}
+
+bool connection::process(byte_span& in) {
+  while (!in.empty() && !closed_ && !waiting_lu_ && !close_after_flush_) {
+    auto st = framer_.feed(in);
+    if (st == framer::status::need_more) break;
+    if (st == framer::status::error) {
+      // §7.8 / ERL 0: a broken stream (bad header digest, oversized segment) ends the connection.
+      log::iscsi().info("{}: bad PDU: {}", peer_, framer_.error_message());
+      close("protocol error");
+      return false;
+    }
+    auto p = framer_.take();
+    if (!handle(std::move(p), framer_.data_digest_failed())) return false;
+  }
+  return !closed_;
+}
+
+bool connection::handle(pdu p, bool digest_failed) {
+  if (session_) {
+    if (!session_->on_pdu(std::move(p), digest_failed)) close_after_flush_ = true;
+    if (close_after_flush_ && wq_.empty() && !writing_) close("session ended");
+    return !closed_;
+  }
+  if (!login_) return false;
+  if (digest_failed) {  // digests are not in force during login; cannot happen
+    close("digest during login");
+    return false;
+  }
+  auto s = login_->on_pdu(p);
+  switch (s.what) {
+    case login_machine::kind::reply:
+      send(std::move(s.response));
+      return true;
+    case login_machine::kind::failed:
+      close_after_flush_ = true;
+      send(std::move(s.response));
+      return false;
+    case login_machine::kind::complete:
+      login_complete(std::move(s));
+      return !closed_;
+  }
+  return true;
+}
+
+void connection::login_complete(login_machine::step s) {
+  initiator_ = login_->initiator_name();
+  isid_ = login_->isid();
+  nexus_ = make_nexus(initiator_, isid_);
+  inv_ = owner_.current_inventory();
+  host_ = login_->host();
+  auto finish = [this](out_pdu response, lu_ptr lu) {
+    std::uint16_t tsih = owner_.new_tsih();
+    response.h().set_u16(14, tsih);
+    auto params = login_->params();
+    session_config cfg;
+    cfg.params = params;
+    cfg.discovery = login_->discovery();
+    cfg.nexus = nexus_;
+    cfg.exp_cmd_sn = login_->exp_cmd_sn();
+    cfg.stat_sn = login_->next_stat_sn();
+    cfg.inv = inv_;
+    cfg.initiator_name = initiator_;
+    if (host_) cfg.target_name = inv_->target_iqn(*host_);
+    boost::system::error_code ec;
+    cfg.portal = owner_.portal_for(sock_.local_endpoint(ec));
+    send(std::move(response));  // the last PDU without digests (§13.1: they start after it)
+    digests_h_ = params.header_digest;
+    digests_d_ = params.data_digest;
+    framer_.set_limits({params.target_mrdsl, params.header_digest, params.data_digest});
+    session_ = std::make_unique<session>(std::move(cfg), std::move(lu),
+                                         [this](out_pdu o) { send(std::move(o)); });
+    log::iscsi().info("{}: {} logged in to {} (session {})", peer_, initiator_,
+                      host_ ? inv_->target_iqn(*host_) : "discovery", tsih);
+    login_.reset();
+  };
+  if (login_->discovery()) {
+    finish(std::move(s.response), nullptr);
+    return;
+  }
+  waiting_lu_ = true;
+  auto response = std::make_shared<out_pdu>(std::move(s.response));
+  owner_.attach(shared_from_this(), [self = weak_from_this(), response, finish](
+                                        result<lu_ptr> lu) mutable {
+    auto c = self.lock();
+    if (!c || c->closed_) return;
+    c->waiting_lu_ = false;
+    if (!lu) {
+      c->close_after_flush_ = true;
+      c->send(c->login_->failure(login_status::service_unavailable));
+      return;
+    }
+    finish(std::move(*response), std::move(*lu));
+    // Bytes that arrived meanwhile (normally none: the initiator waits for this response).
+    if (!c->stash_.empty()) {
+      bytes pending = std::move(c->stash_);
+      c->stash_.clear();
+      byte_span in(pending);
+      if (!c->process(in)) return;
+    }
+    c->do_read();
+  });
+}
+
+void connection::send(out_pdu p) {
+  if (closed_) return;
+  write_item item{std::move(p), {}};
+  item.f = frame_for(item.p, digests_h_, digests_d_);
+  wq_bytes_ += item.f.head_len + item.p.length + item.f.tail_len;
+  wq_.push_back(std::move(item));
+  if (wq_bytes_ > queue_high) paused_ = true;
+  do_write();
+}
+
+void connection::do_write() {
+  if (writing_ || closed_ || wq_.empty()) return;
+  writing_ = true;
+  std::vector<asio::const_buffer> bufs;
+  std::size_t n = std::min(wq_.size(), max_gather);
+  bufs.reserve(n * 3);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& it = wq_[i];
+    bufs.emplace_back(it.f.head.data(), it.f.head_len);
+    if (it.p.length) bufs.emplace_back(it.p.data().data(), it.p.length);
+    if (it.f.tail_len) bufs.emplace_back(it.f.tail.data(), it.f.tail_len);
+  }
+  in_flight_items_ = n;
+  asio::async_write(sock_, bufs,
+                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      if (ec) {
+                        self->close(ec.message());
+                        return;
+                      }
+                      for (std::size_t i = 0; i < self->in_flight_items_; ++i) {
+                        auto& it = self->wq_.front();
+                        self->wq_bytes_ -= it.f.head_len + it.p.length + it.f.tail_len;
+                        self->wq_.pop_front();
+                      }
+                      self->in_flight_items_ = 0;
+                      if (self->wq_.empty() && self->close_after_flush_) {
+                        self->close("session ended");
+                        return;
+                      }
+                      if (self->paused_ && self->wq_bytes_ < queue_low) {
+                        self->paused_ = false;
+                        self->do_read();
+                      }
+                      self->do_write();
+                    });
+}
+
+}  // namespace diskless::iscsi

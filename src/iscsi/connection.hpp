@@ -1,0 +1,92 @@
+#pragma once
+// One TCP connection from an initiator: reads bytes into the framer, drives the login machine and
+// then the session, and writes PDUs with gather writes from a bounded queue. A connection whose
+// peer does not read stops being read from (its queue is full) but never blocks the loop or other
+// connections.
+#include <array>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "iscsi/login.hpp"
+#include "iscsi/lun_provider.hpp"
+#include "iscsi/pdu.hpp"
+#include "iscsi/session.hpp"
+#include "util/asio.hpp"
+
+namespace diskless::iscsi {
+
+class connection;
+
+// What a connection needs from the server.
+class connection_owner {
+ public:
+  virtual ~connection_owner() = default;
+  virtual inventory::inventory_ptr current_inventory() = 0;
+  virtual std::string portal_for(const asio::ip::tcp::endpoint& local) = 0;
+  virtual std::uint16_t new_tsih() = 0;
+  // A normal session's login is complete: reinstate (end an older session with the same
+  // initiator name + ISID) and get the host's logical unit.
+  virtual void attach(const std::shared_ptr<connection>& c,
+                      unique_function<void(result<lu_ptr>)> done) = 0;
+  // The connection is gone (called once).
+  virtual void detach(connection* c) = 0;
+};
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(asio::ip::tcp::socket sock, connection_owner& owner);
+  ~connection();
+  void start();
+  // Ends the connection now (no more reads or writes); idempotent.
+  void close(std::string_view why);
+  // Re-points the session at a new inventory (the same host still exists there).
+  void rebind(inventory::inventory_ptr inv, const inventory::host* h);
+
+  bool full_feature() const { return session_ != nullptr; }
+  const inventory::host* host() const { return host_; }
+  const std::string& initiator_name() const { return initiator_; }
+  const std::array<std::byte, 6>& isid() const { return isid_; }
+  scsi::nexus_id nexus() const { return nexus_; }
+  bool reinstated = false;  // replaced by a newer login: the nexus lives on
+  bool attached = false;    // counted in its host's sessions
+
+ private:
+  struct write_item {
+    out_pdu p;
+    wire_frame f;
+  };
+  void do_read();
+  void on_read(std::size_t n);
+  bool process(byte_span& in);
+  bool handle(pdu p, bool digest_failed);
+  void login_complete(login_machine::step s);
+  void send(out_pdu p);
+  void do_write();
+  void arm_timer();
+
+  asio::ip::tcp::socket sock_;
+  asio::steady_timer timer_;
+  connection_owner& owner_;
+  bytes rbuf_;
+  bytes stash_;  // bytes received while the login waits for the disk
+  framer framer_;
+  std::unique_ptr<login_machine> login_;
+  std::unique_ptr<session> session_;
+  inventory::inventory_ptr inv_;
+  const inventory::host* host_ = nullptr;
+  std::string initiator_;
+  std::array<std::byte, 6> isid_{};
+  scsi::nexus_id nexus_ = 0;
+  bool digests_h_ = false, digests_d_ = false;
+  std::deque<write_item> wq_;
+  std::size_t wq_bytes_ = 0;
+  std::size_t in_flight_items_ = 0;
+  bool writing_ = false, reading_ = false, paused_ = false, waiting_lu_ = false;
+  bool close_after_flush_ = false, closed_ = false;
+  std::chrono::steady_clock::time_point last_rx_, started_;
+  std::string peer_;
+};
+
+}  // namespace diskless::iscsi

@@ -1,0 +1,53 @@
+#include <utility>
+
+#include "iscsi/lun_provider.hpp"
+#include "scsi/disk_unit.hpp"
+#include "storage/host_disk.hpp"
+#include "util/log.hpp"
+
+namespace diskless::iscsi {
+namespace {
+
+class disk_provider final : public lun_provider {
+ public:
+  explicit disk_provider(io_pool& pool) : pool_(pool), catalog_(std::make_shared<storage::disk_catalog>()) {}
+
+  void open(inventory::inventory_ptr inv, const inventory::host& h, bool reinstatement,
+            open_done done) override {
+    std::string name = h.name;
+    const inventory::host* hp = &h;
+    // Opening may touch the disk (qcow2 headers, creating overlays): never on the loop.
+    pool_.submit(
+        [catalog = catalog_, inv, hp, reinstatement]() {
+          return catalog->open_host_disk(*inv, *hp, !reinstatement);
+        },
+        [this, name, done = std::move(done)](
+            result<std::shared_ptr<storage::block_device>> dev) mutable {
+          if (!dev) {
+            log::iscsi().error("cannot open the disk of {}: {}", name, dev.error_message());
+            done(error{dev.error_message()});
+            return;
+          }
+          auto opts = scsi::disk_unit::options::for_host(name, (*dev)->read_only());
+          done(lu_ptr(std::make_shared<scsi::disk_unit>(std::move(*dev), pool_, opts)));
+        });
+  }
+
+  void closed(const std::string&) override {}  // the catalog lets go when the device is dropped
+
+  std::vector<std::string> take_reset_requests(const inventory::inventory& inv) override {
+    return storage::disk_catalog::take_reset_requests(inv);
+  }
+
+ private:
+  io_pool& pool_;
+  std::shared_ptr<storage::disk_catalog> catalog_;
+};
+
+}  // namespace
+
+std::unique_ptr<lun_provider> make_disk_provider(io_pool& pool) {
+  return std::make_unique<disk_provider>(pool);
+}
+
+}  // namespace diskless::iscsi

@@ -1,0 +1,199 @@
+#include "iscsi/server.hpp"
+
+#include <map>
+#include <set>
+
+#include "iscsi/connection.hpp"
+#include "iscsi/target.hpp"
+#include "util/asio.hpp"
+#include "util/log.hpp"
+
+namespace diskless::iscsi {
+namespace {
+
+class iscsi_service final : public app::service, public connection_owner {
+ public:
+  iscsi_service(app::context& ctx, std::unique_ptr<lun_provider> provider)
+      : io_(ctx.io), inv_(ctx.inventory), provider_(std::move(provider)), acceptor_(ctx.io) {}
+
+  std::string_view name() const override { return "iscsi"; }
+
+  result<void> start() override { return listen(); }
+
+  void stop() override {
+    stopped_ = true;
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    auto all = conns_;
+    for (auto& c : all) c->close("server stopping");
+    conns_.clear();
+    units_.clear();
+  }
+
+  void apply(const inventory::inventory_ptr& inv) override {
+    auto old = inv_;
+    inv_ = inv;
+    std::set<std::string> reset;
+    for (auto& n : provider_->take_reset_requests(*inv)) reset.insert(n);
+    auto all = conns_;
+    for (auto& c : all) {
+      if (!c->full_feature() || !c->host()) continue;
+      auto* now = inv->find_host_by_name(c->host()->name);
+      // Sessions of unchanged hosts survive a reload; removed or changed targets end.
+      if (!now || !host_has_disk(*inv, *now) || !same_target(*old, *c->host(), *inv, *now) ||
+          !initiator_allowed(*inv, *now, c->initiator_name()) || reset.count(now->name)) {
+        c->close("target removed or changed by reload");
+        continue;
+      }
+      c->rebind(inv, now);
+    }
+    for (auto& c : all)
+      if (c->full_feature() && !c->host()) c->rebind(inv, nullptr);  // discovery sessions
+    if (old->server.iscsi.port != inv->server.iscsi.port ||
+        old->server.address != inv->server.address) {
+      boost::system::error_code ec;
+      acceptor_.close(ec);
+      auto r = listen();
+      if (!r) log::iscsi().error("{}", r.error_message());
+    }
+  }
+
+  // connection_owner
+  inventory::inventory_ptr current_inventory() override { return inv_; }
+
+  std::string portal_for(const asio::ip::tcp::endpoint& local) override {
+    // §13.8: TargetAddress=domainname[:port][,portal-group-tag].
+    std::string addr = inv_->server.address ? inv_->server.address->str()
+                                            : local.address().to_string();
+    return addr + ":" + std::to_string(inv_->server.iscsi.port) + ",1";
+  }
+
+  std::uint16_t new_tsih() override {
+    if (++tsih_ == 0) tsih_ = 1;  // §11.12.6: TSIH 0 is reserved
+    return tsih_;
+  }
+
+  void attach(const std::shared_ptr<connection>& c,
+              unique_function<void(result<lu_ptr>)> done) override {
+    // Session reinstatement (§6.3.5): same initiator name + ISID replaces the older session.
+    bool reinstated = false;
+    auto all = conns_;
+    for (auto& other : all) {
+      if (other == c || !other->full_feature() || other->initiator_name() != c->initiator_name() ||
+          other->isid() != c->isid())
+        continue;
+      other->reinstated = true;
+      reinstated = true;
+      other->close("session reinstated by a new login");
+    }
+    auto* h = c->host();
+    auto& u = units_[h->name];
+    ++u.sessions;
+    c->attached = true;
+    if (u.lu) {
+      done(u.lu);
+      return;
+    }
+    u.waiters.push_back(std::move(done));
+    if (u.opening) return;
+    u.opening = true;
+    std::string name = h->name;
+    provider_->open(inv_, *h, reinstated, [this, name](result<lu_ptr> lu) {
+      auto it = units_.find(name);
+      if (it == units_.end()) return;  // every waiter went away meanwhile
+      auto waiters = std::move(it->second.waiters);
+      it->second.waiters.clear();
+      it->second.opening = false;
+      if (lu) it->second.lu = *lu;
+      for (auto& w : waiters) {
+        if (lu)
+          w(*lu);
+        else
+          w(error{lu.error_message()});
+      }
+    });
+  }
+
+  void detach(connection* c) override {
+    for (auto it = conns_.begin(); it != conns_.end(); ++it) {
+      if (it->get() == c) {
+        // Keep it alive until the current handler unwinds.
+        asio::post(io_, [keep = *it] {});
+        conns_.erase(it);
+        break;
+      }
+    }
+    if (!c->attached || !c->host()) return;
+    c->attached = false;
+    auto name = c->host()->name;
+    auto it = units_.find(name);
+    if (it == units_.end()) return;
+    if (it->second.lu && !c->reinstated) it->second.lu->nexus_lost(c->nexus());
+    if (--it->second.sessions > 0) return;
+    if (it->second.opening) return;  // the open completes with no waiter left
+    units_.erase(it);
+    provider_->closed(name);
+  }
+
+ private:
+  struct unit {
+    lu_ptr lu;
+    int sessions = 0;
+    bool opening = false;
+    std::vector<unique_function<void(result<lu_ptr>)>> waiters;
+  };
+
+  result<void> listen() {
+    boost::system::error_code ec;
+    auto addr = inv_->server.address ? asio::ip::address_v4(inv_->server.address->value())
+                                     : asio::ip::address_v4::any();
+    asio::ip::tcp::endpoint ep(addr, inv_->server.iscsi.port);
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      acceptor_.close(ec);
+      return error{"iscsi: cannot listen on " + ep.address().to_string() + ":" +
+                   std::to_string(ep.port()) + ": " + ec.message()};
+    }
+    log::iscsi().info("listening on {}:{}", ep.address().to_string(), ep.port());
+    accept();
+    return {};
+  }
+
+  void accept() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
+      if (stopped_ || !acceptor_.is_open()) return;
+      if (!ec) {
+        auto c = std::make_shared<connection>(std::move(s), *this);
+        conns_.push_back(c);
+        c->start();
+      } else if (ec == asio::error::operation_aborted) {
+        return;
+      }
+      accept();
+    });
+  }
+
+  asio::io_context& io_;
+  inventory::inventory_ptr inv_;
+  std::unique_ptr<lun_provider> provider_;
+  asio::ip::tcp::acceptor acceptor_;
+  std::vector<std::shared_ptr<connection>> conns_;
+  std::map<std::string, unit> units_;
+  std::uint16_t tsih_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<app::service> make_service(app::context& ctx, std::unique_ptr<lun_provider> p) {
+  return std::make_unique<iscsi_service>(ctx, std::move(p));
+}
+
+std::unique_ptr<app::service> make_service(app::context& ctx) {
+  return make_service(ctx, make_disk_provider(ctx.pool));
+}
+
+}  // namespace diskless::iscsi

@@ -1,0 +1,15 @@
+#pragma once
+// The iSCSI target service (RFC 7143): listens on server.iscsi.port, one target per inventory host
+// with a disk. No Asio in this header.
+#include <memory>
+
+#include "app/service.hpp"
+#include "iscsi/lun_provider.hpp"
+
+namespace diskless::iscsi {
+
+// Disks come from make_disk_provider(ctx.pool).
+std::unique_ptr<app::service> make_service(app::context& ctx);
+std::unique_ptr<app::service> make_service(app::context& ctx, std::unique_ptr<lun_provider> p);
+
+}  // namespace diskless::iscsi
