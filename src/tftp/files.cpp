@@ -93,7 +93,9 @@ enum class lookup { found, missing, refused };
 
 // Opens rel beneath dir. The kernel refuses ".." and symlinks that resolve outside dir
 // (RESOLVE_BENEATH, Linux 5.6); on older kernels a canonical-path prefix check does the same.
-int open_beneath(const std::filesystem::path& dir, const std::string& rel, int& err) {
+// `jailed` false (the package's fallback directory) still resolves relative to dir but follows
+// its symlinks: Debian's /usr/lib/ipxe/ipxe.efi points to /boot/ipxe.efi.
+int open_beneath(const std::filesystem::path& dir, const std::string& rel, bool jailed, int& err) {
   int dfd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) {
     err = errno;
@@ -101,10 +103,13 @@ int open_beneath(const std::filesystem::path& dir, const std::string& rel, int& 
   }
   open_how how{};
   how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not hang us
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_NO_MAGICLINKS | (jailed ? RESOLVE_BENEATH : 0);
   int fd = static_cast<int>(::syscall(SYS_openat2, dfd, rel.c_str(), &how, sizeof how));
   err = fd < 0 ? errno : 0;
-  if (fd < 0 && err == ENOSYS) {
+  if (fd < 0 && err == ENOSYS && !jailed) {
+    fd = ::openat(dfd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    err = fd < 0 ? errno : 0;
+  } else if (fd < 0 && err == ENOSYS) {
     std::error_code ec;
     auto base = std::filesystem::canonical(dir, ec);
     auto full = std::filesystem::canonical(dir / rel, ec);
@@ -128,13 +133,20 @@ int open_beneath(const std::filesystem::path& dir, const std::string& rel, int& 
 
 opened_file open_file(const file_roots& roots, const std::string& path, transfer_mode mode) {
   opened_file f;
+  // Callers pass normalise_path() output; anything else (a ".." component) is refused here too,
+  // since the fallback directories do not jail.
+  if (normalise_path(path) != path) {
+    f.error = request_error{error_code::access_violation, "access violation"};
+    return f;
+  }
   std::vector<std::filesystem::path> dirs;
   dirs.push_back(roots.root);
   dirs.insert(dirs.end(), roots.fallbacks.begin(), roots.fallbacks.end());
-  for (const auto& dir : dirs) {
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    const auto& dir = dirs[i];
     if (dir.empty()) continue;
     int err = 0;
-    int fd = open_beneath(dir, path, err);
+    int fd = open_beneath(dir, path, i == 0, err);
     if (fd < 0) {
       if (err == ENOENT || err == ENOTDIR) continue;  // not here: try the next place
       // EXDEV: escapes the root; ELOOP: a symlink loop or magic link; EACCES/EPERM: permissions.

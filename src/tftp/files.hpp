@@ -74,9 +74,10 @@ struct opened_file {
 
 // Opens `path` (normalised) under the roots. BLOCKING: run it on the io_pool. The root jail is
 // enforced by the kernel (openat2 RESOLVE_BENEATH) so ".." and symlinks cannot escape, with a
-// canonical-path check where openat2 is missing. Errors: ERROR 1 when missing everywhere or not
-// a regular file, ERROR 2 for an escape or a permission problem. netascii files are read whole
-// (up to 64 MiB) and converted so that tsize is exact.
+// canonical-path check where openat2 is missing. The fallback directories are system-owned
+// package directories whose own symlinks are followed (no ".." is ever accepted). Errors: ERROR 1
+// when missing everywhere or not a regular file, ERROR 2 for an escape or a permission problem.
+// netascii files are read whole (up to 64 MiB) and converted so that tsize is exact.
 opened_file open_file(const file_roots& roots, const std::string& path, transfer_mode mode);
 
 // One transfer's view of a file's bytes: served from memory, filled by large read-ahead chunks

@@ -60,7 +60,7 @@ class TftpFiles : public ::testing::Test {
     fs::create_directories(base_ / "fallback");
     write(base_ / "root/a.bin", "hello");
     write(base_ / "root/sub/b.txt", "one\ntwo\r");
-    write(base_ / "outside.txt", "secret");
+    write(base_ / "outside.txt", "secret\n");
     write(base_ / "fallback/undionly.kpxe", "ipxe");
     write(base_ / "fallback/a.bin", "not me");
     fs::create_symlink(base_ / "outside.txt", base_ / "root/escape");
@@ -121,6 +121,19 @@ TEST_F(TftpFiles, DotDotIsRefusedEvenIfNormalisationWasSkipped) {
   auto f = open_file(roots_, "../outside.txt", transfer_mode::octet);
   ASSERT_TRUE(f.error);
   EXPECT_EQ(f.error->code, error_code::access_violation);
+}
+
+TEST_F(TftpFiles, FallbackFollowsPackageSymlinksButRootRefusalIsFinal) {
+  // Debian: /usr/lib/ipxe/ipxe.efi -> /boot/ipxe.efi.
+  fs::create_symlink(base_ / "outside.txt", base_ / "fallback/ipxe.efi");
+  auto f = open_file(roots_, "ipxe.efi", transfer_mode::octet);
+  ASSERT_FALSE(f.error);
+  EXPECT_EQ(slurp(f), "secret\n");
+  // A refused name under the root does not fall through to the fallback.
+  write(base_ / "fallback/escape", "fallback");
+  auto g = open_file(roots_, "escape", transfer_mode::octet);
+  ASSERT_TRUE(g.error);
+  EXPECT_EQ(g.error->code, error_code::access_violation);
 }
 
 TEST_F(TftpFiles, SymlinkInsideRootIsFine) {

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# TFTP bench: diskless vs dnsmasq (TFTP only, port=0) vs tftpd-hpa, same namespaces, same files,
+# same run. Each server is started in turn on 10.77.1.1:69 and measured with:
+#   (a) curl --tftp-blksize 1468, lockstep, the 64 MiB file
+#   (b) atftp --option "windowsize 16" / "windowsize 64", blksize 1468, the 64 MiB file
+#       (servers without RFC 7440 answer without windowsize: the client then runs lockstep)
+#   (c) 50 curl clients at once (blksize 1468), each fetching the CONC_MB file; total wall time
+# Prints the median of 3 runs per figure and ratios against dnsmasq lockstep.
+# Usage: integration/bench/tftp.sh [path/to/diskless]   (root; not run by ctest)
+# Environment: BIG_MB (default 64), CONC_MB (default 8), RUNS (default 3)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bin=$(realpath "${1:-build/diskless}")
+[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
+big_mb=${BIG_MB:-64}
+conc_mb=${CONC_MB:-8}
+runs=${RUNS:-3}
+tmp=$(mktemp -d /tmp/dltftp-bench.XXXXXX)
+chmod 755 "$tmp"
+sns=dltftp-bs-$$
+cns=dltftp-bc-$$
+spid=
+cleanup() {
+  set +e
+  if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; fi
+  ip netns del "$sns" 2>/dev/null
+  ip netns del "$cns" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ip netns add "$sns"
+ip netns add "$cns"
+ip -n "$sns" link add dltbs$$ type veth peer name dltbc$$ netns "$cns"
+ip -n "$sns" addr add 10.77.1.1/24 dev dltbs$$
+ip -n "$cns" addr add 10.77.1.2/24 dev dltbc$$
+for n in "$sns" "$cns"; do ip -n "$n" link set lo up; done
+ip -n "$sns" link set dltbs$$ up
+ip -n "$cns" link set dltbc$$ up
+
+root=$tmp/root
+mkdir -p "$root" "$tmp/state"
+chmod 755 "$root"
+head -c $((big_mb << 20)) /dev/urandom > "$root/big.bin"
+head -c $((conc_mb << 20)) /dev/urandom > "$root/conc.bin"
+chmod 644 "$root"/*.bin
+cat > "$tmp/diskless.xml" <<XML
+<diskless version="1">
+  <server address="10.77.1.1" interface="dltbs$$">
+    <dhcp mode="off"/>
+    <tftp root="$root"/>
+    <iscsi port="13260"/>
+    <http enabled="false"/>
+  </server>
+  <images/>
+  <hosts unknown="ignore"/>
+</diskless>
+XML
+
+c() { ip netns exec "$cns" "$@"; }
+now() { date +%s.%N; }
+elapsed() { echo "$2 - $1" | bc -l; }
+
+start_server() {
+  case $1 in
+    diskless)
+      (cd "$tmp" && exec ip netns exec "$sns" "$bin" -c diskless.xml --state-dir state \
+        --log-level warn serve > "$tmp/diskless.log" 2>&1) & ;;
+    dnsmasq)
+      ip netns exec "$sns" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+        --enable-tftp --tftp-root="$root" --tftp-max=200 --user=root --pid-file= \
+        --log-facility="$tmp/dnsmasq.log" & ;;
+    tftpd-hpa)
+      ip netns exec "$sns" in.tftpd -L -s "$root" -a 10.77.1.1:69 -u root \
+        > "$tmp/tftpd.log" 2>&1 & ;;
+  esac
+  spid=$!
+  for _ in $(seq 100); do
+    ip netns exec "$sns" ss -uln 2>/dev/null | grep -q ':69 ' && return 0
+    sleep 0.1
+  done
+  echo "$1 did not start" >&2
+  exit 1
+}
+stop_server() { kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; spid=; sleep 0.3; }
+
+check() { # file, expected
+  [ "$(stat -c %s "$1")" = "$(stat -c %s "$2")" ] || { echo "short transfer: $1" >&2; exit 1; }
+}
+
+run_a() {
+  local t0 t1
+  t0=$(now)
+  c curl -sS --tftp-blksize 1468 -o "$tmp/a.out" tftp://10.77.1.1/big.bin
+  t1=$(now)
+  check "$tmp/a.out" "$root/big.bin"
+  elapsed "$t0" "$t1"
+}
+run_b() {
+  local t0 t1
+  t0=$(now)
+  c atftp --get -r big.bin -l "$tmp/b.out" --option "windowsize $1" --option "blksize 1468" \
+    10.77.1.1 > /dev/null 2>&1
+  t1=$(now)
+  check "$tmp/b.out" "$root/big.bin"
+  elapsed "$t0" "$t1"
+}
+run_c() {
+  local t0 t1 i pids=()
+  t0=$(now)
+  for i in $(seq 1 50); do
+    c curl -sS --tftp-blksize 1468 -o "$tmp/c$i.out" tftp://10.77.1.1/conc.bin & pids+=($!)
+  done
+  for i in "${pids[@]}"; do wait "$i"; done
+  t1=$(now)
+  for i in $(seq 1 50); do check "$tmp/c$i.out" "$root/conc.bin"; done
+  rm -f "$tmp"/c*.out
+  elapsed "$t0" "$t1"
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+declare -A res
+for server in diskless dnsmasq tftpd-hpa; do
+  start_server "$server"
+  for test in a b16 b64 c; do
+    vals=()
+    for _ in $(seq "$runs"); do
+      case $test in
+        a) vals+=("$(run_a)") ;;
+        b16) vals+=("$(run_b 16)") ;;
+        b64) vals+=("$(run_b 64)") ;;
+        c) vals+=("$(run_c)") ;;
+      esac
+    done
+    res[$server,$test]=$(median "${vals[@]}")
+    echo "$server $test: ${vals[*]} -> median ${res[$server,$test]} s" >&2
+  done
+  stop_server
+done
+
+mibs() { echo "scale=1; $1 / $2" | bc -l; }
+echo
+echo "TFTP bench: ${big_mb} MiB file, medians of $runs, veth between two namespaces"
+printf '%-44s %12s %12s %12s\n' "" diskless dnsmasq tftpd-hpa
+for test in a b16 b64 c; do
+  case $test in
+    a) label="(a) curl blksize 1468 lockstep, s" ; mb=$big_mb ;;
+    b16) label="(b) atftp windowsize 16, s" ; mb=$big_mb ;;
+    b64) label="(b) atftp windowsize 64, s" ; mb=$big_mb ;;
+    c) label="(c) 50 clients x ${conc_mb} MiB, total s" ; mb=$((conc_mb * 50)) ;;
+  esac
+  printf '%-44s %12s %12s %12s\n' "$label" "${res[diskless,$test]}" "${res[dnsmasq,$test]}" \
+    "${res[tftpd-hpa,$test]}"
+  printf '%-44s %12s %12s %12s\n' "    MiB/s" "$(mibs $mb "${res[diskless,$test]}")" \
+    "$(mibs $mb "${res[dnsmasq,$test]}")" "$(mibs $mb "${res[tftpd-hpa,$test]}")"
+done
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+echo
+echo "ratios (speed, higher is better for diskless):"
+echo "  lockstep (a): diskless vs dnsmasq   $(ratio "${res[dnsmasq,a]}" "${res[diskless,a]}")x  (aim >= 1.3)"
+echo "  lockstep (a): diskless vs tftpd-hpa $(ratio "${res[tftpd-hpa,a]}" "${res[diskless,a]}")x"
+echo "  windowsize 16 vs dnsmasq lockstep   $(ratio "${res[dnsmasq,a]}" "${res[diskless,b16]}")x  (aim >= 4)"
+echo "  windowsize 64 vs dnsmasq lockstep   $(ratio "${res[dnsmasq,a]}" "${res[diskless,b64]}")x"
+echo "  50 clients: diskless vs dnsmasq     $(ratio "${res[dnsmasq,c]}" "${res[diskless,c]}")x"
+echo "  50 clients: diskless vs tftpd-hpa   $(ratio "${res[tftpd-hpa,c]}" "${res[diskless,c]}")x"
