@@ -417,6 +417,48 @@ std::optional<block_cdb> decode_block_cdb(byte_span cdb) {
   return b;
 }
 
+std::uint32_t data_out_length(byte_span cdb, std::uint32_t block_size) {
+  auto bytes_of = [](std::uint64_t n) {
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(n, 0xffffffffULL));
+  };
+  switch (at(cdb, 0)) {
+    case op::write6:
+    case op::write10:
+    case op::write12:
+    case op::write16:
+    case op::write_verify10:
+    case op::write_verify12:
+    case op::write_verify16: {
+      auto b = decode_block_cdb(cdb);
+      return b ? bytes_of(std::uint64_t{b->blocks} * block_size) : 0;
+    }
+    case op::verify10:
+    case op::verify12:
+    case op::verify16: {
+      auto b = decode_block_cdb(cdb);
+      if (!b) return 0;
+      if (b->bytchk == 1) return bytes_of(std::uint64_t{b->blocks} * block_size);
+      return b->bytchk == 3 ? block_size : 0;
+    }
+    case op::write_same10:
+    case op::write_same16: {
+      auto b = decode_block_cdb(cdb);
+      return b && !b->ndob ? block_size : 0;
+    }
+    case op::compare_and_write:
+      return bytes_of(std::uint64_t{at(cdb, 13)} * 2 * block_size);
+    case op::unmap:
+    case op::mode_select10:
+      return load_u16(cdb, 7);
+    case op::mode_select6:
+      return at(cdb, 4);
+    case op::pr_out:
+      return load_u32(cdb, 5);
+    default:
+      return 0;
+  }
+}
+
 std::uint32_t allocation_length(byte_span cdb) {
   switch (at(cdb, 0)) {
     case op::inquiry:

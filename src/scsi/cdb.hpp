@@ -107,6 +107,10 @@ struct block_cdb {
 // are not block commands. Field validation (reserved bits, protection) is the handler's job.
 std::optional<block_cdb> decode_block_cdb(byte_span cdb);
 
+// The number of data-out bytes a CDB describes (SAM-5's transfer length in bytes), for write
+// residuals; 0 for commands without data-out. Saturates at 2^32 - 1.
+std::uint32_t data_out_length(byte_span cdb, std::uint32_t block_size);
+
 // The allocation length of commands that return data (INQUIRY, MODE SENSE, REPORT LUNS, ...).
 std::uint32_t allocation_length(byte_span cdb);
 

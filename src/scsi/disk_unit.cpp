@@ -116,6 +116,13 @@ void disk_unit::execute(task t, completion done) {
     done(invalid_opcode());
     return;
   }
+  // Tell the transport how much data-out the CDB describes, for its write residuals.
+  if (std::uint32_t n = data_out_length(t.cdb, info_.block_size)) {
+    done = [n, done = std::move(done)](task_result r) mutable {
+      r.data_out_length = n;
+      done(std::move(r));
+    };
+  }
   // SAM-5 §5.2: NACA = 1 without ACA support.
   if (at(t.cdb, c->cdb_length - 1) & 0x04) {
     done(invalid_field_in_cdb(static_cast<std::uint16_t>(c->cdb_length - 1), 2));

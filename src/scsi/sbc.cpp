@@ -21,6 +21,11 @@ task_result write_error() {
   return check_condition(sense_key::medium_error, asc::write_error);
 }
 
+task_result short_data_out() {
+  return check_condition(sense_key::illegal_request,
+                         asc::invalid_field_in_command_information_unit);
+}
+
 task_result miscompare(std::uint32_t offset) {
   return check_condition(
       sense_data{sense_key::miscompare, asc::miscompare_during_verify, offset, {}});
@@ -108,9 +113,10 @@ void disk_unit::write(const command_info& c, task t, completion done) {
     return done(invalid_field_in_cdb(length_byte(c.opcode)));
   std::size_t len = std::size_t{b.blocks} * info_.block_size;
   if (t.data_out.size() < len) {
-    // The initiator sent less data than the CDB describes (expected transfer length too
-    // small): nothing is written.
-    return done(invalid_field_in_cdb(length_byte(c.opcode)));
+    // The initiator sent less data than the CDB describes (expected transfer length too small):
+    // nothing is written (FCP-4 §9.4.2 b, which libiscsi's residual tests accept). More data than
+    // described is cut to the transfer length (the transport reports the underflow).
+    return done(short_data_out());
   }
   t.data_out.resize(len);
   std::uint64_t off = b.lba * info_.block_size;
@@ -144,7 +150,7 @@ void disk_unit::verify(const command_info& c, task t, completion done) {
     return done(invalid_field_in_cdb(length_byte(c.opcode)));
   std::size_t len = std::size_t{b.blocks} * info_.block_size;
   std::size_t need = b.bytchk == 1 ? len : b.bytchk == 3 ? info_.block_size : 0;
-  if (t.data_out.size() < need) return done(invalid_field_in_cdb(length_byte(c.opcode)));
+  if (t.data_out.size() < need) return done(short_data_out());
   t.data_out.resize(need);
   std::uint64_t off = b.lba * info_.block_size;
   std::uint32_t bs = info_.block_size;
@@ -193,8 +199,9 @@ void disk_unit::write_same(const command_info& c, task t, completion done) {
   if (b.ndob) {
     block.assign(info_.block_size, std::byte{0});
   } else {
-    if (t.data_out.size() < info_.block_size)
-      return done(invalid_field_in_cdb(length_byte(c.opcode)));
+    // Exactly one block of data-out: a different amount means the initiator and the CDB
+    // disagree, and guessing which block was meant could write garbage over a whole range.
+    if (t.data_out.size() != info_.block_size) return done(short_data_out());
     block.assign(t.data_out.begin(), t.data_out.begin() + info_.block_size);
   }
   bool zero =
@@ -290,8 +297,8 @@ void disk_unit::compare_and_write(task t, completion done) {
   if (auto e = check_range(b.lba, b.blocks)) return done(std::move(*e));
   if (b.blocks == 0) return done(good());
   std::size_t len = std::size_t{b.blocks} * info_.block_size;
-  if (t.data_out.size() < 2 * len) return done(invalid_field_in_cdb(13));
-  t.data_out.resize(2 * len);
+  // Exactly 2 * NUMBER OF LOGICAL BLOCKS blocks: verify data then write data.
+  if (t.data_out.size() != 2 * len) return done(short_data_out());
   std::uint64_t off = b.lba * info_.block_size;
   std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, true,

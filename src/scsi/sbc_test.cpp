@@ -115,8 +115,32 @@ TEST(Sbc, DpoAndFuaAccepted) {
 TEST(Sbc, WriteWithTooLittleDataWritesNothing) {
   unit_fixture f;
   auto r = f.run(write10(0, 2), pattern(512, 1));
-  EXPECT_TRUE(has_sense(r, sense_key::illegal_request, asc::invalid_field_in_cdb));
+  EXPECT_EQ(to_hex(r.sense), to_hex(hex("70 00 05 00 00 00 00 0a 00 00 00 00 0e 03 00 00 00 00")));
+  EXPECT_EQ(r.data_out_length, 1024u);  // for the transport's overflow residual
   EXPECT_EQ(f.dev->contents(), bytes(2048 * 512));
+}
+
+TEST(Sbc, WriteWithMoreDataWritesOnlyTheTransferLength) {
+  unit_fixture f;
+  auto r = f.run(write10(0, 1), pattern(10000, 1));
+  ASSERT_TRUE(is_good(r));
+  EXPECT_EQ(r.data_out_length, 512u);  // for the transport's underflow residual
+  auto c = f.dev->contents();
+  auto p = pattern(512, 1);
+  EXPECT_TRUE(std::equal(p.begin(), p.end(), c.begin()));
+  EXPECT_EQ(c[512], std::byte{0});
+}
+
+TEST(Sbc, DataOutLengthReported) {
+  unit_fixture f;
+  EXPECT_EQ(f.run(cdb({0x0a, 0, 0, 0, 0, 0}), bytes(256 * 512)).data_out_length, 256u * 512);
+  EXPECT_EQ(f.run(cdb16(0x93, 0, 4), bytes(512)).data_out_length, 512u);
+  EXPECT_EQ(f.run(cdb16(0x93, 0, 4, 0x01)).data_out_length, 0u);  // NDOB
+  EXPECT_EQ(f.run(cdb16(0x8f, 0, 2, 0x02), bytes(1024)).data_out_length, 1024u);
+  EXPECT_EQ(f.run(cdb16(0x8f, 0, 2, 0x00)).data_out_length, 0u);
+  EXPECT_EQ(f.run(read10(0, 1)).data_out_length, 0u);
+  // Also on errors decided before the data is looked at.
+  EXPECT_EQ(f.run(write10(4000, 3), bytes(0)).data_out_length, 1536u);
 }
 
 TEST(Sbc, TransferLongerThanMaximumIsInvalidField) {
@@ -256,7 +280,9 @@ TEST(Sbc, WriteSameErrors) {
   EXPECT_TRUE(has_sense(f.run(cdb16(0x93, 0, 1, 0x20), blk), sense_key::illegal_request,
                         asc::invalid_field_in_cdb));  // WRPROTECT
   EXPECT_TRUE(has_sense(f.run(cdb16(0x93, 0, 1), bytes(100)), sense_key::illegal_request,
-                        asc::invalid_field_in_cdb));  // no data block
+                        asc::invalid_field_in_command_information_unit));  // short block
+  EXPECT_TRUE(has_sense(f.run(cdb16(0x93, 0, 1), bytes(1024)), sense_key::illegal_request,
+                        asc::invalid_field_in_command_information_unit));  // two blocks
 }
 
 bytes unmap_params(std::vector<std::pair<std::uint64_t, std::uint32_t>> ranges) {
@@ -340,7 +366,9 @@ TEST(Sbc, CompareAndWriteErrors) {
   EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 129), bytes(129 * 1024)), sense_key::illegal_request,
                         asc::invalid_field_in_cdb));
   EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 2), bytes(1024)), sense_key::illegal_request,
-                        asc::invalid_field_in_cdb));
+                        asc::invalid_field_in_command_information_unit));
+  EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 1), bytes(2048)), sense_key::illegal_request,
+                        asc::invalid_field_in_command_information_unit));
   EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 1, 0x20), bytes(1024)), sense_key::illegal_request,
                         asc::invalid_field_in_cdb));
 }

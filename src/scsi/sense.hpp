@@ -34,6 +34,8 @@ struct asc_t {
 namespace asc {
 inline constexpr asc_t no_additional{0x00, 0x00};
 inline constexpr asc_t write_error{0x0c, 0x00};
+// Data-out shorter than the CDB's transfer length (SAM-5 §5.4.3, FCP-4 §9.4.2 b).
+inline constexpr asc_t invalid_field_in_command_information_unit{0x0e, 0x03};
 inline constexpr asc_t unrecovered_read_error{0x11, 0x00};
 inline constexpr asc_t parameter_list_length_error{0x1a, 0x00};
 inline constexpr asc_t miscompare_during_verify{0x1d, 0x00};

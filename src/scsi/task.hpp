@@ -43,6 +43,12 @@ struct task_result {
   status st = status::good;
   bytes data_in;  // what the command produced (the transport truncates to expected_length)
   bytes sense;    // fixed-format sense data (SPC-4 §4.5.3) when st == check_condition
+  // For commands that take data-out: the number of bytes the CDB itself describes (the SCSI
+  // transfer length, e.g. blocks * block size for WRITE), so the transport can report write
+  // residuals (RFC 7143 §11.4.5.2: overflow when this exceeds the Expected Data Transfer Length,
+  // underflow when it is smaller). 0 when the command takes no data-out or failed before its
+  // transfer length was decoded. Only as many bytes as this are ever written.
+  std::uint32_t data_out_length = 0;
 };
 
 using completion = unique_function<void(task_result)>;
