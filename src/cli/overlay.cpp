@@ -1,14 +1,333 @@
-// `diskless overlay ...`: per-host copy-on-write disks (issue: overlays). Placeholder until the
-// qcow2 overlay work lands.
+// `diskless overlay list | reset HOST [--force] | commit HOST`: the per-host copy-on-write disks
+// (issue 7). The running server is another process; we coordinate through the state dir only
+// (storage/host_disk.hpp): an exclusive flock on <host>.qcow2 means the host is logged in, a
+// shared flock on an image file means some host uses it, <host>.reset asks the server to revoke.
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <thread>
 
 #include "cli/cli.hpp"
+#include "inventory/load.hpp"
+#include "storage/host_disk.hpp"
+#include "storage/qcow2.hpp"
+#include "util/file.hpp"
 
 namespace diskless::cli {
 
-int run_overlay(const global_options&, const std::vector<std::string>&) {
-  std::fprintf(stderr, "diskless overlay: not implemented yet\n");
-  return 2;
+namespace {
+
+namespace fs = std::filesystem;
+using inventory::overlay_mode;
+
+constexpr const char* overlay_usage =
+    "usage: diskless overlay list\n"
+    "       diskless overlay reset HOST [--force]   discard the host's changes\n"
+    "       diskless overlay commit HOST            write the host's changes into its image\n";
+
+// An open file with a flock we could take (or not).
+class locked_file {
+ public:
+  locked_file(const fs::path& p, int open_flags, int lock_op) {
+    fd_ = ::open(p.c_str(), open_flags | O_CLOEXEC);
+    if (fd_ < 0) {
+      err_ = errno;
+      return;
+    }
+    if (::flock(fd_, lock_op | LOCK_NB) != 0) {
+      err_ = errno;
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~locked_file() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  locked_file(const locked_file&) = delete;
+  locked_file& operator=(const locked_file&) = delete;
+  bool locked() const { return fd_ >= 0; }
+  bool busy() const { return err_ == EWOULDBLOCK; }
+  int error() const { return err_; }
+
+ private:
+  int fd_ = -1;
+  int err_ = 0;
+};
+
+std::shared_ptr<inventory::inventory> load(const global_options& g) {
+  auto r = inventory::load_file(g.config);
+  if (!r.ok()) {
+    for (const auto& p : r.problems) std::fprintf(stderr, "%s\n", p.str().c_str());
+    std::fprintf(stderr, "%s: %zu error(s)\n", g.config.c_str(), r.error_count());
+    return nullptr;
+  }
+  if (g.state_dir) r.inv->server.state_dir = *g.state_dir;
+  return r.inv;
+}
+
+bool has_overlay(const inventory::host& h) {
+  return h.overlay == overlay_mode::persistent || h.overlay == overlay_mode::volatile_;
+}
+
+std::string human(std::uint64_t b) {
+  if (b >= (1ull << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(b) / (1ull << 30));
+  if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1ull << 20));
+  if (b >= 1024) return fmt::format("{:.1f} KiB", static_cast<double>(b) / 1024);
+  return fmt::format("{} B", b);
+}
+
+// The pid in <state dir>/diskless.pid when that process is alive, else 0.
+pid_t server_pid(const inventory::inventory& inv) {
+  auto text = read_file(inv.resolve(inv.server.state_dir) / "diskless.pid");
+  if (!text) return 0;
+  pid_t pid = static_cast<pid_t>(std::atol(text->c_str()));
+  if (pid <= 0 || ::kill(pid, 0) != 0) return 0;
+  return pid;
+}
+
+int list(const inventory::inventory& inv) {
+  std::printf("%-16s %-10s %-14s %10s %9s  %s\n", "HOST", "MODE", "IMAGE", "ON DISK", "ALLOC",
+              "STATE");
+  for (const auto& h : inv.hosts) {
+    const auto* img = inv.find_image(h.image);
+    if (!img || !img->has_disk()) continue;
+    std::string on_disk = "-", alloc = "-", state;
+    if (has_overlay(h)) {
+      auto ov = storage::overlay_path(inv, h);
+      struct stat st;
+      if (::stat(ov.c_str(), &st) != 0) {
+        state = "no overlay yet";
+      } else {
+        on_disk = human(static_cast<std::uint64_t>(st.st_blocks) * 512);
+        locked_file probe(ov, O_RDONLY, LOCK_SH);
+        state = probe.busy() ? "logged in" : "idle";
+        storage::qcow2_open_options o;
+        o.no_backing = true;  // usage only
+        auto q = storage::open_qcow2(ov, o);
+        if (q) {
+          auto u = (*q)->usage();
+          alloc = fmt::format("{:.1f}%", u.guest_clusters ? 100.0 * static_cast<double>(
+                                                                u.allocated_clusters) /
+                                                                static_cast<double>(u.guest_clusters)
+                                                          : 0.0);
+        } else {
+          state = q.error_message();
+        }
+      }
+    } else {
+      locked_file probe(inv.resolve(img->disk), O_RDONLY, LOCK_EX);
+      state = probe.busy() ? "image in use" : "";
+    }
+    std::printf("%-16s %-10s %-14s %10s %9s  %s\n", h.name.c_str(),
+                std::string(inventory::to_string(h.overlay)).c_str(), h.image.c_str(),
+                on_disk.c_str(), alloc.c_str(), state.c_str());
+  }
+  return 0;
+}
+
+// Takes the overlay's exclusive lock; with force, asks the server to revoke the host's overlay
+// and waits for it to let go.
+std::unique_ptr<locked_file> lock_overlay(const inventory::inventory& inv,
+                                          const inventory::host& h, bool force,
+                                          const char* what) {
+  auto ov = storage::overlay_path(inv, h);
+  auto lk = std::make_unique<locked_file>(ov, O_RDWR, LOCK_EX);
+  if (lk->locked()) return lk;
+  if (!lk->busy()) {
+    std::fprintf(stderr, "diskless overlay %s: %s: %s\n", what, ov.c_str(),
+                 std::strerror(lk->error()));
+    return nullptr;
+  }
+  if (!force) {
+    std::fprintf(stderr,
+                 "diskless overlay %s: host %s is logged in (its overlay is in use); "
+                 "use --force to end its session first\n",
+                 what, h.name.c_str());
+    return nullptr;
+  }
+  if (server_pid(inv) == 0)
+    std::fprintf(stderr, "diskless overlay %s: warning: no running server found in %s\n", what,
+                 inv.resolve(inv.server.state_dir).c_str());
+  auto req = storage::overlays_dir(inv) / (h.name + ".reset");
+  if (auto r = write_file_atomic(req, ""); !r) {
+    std::fprintf(stderr, "diskless overlay %s: %s\n", what, r.error_message().c_str());
+    return nullptr;
+  }
+  std::fprintf(stderr, "asked the server to end the session of %s...\n", h.name.c_str());
+  for (int i = 0; i < 150; ++i) {  // up to 15 s
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    lk = std::make_unique<locked_file>(ov, O_RDWR, LOCK_EX);
+    if (lk->locked()) return lk;
+  }
+  std::error_code ec;
+  fs::remove(req, ec);
+  std::fprintf(stderr, "diskless overlay %s: the server did not release %s within 15 s\n", what,
+               ov.c_str());
+  return nullptr;
+}
+
+void remove_overlay(const fs::path& ov) {
+  std::error_code ec;
+  fs::remove(ov, ec);
+  if (int dfd = ::open(ov.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+int reset(const inventory::inventory& inv, const inventory::host& h, bool force) {
+  auto ov = storage::overlay_path(inv, h);
+  if (!fs::exists(ov)) {
+    std::printf("%s has no overlay: nothing to reset\n", h.name.c_str());
+    return 0;
+  }
+  auto lk = lock_overlay(inv, h, force, "reset");
+  if (!lk) return 1;
+  remove_overlay(ov);  // still holding the lock: no login can reuse it meanwhile
+  std::printf("reset %s: overlay removed; its next login starts from image %s\n", h.name.c_str(),
+              h.image.c_str());
+  return 0;
+}
+
+int commit(const inventory::inventory& inv, const inventory::host& h) {
+  auto ov = storage::overlay_path(inv, h);
+  if (!fs::exists(ov)) {
+    std::printf("%s has no overlay: nothing to commit\n", h.name.c_str());
+    return 0;
+  }
+  auto lk = lock_overlay(inv, h, false, "commit");
+  if (!lk) return 1;
+  auto image = inv.resolve(inv.find_image(h.image)->disk);
+  locked_file golden_lock(image, O_RDONLY, LOCK_EX);
+  if (!golden_lock.locked()) {
+    std::string users;
+    for (const auto& o : inv.hosts)
+      if (o.name != h.name && o.image == h.image) users += " " + o.name;
+    std::fprintf(stderr,
+                 "diskless overlay commit: image %s (%s) is in use by a logged-in host (hosts on "
+                 "it:%s); refused\n",
+                 h.image.c_str(), image.c_str(), users.c_str());
+    return 1;
+  }
+  storage::qcow2_open_options qo;
+  qo.no_backing = true;  // only the clusters the overlay defines are read
+  auto q = storage::open_qcow2(ov, qo);
+  if (!q) {
+    std::fprintf(stderr, "diskless overlay commit: %s\n", q.error_message().c_str());
+    return 1;
+  }
+  std::error_code ec;
+  auto base_abs = fs::absolute(image, ec).lexically_normal();
+  if ((*q)->header().backing_file != base_abs.string()) {
+    std::fprintf(stderr,
+                 "diskless overlay commit: %s was made over %s, not over %s; refused\n",
+                 ov.c_str(), (*q)->header().backing_file.c_str(), base_abs.c_str());
+    return 1;
+  }
+  auto base = storage::open_image(image, true);
+  if (!base) {
+    std::fprintf(stderr, "diskless overlay commit: %s\n", base.error_message().c_str());
+    return 1;
+  }
+  const std::uint64_t limit = (*base)->size();
+  std::uint64_t written = 0;
+  bytes buf(1 << 20);
+  auto err = (*q)->for_each_defined([&](std::uint64_t off, std::uint64_t len, bool zero) {
+    if (off >= limit) return std::error_code{};
+    len = std::min(len, limit - off);
+    if (zero) {
+      written += len;
+      return (*base)->discard(off, len);
+    }
+    for (std::uint64_t done = 0; done < len;) {
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), len - done));
+      auto chunk = std::span(buf).first(n);
+      if (auto e = (*q)->read(off + done, chunk)) return e;
+      if (auto e = (*base)->write(off + done, chunk)) return e;
+      done += n;
+    }
+    written += len;
+    return std::error_code{};
+  });
+  if (!err) err = (*base)->flush();
+  if (err) {
+    std::fprintf(stderr, "diskless overlay commit: writing %s: %s (the overlay is kept)\n",
+                 image.c_str(), err.message().c_str());
+    return 1;
+  }
+  q = error{"closed"};
+  remove_overlay(ov);
+  std::printf("committed %s of changes from %s into %s; overlay removed\n", human(written).c_str(),
+              h.name.c_str(), image.c_str());
+  for (const auto& o : inv.hosts)
+    if (o.name != h.name && o.image == h.image && o.overlay == overlay_mode::persistent &&
+        fs::exists(storage::overlay_path(inv, o)))
+      std::printf("note: %s keeps a persistent overlay over the changed image; consider "
+                  "`diskless overlay reset %s`\n",
+                  o.name.c_str(), o.name.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int run_overlay(const global_options& g, const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+    std::fputs(overlay_usage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string& sub = args[0];
+  bool force = false;
+  std::vector<std::string> words;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (args[i] == "--force" && sub == "reset") {
+      force = true;
+    } else if (!args[i].empty() && args[i][0] == '-') {
+      std::fprintf(stderr, "diskless overlay %s: unknown option %s\n%s", sub.c_str(),
+                   args[i].c_str(), overlay_usage);
+      return 2;
+    } else {
+      words.push_back(args[i]);
+    }
+  }
+  if (sub == "list") {
+    if (!words.empty()) {
+      std::fputs(overlay_usage, stderr);
+      return 2;
+    }
+    auto inv = load(g);
+    return inv ? list(*inv) : 1;
+  }
+  if (sub != "reset" && sub != "commit") {
+    std::fprintf(stderr, "diskless overlay: unknown subcommand '%s'\n%s", sub.c_str(),
+                 overlay_usage);
+    return 2;
+  }
+  if (words.size() != 1) {
+    std::fputs(overlay_usage, stderr);
+    return 2;
+  }
+  auto inv = load(g);
+  if (!inv) return 1;
+  const auto* h = inv->find_host_by_key(words[0]);
+  if (!h) {
+    std::fprintf(stderr, "diskless overlay %s: no host '%s'\n", sub.c_str(), words[0].c_str());
+    return 1;
+  }
+  if (!has_overlay(*h)) {
+    std::fprintf(stderr,
+                 "diskless overlay %s: host %s has overlay=\"%s\" (only persistent and volatile "
+                 "hosts have overlays)\n",
+                 sub.c_str(), h->name.c_str(), std::string(inventory::to_string(h->overlay)).c_str());
+    return 1;
+  }
+  return sub == "reset" ? reset(*inv, *h, force) : commit(*inv, *h);
 }
 
 }  // namespace diskless::cli

@@ -375,7 +375,7 @@ result<std::shared_ptr<qcow2_image>> open_qcow2_at(const std::filesystem::path& 
 
   if (o.backing) {
     s->backing = o.backing;
-  } else if (!h->backing_file.empty()) {
+  } else if (!h->backing_file.empty() && !o.no_backing) {
     std::filesystem::path bp = h->backing_file;
     if (bp.is_relative()) bp = path.parent_path() / bp;
     auto b = open_backing(bp, h->backing_format, depth + 1);

@@ -49,6 +49,9 @@ struct qcow2_open_options {
   // Take an exclusive flock on the image file for the device's lifetime; fails at once if
   // another open file description holds one (the CLI's "host is logged in" probe).
   bool lock = false;
+  // Do not open the backing file at all (metadata inspection, commit): unallocated clusters then
+  // read as zeros.
+  bool no_backing = false;
 };
 
 // Usage figures for `diskless overlay list`.
