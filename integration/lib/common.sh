@@ -17,6 +17,10 @@ DL_TMP=
 
 dl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 dl_fail() {
+  if [ -n "$DL_TMP" ] && [ -s "$DL_TMP/diskless.log" ]; then
+    echo "---- diskless log (last 30 lines) ----" >&2
+    tail -n 30 "$DL_TMP/diskless.log" >&2
+  fi
   echo "FAIL: $*" >&2
   exit 1
 }
@@ -39,7 +43,7 @@ dl_cleanup() {
   for pid in "${DL_PIDS[@]}"; do dl_kill "$pid"; done
   [ -n "$DL_NS" ] && ip netns del "$DL_NS" 2>/dev/null
   if [ -n "$DL_TMP" ]; then
-    if [ $rc -ne 0 ] && [ -n "${DL_KEEP_LOGS:-}" ]; then
+    if [ "${DL_KEEP_LOGS:-}" = always ] || { [ $rc -ne 0 ] && [ -n "${DL_KEEP_LOGS:-}" ]; }; then
       echo "logs kept in $DL_TMP" >&2
     else
       rm -rf "$DL_TMP"

@@ -58,3 +58,22 @@ dl_expect_serial() {
     dl_fail "$name: serial console lacks '$want' (qemu status $DL_QEMU_RC)"
   fi
 }
+
+# Fails unless NAME ran the BIOS test disk DISK (images/bios_disk.sh) to its end: exit status 33
+# from isa-debug-exit and the sector checksums the disk really holds.
+dl_expect_bios_disk() {
+  local name=$1 disk=$2
+  dl_expect_serial "$name" "DISKLESS-BIOS-BOOT"
+  dl_expect_serial "$name" "$(cat "$disk.expect")"
+  dl_expect_serial "$name" "DISKLESS-BIOS-DONE"
+  [ "$DL_QEMU_RC" = 33 ] || dl_fail "$name: QEMU ended with $DL_QEMU_RC, not 33 (isa-debug-exit 0x10)"
+}
+
+# The same for the UEFI test disk (images/uefi_disk.sh): both sha256 sums and exit status 33.
+dl_expect_uefi_disk() {
+  local name=$1 disk=$2 sum
+  dl_expect_serial "$name" "DISKLESS-UEFI-BOOT"
+  while read -r sum; do dl_expect_serial "$name" "$sum"; done < "$disk.expect"
+  dl_expect_serial "$name" "DISKLESS-UEFI-DONE"
+  [ "$DL_QEMU_RC" = 33 ] || dl_fail "$name: QEMU ended with $DL_QEMU_RC, not 33 (isa-debug-exit 0x10)"
+}

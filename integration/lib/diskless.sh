@@ -1,0 +1,50 @@
+# Runs the diskless binary for the boot tests (source after common.sh).
+#   dl_inventory FILE DHCP_MODE UNKNOWN IMAGES_XML HOSTS_XML   writes an inventory for br0
+#   dl_serve BINARY FILE      starts `diskless serve` in $DL_NS (cwd $DL_TMP: relative paths in
+#                             the inventory resolve there), waits for TFTP, DHCP and iSCSI
+dl_inventory() {
+  local file=$1 mode=$2 unknown=$3 images=$4 hosts=$5 dhcp
+  if [ "$mode" = full ]; then
+    dhcp='<dhcp mode="full" range="10.77.0.100-10.77.0.199" netmask="255.255.255.0" router="10.77.0.1"/>'
+  else
+    dhcp="<dhcp mode=\"$mode\"/>"
+  fi
+  cat > "$file" <<XML
+<diskless version="1">
+  <server address="$DL_SERVER" interface="br0">
+    $dhcp
+    <tftp root="tftp"/>
+    <iscsi port="3260" iqn="iqn.2026-11.lan.diskless"/>
+    <http port="8080" enabled="false"/>
+    <state dir="state"/>
+  </server>
+  <images>
+$images
+  </images>
+  <hosts unknown="$unknown">
+$hosts
+  </hosts>
+</diskless>
+XML
+}
+
+dl_serve() {
+  local bin=$1 file=$2
+  mkdir -p "$DL_TMP/tftp" "$DL_TMP/state"
+  if ! env -C "$DL_TMP" "$bin" -c "$file" check >"$DL_TMP/check.log" 2>&1; then
+    cat "$DL_TMP/check.log" >&2
+    dl_fail "diskless check refused the test inventory"
+  fi
+  # env -C: same process (exec chain), so it stays our child and is killed by PID.
+  dl_spawn diskless env -C "$DL_TMP" "$bin" -c "$file" --log-level debug serve
+  DL_DISKLESS_PID=$DL_LAST_PID
+  dl_wait_port udp 69
+  [ "${3:-dhcp}" = nodhcp ] || dl_wait_port udp 67
+  dl_wait_port tcp 3260
+}
+
+# Prints the diskless log (tail) to stderr; for failure messages.
+dl_show_diskless_log() {
+  echo "---- diskless log (last ${1:-40} lines) ----" >&2
+  tail -n "${1:-40}" "$DL_TMP/diskless.log" >&2 || true
+}
