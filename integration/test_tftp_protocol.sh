@@ -41,7 +41,9 @@ cat > "$tmp/diskless.xml" <<XML
     <http enabled="false"/>
   </server>
   <images/>
-  <hosts unknown="ignore"/>
+  <hosts unknown="ignore">
+    <host mac="52:54:00:77:01:01" name="tftp-pc" boot="local"/>
+  </hosts>
 </diskless>
 XML
 (cd "$tmp" && exec ip netns exec "$sns" "$bin" -c diskless.xml --state-dir state \
@@ -228,6 +230,21 @@ def transfer_limit():
             return
     raise AssertionError('no slot freed')
 
+def virtual_files():
+    # The per-host script comes from the boot renderer through the virtual-file seam.
+    s = sock()
+    s.sendto(req(b'/boot/52-54-00-77-01-01.ipxe', [(b'tsize', b'0'), (b'blksize', b'1468')]),
+             SERVER)
+    op, data, addr = reply(s)
+    assert op == 6, f'expected OACK, got {op} {data!r}'
+    size = int(oack(data)[b'tsize'])
+    s.sendto(struct.pack('!HH', 4, 0), addr)
+    op, d1, _ = reply(s)
+    body = fetch(s, addr, d1, 1468)
+    assert len(body) == size and body.startswith(b'#!ipxe'), (size, body[:40])
+    print(f'ok   boot/52-54-00-77-01-01.ipxe served from memory, tsize {size} exact')
+    expect_error(req(b'boot/52-54-00-77-01-99.ipxe'), 1, 'script of an unknown MAC')
+
 for check in sys.argv[4:]:
     globals()[check]()
 PY
@@ -241,6 +258,8 @@ echo "== TIDs and duplicates"
 run wrong_tid_and_duplicates || fail "wrong TID"
 echo "== windowsize restart"
 run window_restart || fail "window restart"
+echo "== virtual files (per-host iPXE scripts)"
+run virtual_files || fail "virtual files"
 echo "== concurrent transfer limit"
 run transfer_limit || fail "transfer limit"
 echo "== MTU clamp"

@@ -59,7 +59,7 @@ XML
 
 c() { ip netns exec "$cns" "$@"; }
 now() { date +%s.%N; }
-elapsed() { echo "$2 - $1" | bc -l; }
+elapsed() { printf '%.3f' "$(echo "$2 - $1" | bc -l)"; }
 
 start_server() {
   case $1 in
