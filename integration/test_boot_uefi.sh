@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Boot path 3 (UEFI, native PXE): OVMF with a virtio NIC and no option ROM, so the firmware's
+# own PXE client asks → diskless DHCP answers option 93 = 7 with ipxe.efi (from /usr/lib/ipxe)
+# → iPXE asks again → boot/<mac>.ipxe → sanboot of the host's target → the disk's EFI system
+# partition holds a standalone GRUB that hashes two sectors outside the ESP (sha256, compared
+# with the image here) and ends QEMU through isa-debug-exit.
+# Usage: test_boot_uefi.sh PATH/TO/diskless
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib/common.sh"
+source "$here/lib/qemu.sh"
+source "$here/lib/diskless.sh"
+bin=$(realpath "${1:?usage: $0 PATH/TO/diskless}")
+dl_init dlbt3
+dl_net 1
+mac=52:54:00:b3:00:01
+"$here/images/uefi_disk.sh" "$DL_TMP/uefi.img"
+dl_inventory "$DL_TMP/diskless.xml" full ignore \
+  '<image name="uefi-test" disk="uefi.img"/>' \
+  "<host mac=\"$mac\" name=\"pc3\" image=\"uefi-test\" boot=\"sanboot\"/>"
+dl_serve "$bin" "$DL_TMP/diskless.xml"
+dl_qemu pc3 uefi tap0 "$mac" 180
+grep -q "ipxe.efi" "$DL_TMP/diskless.log" || dl_fail "diskless never offered ipxe.efi to the UEFI PXE client"
+dl_expect_serial pc3 "diskless: pc3 boots uefi-test from iSCSI target iqn.2026-11.lan.diskless:pc3"
+dl_expect_uefi_disk pc3 "$DL_TMP/uefi.img"
+echo "PASS boot path 3 (UEFI native PXE → ipxe.efi → sanboot): ${DL_QEMU_SECONDS}s"
