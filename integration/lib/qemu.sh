@@ -1,6 +1,7 @@
 # QEMU launcher for the boot tests (source after common.sh).
 #   dl_qemu NAME FIRMWARE TAP MAC TIMEOUT [extra qemu args...]
 # FIRMWARE: bios     SeaBIOS + the NIC's iPXE option ROM (e1000)
+#           bios-local  the same, then the local disk (give it with -drive ...) when iPXE exits
 #           uefi     OVMF native PXE (virtio-net without option ROM: the firmware's own PXE)
 #           kernel   SeaBIOS, direct kernel boot is given in the extra args (-kernel ...)
 # dl_qemu_start takes the same arguments and returns at once (PID in DL_LAST_PID), for several
@@ -16,6 +17,7 @@ dl_qemu_start() {
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no")
   case $fw in
     bios) args+=(-boot n -device "e1000,netdev=n0,mac=$mac") ;;
+    bios-local) args+=(-boot order=nc -device "e1000,netdev=n0,mac=$mac") ;;
     kernel) args+=(-device "e1000,netdev=n0,mac=$mac") ;;
     uefi)
       cp /usr/share/OVMF/OVMF_VARS_4M.fd "$DL_TMP/$name.vars"
@@ -64,8 +66,12 @@ dl_expect_serial() {
 dl_expect_bios_disk() {
   local name=$1 disk=$2
   dl_expect_serial "$name" "DISKLESS-BIOS-BOOT"
-  dl_expect_serial "$name" "$(cat "$disk.expect")"
   dl_expect_serial "$name" "DISKLESS-BIOS-DONE"
+  # SeaBIOS's serial console may slip a character between the boot sector's own port writes;
+  # compare with dots, blanks and line ends removed.
+  local strip=$'. \r\n'
+  tr -d "$strip" < "$DL_TMP/$name.serial" | grep -qF -- "$(tr -d "$strip" < "$disk.expect")" ||
+    dl_fail "$name: sector checksums differ from the image's: want '$(cat "$disk.expect")'"
   [ "$DL_QEMU_RC" = 33 ] || dl_fail "$name: QEMU ended with $DL_QEMU_RC, not 33 (isa-debug-exit 0x10)"
 }
 
