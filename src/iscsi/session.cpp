@@ -308,6 +308,43 @@ bool session::data_out(const pdu& p) {
   return true;
 }
 
+// §11.4.5.1 (SAM-5 §5.3): when the Expected Data Transfer Length and the CDB's transfer length
+// differ, only the smaller amount is written and the difference is reported as residual
+// (underflow: EDTL larger; overflow: CDB larger). Returns true when nothing is left to execute.
+bool session::fit_write_to_edtl(task_state& ts) {
+  auto& cdb = ts.t.cdb;
+  const std::uint8_t op = std::to_integer<std::uint8_t>(cdb[0]);
+  std::uint64_t blocks = 0;
+  switch (op) {
+    case 0x0a:  // WRITE(6): 0 means 256 blocks (SBC-3 §5.34)
+      blocks = std::to_integer<std::uint8_t>(cdb[4]);
+      if (blocks == 0) blocks = 256;
+      break;
+    case 0x2a: case 0x2e: blocks = load_u16(cdb, 7); break;   // WRITE / WRITE AND VERIFY (10)
+    case 0xaa: case 0xae: blocks = load_u32(cdb, 6); break;   // (12)
+    case 0x8a: case 0x8e: blocks = load_u32(cdb, 10); break;  // (16)
+    default: return false;
+  }
+  const std::uint64_t tl = blocks * cfg_.block_size, edtl = ts.t.expected_length;
+  if (tl == edtl) return false;
+  if (edtl > tl) {
+    ts.write_resid_flag = flag_underflow;
+    ts.write_resid = static_cast<std::uint32_t>(edtl - tl);
+    ts.t.data_out.resize(tl);
+    return false;
+  }
+  ts.write_resid_flag = flag_overflow;
+  ts.write_resid = static_cast<std::uint32_t>(std::min<std::uint64_t>(tl - edtl, 0xffffffffu));
+  const std::uint64_t fit = edtl / cfg_.block_size;
+  if (fit == 0 || (op == 0x0a && fit >= 256)) return fit == 0;
+  ts.t.data_out.resize(fit * cfg_.block_size);
+  if (op == 0x0a) cdb[4] = std::byte(fit);
+  else if (op == 0x2a || op == 0x2e) store_u16(cdb, 7, static_cast<std::uint16_t>(fit));
+  else if (op == 0xaa || op == 0xae) store_u32(cdb, 6, static_cast<std::uint32_t>(fit));
+  else store_u32(cdb, 10, static_cast<std::uint32_t>(fit));
+  return false;
+}
+
 void session::maybe_execute(std::uint32_t itt) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return;
@@ -316,6 +353,10 @@ void session::maybe_execute(std::uint32_t itt) {
   if (ts.t.data_out_expected && ts.received < ts.t.expected_length) return;
   ts.executing = true;
   if (unknown_lun(ts)) return;
+  if (ts.t.data_out_expected && fit_write_to_edtl(ts)) {
+    respond(ts, {});  // nothing fits in the EDTL: GOOD with the overflow residual
+    return;
+  }
   if (!lu_) {
     scsi::task_result r;
     r.st = scsi::status::check_condition;
@@ -358,6 +399,9 @@ void session::respond(task_state& ts, scsi::task_result r) {
       resid_flag = flag_overflow;
       residual = produced - edtl;
     }
+  } else if (ts.write_resid_flag) {
+    resid_flag = ts.write_resid_flag;
+    residual = ts.write_resid;
   } else if (!ts.t.data_out_expected && edtl) {
     resid_flag = flag_underflow;  // nothing moved although data was announced
     residual = edtl;

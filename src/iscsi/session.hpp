@@ -24,6 +24,7 @@ struct session_config {
   std::uint32_t stat_sn = 0;     // next StatSN to use
   std::uint32_t cmd_window = 128;
   std::uint32_t max_task_bytes = 16u << 20;  // larger transfers are refused (sense 05/24/00)
+  std::uint32_t block_size = 512;            // of the logical unit (for write residuals)
   // For Text SendTargets (§12.3).
   inventory::inventory_ptr inv;
   std::string initiator_name;
@@ -66,6 +67,8 @@ class session {
     std::uint32_t r2t_next = 0;        // next offset to ask for
     std::uint32_t r2t_sn = 0;
     std::uint32_t r2t_out = 0;         // outstanding R2Ts
+    std::uint8_t write_resid_flag = 0;  // write residual against the CDB's transfer length
+    std::uint32_t write_resid = 0;
   };
   struct queued {  // a non-immediate command waiting for its CmdSN turn
     enum class kind { task, other, consumed } what = kind::consumed;
@@ -92,6 +95,7 @@ class session {
   void fill_sn(out_pdu& o, bool advance_stat_sn);
   std::uint32_t max_cmd_sn() const { return cfg_.exp_cmd_sn + cfg_.cmd_window - 1; }
   bool unknown_lun(task_state& ts);
+  bool fit_write_to_edtl(task_state& ts);
 
   session_config cfg_;
   std::shared_ptr<scsi::logical_unit> lu_;

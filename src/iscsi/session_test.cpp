@@ -432,3 +432,32 @@ TEST(session, late_completion_after_destruction_is_dropped) {
 
 }  // namespace
 }  // namespace diskless::iscsi
+
+namespace diskless::iscsi {
+namespace {
+
+TEST(session, write_residuals_follow_the_smaller_length) {
+  rig r;
+  // CDB: 1 block, EDTL 2 blocks → underflow 512, only one block written.
+  auto pat = pattern(1024, 9);
+  r.s->on_pdu(rig::cmd(0x2a, 0, 1, false, true, 1024, 1, r.cmd_sn++, pat));
+  ASSERT_EQ(r.out.back().op(), opcode::scsi_response);
+  EXPECT_EQ(r.out.back().flags() & 0x06, 0x02);
+  EXPECT_EQ(r.out.back().u32(44), 512u);
+  EXPECT_TRUE(std::equal(pat.begin(), pat.begin() + 512, r.lu->disk.begin()));
+  EXPECT_EQ(r.lu->disk[512], std::byte{0});
+  // CDB: 2 blocks, EDTL 1 block → overflow 512, the first block written.
+  auto pat2 = pattern(512, 4);
+  r.s->on_pdu(rig::cmd(0x2a, 8, 2, false, true, 512, 2, r.cmd_sn++, pat2));
+  EXPECT_EQ(r.out.back().flags() & 0x06, 0x04);
+  EXPECT_EQ(r.out.back().u32(44), 512u);
+  EXPECT_TRUE(std::equal(pat2.begin(), pat2.end(), r.lu->disk.begin() + 8 * 512));
+  // EDTL 0: nothing written, GOOD, overflow one block.
+  r.s->on_pdu(rig::cmd(0x2a, 0, 1, false, true, 0, 3, r.cmd_sn++));
+  EXPECT_EQ(r.out.back().u8(3), 0);
+  EXPECT_EQ(r.out.back().flags() & 0x06, 0x04);
+  EXPECT_EQ(r.out.back().u32(44), 512u);
+}
+
+}  // namespace
+}  // namespace diskless::iscsi

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# iSCSI bench: diskless vs tgt (tgtd) in the same run, same 1 GiB file-backed LUN in page cache,
+# inside a network namespace (loopback-free: 10.77.0.1 on a bridge, client in the same netns).
+#   reads:  iscsi-perf sequential 1 MiB QD8 and random 4 KiB QD32
+#   writes: iscsi_write_load (ours, libiscsi async API) sequential 1 MiB QD8
+# Medians of 3 runs each and the diskless/tgt ratios.
+# Usage: integration/bench/iscsi.sh path/to/diskless [seconds-per-run]   (root)
+set -euo pipefail
+bin=$(readlink -f "$1")
+secs=${2:-8}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/common.sh"
+dl_init dlibench
+dl_net 0
+x="ip netns exec $DL_NS"
+S=$DL_SERVER
+IQN=iqn.2026-11.lan.diskless
+cd "$DL_TMP"
+g++ -O2 -std=c++20 "$here/iscsi_write_load.cpp" -o write_load -liscsi
+mkdir images state
+dd if=/dev/urandom of=images/lun.img bs=1M count=1024 status=none
+cat images/lun.img > /dev/null  # into the page cache
+cat > diskless.xml <<XML
+<diskless version="1">
+  <server address="$S">
+    <dhcp mode="off"/>
+    <iscsi port="3260" iqn="$IQN"/>
+    <http enabled="false"/>
+    <state dir="state"/>
+  </server>
+  <images><image name="lun" disk="images/lun.img"/></images>
+  <hosts>
+    <host mac="52:54:00:00:00:01" name="bench" image="lun" boot="sanboot" allow-any-initiator="true"/>
+  </hosts>
+</diskless>
+XML
+dl_spawn diskless "$bin" -c diskless.xml --log-level warn serve
+ctl=$(( ($$ % 20000) + 1000 ))
+dl_spawn tgtd tgtd -f -C "$ctl" --iscsi portal="$S:3261"
+for port in 3260 3261; do
+  for i in $(seq 1 100); do
+    $x bash -c "echo > /dev/tcp/$S/$port" 2>/dev/null && break
+    sleep 0.1
+  done
+done
+t="tgtadm -C $ctl --lld iscsi"
+$t --op new --mode target --tid 1 -T iqn.2026-11.bench:tgt
+$t --op new --mode logicalunit --tid 1 --lun 1 -b images/lun.img
+$t --op bind --mode target --tid 1 -I ALL
+
+ours="iscsi://$S:3260/$IQN:bench/0"
+peer="iscsi://$S:3261/iqn.2026-11.bench:tgt/1"
+init=iqn.2026-11.bench:initiator
+
+# iscsi-perf prints running figures and a final "iops average N (M MB/s)"; keep the last.
+perf() {  # url blocks qd extra...
+  local url=$1 blocks=$2 qd=$3
+  shift 3
+  $x timeout $((secs + 20)) iscsi-perf -i "$init" -m "$qd" -b "$blocks" -t "$secs" "$@" "$url" 2>&1 |
+    tr '\r' '\n' | grep -E "MB/s|IOPS" | tail -1
+}
+median() { sort -n | sed -n 2p; }
+field() {  # the number before unit $1 ("468 MB/s", "1090.5 MiB/s") or after "iops average"
+  { grep -oE "$1" || true; } | head -1 | grep -oE "[0-9.]+" | head -1 || true
+}
+
+declare -A res
+for who in ours peer; do
+  url=${!who}
+  for run in 1 2 3; do
+    seq_line=$(perf "$url" 2048 8)
+    rnd_line=$(perf "$url" 8 32 -r)
+    wr_line=$($x ./write_load "$url" "$init" 1048576 8 "$secs")
+    echo "$who run $run: seq[$seq_line] rand[$rnd_line] write[$wr_line]" >&2
+    res[$who,seq]+="$(field '[0-9.]+ MB/s' <<<"$seq_line")"$'\n'
+    res[$who,rnd]+="$(field 'iops average [0-9.]+' <<<"$rnd_line")"$'\n'
+    res[$who,wr]+="$(field '[0-9.]+ MiB/s' <<<"$wr_line")"$'\n'
+  done
+done
+printf "%-34s %12s %12s %8s\n" "metric (median of 3)" diskless tgt ratio
+for m in seq rnd wr; do
+  a=$(printf "%s" "${res[ours,$m]}" | median)
+  b=$(printf "%s" "${res[peer,$m]}" | median)
+  case $m in
+    seq) name="read 1 MiB seq QD8 (MB/s)" ;;
+    rnd) name="read 4 KiB random QD32 (IOPS)" ;;
+    wr) name="write 1 MiB seq QD8 (MiB/s)" ;;
+  esac
+  ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
+  printf "%-34s %12s %12s %8s\n" "$name" "$a" "$b" "$ratio"
+done
