@@ -230,6 +230,28 @@ def transfer_limit():
             return
     raise AssertionError('no slot freed')
 
+def request_burst():
+    # 150 requests queue up while the server is stopped (SIGSTOP), then land at once: every one
+    # must be answered (ERROR 1, or ERROR 0 past the transfer limit) without any client
+    # retransmitting.
+    import signal
+    pid = int(os.environ['SERVER_PID'])
+    socks = [sock() for _ in range(150)]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for s in socks:
+            s.sendto(req(b'missing.bin'), SERVER)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    codes = {}
+    for s in socks:
+        op, data, _ = reply(s)
+        assert op == 5, op
+        code = struct.unpack('!H', data[2:4])[0]
+        codes[code] = codes.get(code, 0) + 1
+    assert set(codes) <= {0, 1}, codes
+    print(f'ok   burst of 150 requests all answered: {codes}')
+
 def virtual_files():
     # The per-host script comes from the boot renderer through the virtual-file seam.
     s = sock()
@@ -249,7 +271,7 @@ for check in sys.argv[4:]:
     globals()[check]()
 PY
 
-run() { ip netns exec "$cns" /usr/bin/python3 "$tmp/raw.py" x "$tmp/root/small.bin" "$tmp/root" "$@"; }
+run() { SERVER_PID=$pid ip netns exec "$cns" /usr/bin/python3 "$tmp/raw.py" x "$tmp/root/small.bin" "$tmp/root" "$@"; }
 echo "== refusals (traversal, symlink, NUL, WRQ, bad mode)"
 run refusals || fail "refusals"
 echo "== option negotiation"
@@ -258,6 +280,8 @@ echo "== TIDs and duplicates"
 run wrong_tid_and_duplicates || fail "wrong TID"
 echo "== windowsize restart"
 run window_restart || fail "window restart"
+echo "== request burst"
+run request_burst || fail "request burst"
 echo "== virtual files (per-host iPXE scripts)"
 run virtual_files || fail "virtual files"
 echo "== concurrent transfer limit"

@@ -59,7 +59,7 @@ XML
 
 c() { ip netns exec "$cns" "$@"; }
 now() { date +%s.%N; }
-elapsed() { printf '%.3f' "$(echo "$2 - $1" | bc -l)"; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 start_server() {
   case $1 in
@@ -138,7 +138,7 @@ for server in diskless dnsmasq tftpd-hpa; do
   stop_server
 done
 
-mibs() { echo "scale=1; $1 / $2" | bc -l; }
+mibs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 echo
 echo "TFTP bench: ${big_mb} MiB file, medians of $runs, veth between two namespaces"
 printf '%-44s %12s %12s %12s\n' "" diskless dnsmasq tftpd-hpa
@@ -154,7 +154,7 @@ for test in a b16 b64 c; do
   printf '%-44s %12s %12s %12s\n' "    MiB/s" "$(mibs $mb "${res[diskless,$test]}")" \
     "$(mibs $mb "${res[dnsmasq,$test]}")" "$(mibs $mb "${res[tftpd-hpa,$test]}")"
 done
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
 echo "ratios (speed, higher is better for diskless):"
 echo "  lockstep (a): diskless vs dnsmasq   $(ratio "${res[dnsmasq,a]}" "${res[diskless,a]}")x  (aim >= 1.3)"

@@ -161,9 +161,22 @@ class tftp_service final : public app::service {
   void wait_request() {
     sock_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
       if (ec || stopped_) return;
-      for (int i = 0; i < 64; ++i)
-        if (!read_request()) break;
-      wait_request();
+      drain_requests();
+    });
+  }
+
+  // Reads queued requests until EAGAIN, in batches: after 64 the rest is read in a posted
+  // continuation so transfers get their turn during a request storm (a re-armed async_wait would
+  // also fire, via epoll_ctl MOD, but costs a syscall per batch).
+  void drain_requests() {
+    for (int i = 0; i < 64; ++i) {
+      if (!read_request()) {
+        wait_request();
+        return;
+      }
+    }
+    asio::post(ctx_.io, [this, alive = std::weak_ptr<bool>(alive_)] {
+      if (alive.lock() && !stopped_) drain_requests();
     });
   }
 
@@ -344,6 +357,7 @@ class tftp_service final : public app::service {
   std::map<std::uint64_t, std::shared_ptr<active_transfer>> transfers_;
   std::uint64_t next_id_ = 1;
   bool stopped_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted continuations
 };
 
 void active_transfer::begin(negotiation n, std::shared_ptr<file_reader> reader,
