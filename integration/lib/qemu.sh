@@ -6,13 +6,25 @@
 #           kernel   SeaBIOS, direct kernel boot is given in the extra args (-kernel ...)
 # dl_qemu_start takes the same arguments and returns at once (PID in DL_LAST_PID), for several
 # PCs at once; dl_qemu_wait NAME PID collects it.
+# With DL_SERIAL_KEYS=(PROMPT=KEYS ...) set, keys are typed on the serial console when the prompts
+# appear (SeaBIOS's serial console passes them to the option ROM as keystrokes).
 # Runs under TCG (never /dev/kvm: the nested PVM there crashes iPXE) inside $DL_NS, serial
 # console to $DL_TMP/NAME.serial, with isa-debug-exit at 0xf4. Blocks until QEMU ends or TIMEOUT
 # seconds pass; sets DL_QEMU_RC (124 on timeout) and DL_QEMU_SECONDS (wall time, for benches).
+DL_SERIAL_KEYS=()
 dl_qemu_start() {
   local name=$1 fw=$2 tap=$3 mac=$4 timeout=$5
   shift 5
-  local args=(-accel tcg -m 256M -nographic -monitor none -serial "file:$DL_TMP/$name.serial"
+  local serial=(-serial "file:$DL_TMP/$name.serial")
+  if [ ${#DL_SERIAL_KEYS[@]} -gt 0 ]; then
+    # Someone types: the serial console goes through a socket to lib/serial_driver.py, which logs
+    # it to the same file and answers prompts (QEMU waits for it to connect: nothing is lost).
+    serial=(-chardev "socket,id=ser0,path=$DL_TMP/$name.sock,server=on,wait=on" -serial chardev:ser0)
+    /usr/bin/python3 "$DL_LIB/serial_driver.py" "$DL_TMP/$name.sock" "$DL_TMP/$name.serial" \
+      "${DL_SERIAL_KEYS[@]}" &
+    DL_PIDS+=($!)
+  fi
+  local args=(-accel tcg -m 256M -nographic -monitor none "${serial[@]}"
     -device isa-debug-exit,iobase=0xf4,iosize=1 -no-reboot
     -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no")
   case $fw in
