@@ -377,6 +377,15 @@ def test_proxy():
     check(not ours and len(theirs) == 1, "non-PXE client: only dnsmasq answers")
     ours, theirs = discover("52:54:00:55:55:55", arch=0)
     check(not ours and len(theirs) == 1, "unknown MAC (policy ignore): only dnsmasq answers")
+    # The host is added to the inventory and the server reloads (SIGHUP): now it is answered.
+    inventory("proxy", "", "ignore", hosts + '\n<host mac="52:54:00:55:55:55" name="pc9" boot="local"/>')
+    srv.send_signal(signal.SIGHUP)
+    ours = []
+    for _ in range(10):
+        ours, _ = discover("52:54:00:55:55:55", arch=0)
+        if ours:
+            break
+    check(len(ours) == 1 and fname(ours[0]) == "undionly.kpxe", "after reload the new host is answered")
     # Full DORA for the BIOS client with dnsmasq: the REQUEST is answered by dnsmasq only.
     c2 = c
     xid = random.getrandbits(32)
