@@ -5,7 +5,8 @@
 #   (b) atftp --option "windowsize 16" / "windowsize 64", blksize 1468, the 64 MiB file
 #       (servers without RFC 7440 answer without windowsize: the client then runs lockstep)
 #   (c) 50 curl clients at once (blksize 1468), each fetching the CONC_MB file; total wall time
-# Prints the median of 3 runs per figure and ratios against dnsmasq lockstep.
+# Prints the median of 3 runs per figure (wall time and the server's CPU time) and ratios against
+# dnsmasq lockstep.
 # Usage: integration/bench/tftp.sh [path/to/diskless]   (root; not run by ctest)
 # Environment: BIG_MB (default 64), CONC_MB (default 8), RUNS (default 3)
 set -euo pipefail
@@ -119,28 +120,52 @@ run_c() {
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
-declare -A res
-for server in diskless dnsmasq tftpd-hpa; do
-  start_server "$server"
-  for test in a b16 b64 c; do
-    vals=()
-    for _ in $(seq "$runs"); do
-      case $test in
-        a) vals+=("$(run_a)") ;;
-        b16) vals+=("$(run_b 16)") ;;
-        b64) vals+=("$(run_b 64)") ;;
-        c) vals+=("$(run_c)") ;;
-      esac
+# Server CPU time (user + system, own and reaped children: tftpd-hpa forks per transfer), in
+# clock ticks. On a loaded machine this is steadier than wall time.
+cpu_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$spid/stat"; }
+measure() { # test -> "wall_seconds cpu_ticks"
+  local c0 w
+  c0=$(cpu_ticks)
+  case $1 in
+    a) w=$(run_a) ;;
+    b16) w=$(run_b 16) ;;
+    b64) w=$(run_b 64) ;;
+    c) w=$(run_c) ;;
+  esac
+  echo "$w $(($(cpu_ticks) - c0))"
+}
+
+# Servers alternate within each round so that load from other work on the machine hits all of
+# them alike.
+declare -A walls cpus
+servers=(diskless dnsmasq tftpd-hpa)
+tests=(a b16 b64 c)
+for round in $(seq "$runs"); do
+  for server in "${servers[@]}"; do
+    start_server "$server"
+    for test in "${tests[@]}"; do
+      read -r w t < <(measure "$test")
+      walls[$server,$test]+="$w "
+      cpus[$server,$test]+="$t "
+      echo "round $round $server $test: ${w} s, server cpu ${t} ticks" >&2
     done
-    res[$server,$test]=$(median "${vals[@]}")
-    echo "$server $test: ${vals[*]} -> median ${res[$server,$test]} s" >&2
+    stop_server
   done
-  stop_server
+done
+declare -A res cpu
+for server in "${servers[@]}"; do
+  for test in "${tests[@]}"; do
+    # shellcheck disable=SC2086
+    res[$server,$test]=$(median ${walls[$server,$test]})
+    # shellcheck disable=SC2086
+    cpu[$server,$test]=$(median ${cpus[$server,$test]})
+  done
 done
 
 mibs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a / b }'; }
 echo
-echo "TFTP bench: ${big_mb} MiB file, medians of $runs, veth between two namespaces"
+echo "TFTP bench: ${big_mb} MiB file, medians of $runs, veth between two namespaces," \
+  "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-44s %12s %12s %12s\n' "" diskless dnsmasq tftpd-hpa
 for test in a b16 b64 c; do
   case $test in
@@ -153,6 +178,9 @@ for test in a b16 b64 c; do
     "${res[tftpd-hpa,$test]}"
   printf '%-44s %12s %12s %12s\n' "    MiB/s" "$(mibs $mb "${res[diskless,$test]}")" \
     "$(mibs $mb "${res[dnsmasq,$test]}")" "$(mibs $mb "${res[tftpd-hpa,$test]}")"
+  # tftpd-hpa serves each transfer in a forked child it does not account for: not comparable.
+  printf '%-44s %12s %12s %12s\n' "    server CPU, ticks ($(getconf CLK_TCK)/s)" \
+    "${cpu[diskless,$test]}" "${cpu[dnsmasq,$test]}" "n/a"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo
@@ -163,3 +191,9 @@ echo "  windowsize 16 vs dnsmasq lockstep   $(ratio "${res[dnsmasq,a]}" "${res[d
 echo "  windowsize 64 vs dnsmasq lockstep   $(ratio "${res[dnsmasq,a]}" "${res[diskless,b64]}")x"
 echo "  50 clients: diskless vs dnsmasq     $(ratio "${res[dnsmasq,c]}" "${res[diskless,c]}")x"
 echo "  50 clients: diskless vs tftpd-hpa   $(ratio "${res[tftpd-hpa,c]}" "${res[diskless,c]}")x"
+echo "server CPU (dnsmasq / diskless, higher means diskless uses less):"
+for test in "${tests[@]}"; do
+  if [ "${cpu[diskless,$test]}" -gt 0 ]; then
+    echo "  $test: $(ratio "${cpu[dnsmasq,$test]}" "${cpu[diskless,$test]}")x"
+  fi
+done
