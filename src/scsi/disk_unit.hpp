@@ -38,7 +38,7 @@ class disk_unit final : public logical_unit {
     // Report POWER ON OCCURRED (29h/01h) to the first command of every new nexus. Off by default:
     // some boot firmware gives up on the first CHECK CONDITION.
     bool report_power_on = false;
-    std::uint32_t max_transfer_bytes = 8 << 20;  // VPD B0h MAXIMUM TRANSFER LENGTH
+    std::uint32_t max_transfer_bytes = 32 << 20;  // VPD B0h MAXIMUM TRANSFER LENGTH
 
     // Serial number and NAA identifier derived from a stable name (the host name), so the disk
     // keeps its identity across restarts: serial "DL" + 14 hex digits of a 64-bit FNV-1a hash.

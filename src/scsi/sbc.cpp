@@ -190,8 +190,12 @@ void disk_unit::write_same(const command_info& c, task t, completion done) {
   if (b.anchor) return done(invalid_field_in_cdb(1, 4));  // ANC_SUP = 0
   if (b.lbdata) return done(invalid_field_in_cdb(1, 2));  // LBDATA/PBDATA are obsolete
   if (info_.read_only) return done(write_protected());
-  // WSNZ = 1 (VPD B0h): zero blocks does not mean "to the end of the medium".
-  if (b.blocks == 0) return done(invalid_field_in_cdb(length_byte(c.opcode)));
+  // WSNZ = 0 (VPD B0h): zero blocks means from the LBA to the end of the medium (SBC-3 §5.41).
+  if (b.blocks == 0) {
+    if (b.lba >= info_.blocks) return done(lba_out_of_range());
+    b.blocks = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(info_.blocks - b.lba, info_.max_write_same_blocks + 1));
+  }
   if (auto e = check_range(b.lba, b.blocks)) return done(std::move(*e));
   if (b.blocks > info_.max_write_same_blocks)
     return done(invalid_field_in_cdb(length_byte(c.opcode)));
@@ -295,10 +299,12 @@ void disk_unit::compare_and_write(task t, completion done) {
   if (info_.read_only) return done(write_protected());
   if (b.blocks > info_.max_compare_and_write_blocks) return done(invalid_field_in_cdb(13));
   if (auto e = check_range(b.lba, b.blocks)) return done(std::move(*e));
-  if (b.blocks == 0) return done(good());
   std::size_t len = std::size_t{b.blocks} * info_.block_size;
-  // Exactly 2 * NUMBER OF LOGICAL BLOCKS blocks: verify data then write data.
-  if (t.data_out.size() != 2 * len) return done(short_data_out());
+  // Exactly 2 * NUMBER OF LOGICAL BLOCKS blocks: verify data then write data. A mismatch means
+  // the NUMBER OF LOGICAL BLOCKS field is wrong for the data sent (e.g. 256 blocks wrapped to 0
+  // in the one-byte field): INVALID FIELD IN CDB, as libiscsi expects.
+  if (t.data_out.size() != 2 * len) return done(invalid_field_in_cdb(13));
+  if (b.blocks == 0) return done(good());
   std::uint64_t off = b.lba * info_.block_size;
   std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, true,

@@ -267,10 +267,11 @@ TEST(Sbc, WriteSameWritesPatternAndUnmapsZeros) {
 TEST(Sbc, WriteSameErrors) {
   unit_fixture f;
   auto blk = pattern(512, 5);
-  // WSNZ: zero blocks is invalid.
-  auto r = f.run(cdb({0x41, 0, 0, 0, 0, 10, 0, 0, 0, 0}), blk);
-  EXPECT_TRUE(has_sense(r, sense_key::illegal_request, asc::invalid_field_in_cdb));
-  EXPECT_EQ(u8(r.sense, 17), 7);
+  // WSNZ = 0: zero blocks runs to the end; from past the end it is out of range.
+  ASSERT_TRUE(is_good(f.run(cdb({0x41, 0, 0, 0, 0x07, 0xf0, 0, 0, 0, 0}), blk)));
+  EXPECT_EQ(f.run(read10(2047, 1)).data_in, blk);
+  EXPECT_TRUE(has_sense(f.run(cdb({0x41, 0, 0, 0, 0x08, 0x00, 0, 0, 0, 0}), blk),
+                        sense_key::illegal_request, asc::lba_out_of_range));
   EXPECT_TRUE(has_sense(f.run(cdb16(0x93, 2040, 9), blk), sense_key::illegal_request,
                         asc::lba_out_of_range));
   EXPECT_TRUE(has_sense(f.run(cdb16(0x93, 0, 1, 0x10), blk), sense_key::illegal_request,
@@ -360,15 +361,18 @@ TEST(Sbc, CompareAndWrite) {
 
 TEST(Sbc, CompareAndWriteErrors) {
   unit_fixture f;
-  EXPECT_TRUE(is_good(f.run(caw_cdb(0, 0))));
+  EXPECT_TRUE(is_good(f.run(caw_cdb(0, 0))));  // no blocks, no data: nothing to do
   EXPECT_TRUE(has_sense(f.run(caw_cdb(2047, 2), bytes(2048)), sense_key::illegal_request,
                         asc::lba_out_of_range));
   EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 129), bytes(129 * 1024)), sense_key::illegal_request,
                         asc::invalid_field_in_cdb));
   EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 2), bytes(1024)), sense_key::illegal_request,
-                        asc::invalid_field_in_command_information_unit));
+                        asc::invalid_field_in_cdb));
   EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 1), bytes(2048)), sense_key::illegal_request,
-                        asc::invalid_field_in_command_information_unit));
+                        asc::invalid_field_in_cdb));
+  // 256 blocks wrap to 0 in the one-byte field: the data-out gives it away.
+  EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 0), bytes(512 * 512)), sense_key::illegal_request,
+                        asc::invalid_field_in_cdb));
   EXPECT_TRUE(has_sense(f.run(caw_cdb(0, 1, 0x20), bytes(1024)), sense_key::illegal_request,
                         asc::invalid_field_in_cdb));
 }

@@ -51,9 +51,9 @@ bytes vpd_page(const unit_info& u, std::uint8_t page) {
       break;
     }
     case 0xb0:     // SBC-3 §6.5.3 Block Limits
-      w.u8(0x01);  // WSNZ: a WRITE SAME with NUMBER OF LOGICAL BLOCKS = 0 is refused
+      w.u8(0x00);  // WSNZ = 0: WRITE SAME with 0 blocks runs to the end of the medium
       w.u8(u.max_compare_and_write_blocks);
-      w.u16(1);  // OPTIMAL TRANSFER LENGTH GRANULARITY
+      w.u16(static_cast<std::uint16_t>(u.blocks_per_physical()));  // OPTIMAL TRANSFER GRANULARITY
       w.u32(u.max_transfer_blocks);
       w.u32(std::min<std::uint32_t>(u.max_transfer_blocks, 1u << 20 >> 9));  // OPTIMAL: 1 MiB
       w.u32(u.max_transfer_blocks);  // MAXIMUM PREFETCH LENGTH
@@ -183,8 +183,10 @@ task_result read_capacity16(const unit_info& u, byte_span cdb) {
   byte_writer w(32);
   w.u64(u.blocks == 0 ? 0 : u.blocks - 1);
   w.u32(u.block_size);
-  w.u8(0);                          // P_TYPE / PROT_EN = 0
-  w.u8(0);                          // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT 0
+  w.u8(0);  // P_TYPE / PROT_EN = 0
+  // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (4096-byte physical blocks: the
+  // page cache and file system granularity, and what holes are punched in).
+  w.u8(u.physical_exponent());
   w.u16(u.thin ? 0xc000 : 0x0000);  // LBPME | LBPRZ, LOWEST ALIGNED LBA 0
   w.zeros(16);
   return truncated(w.take(), allocation_length(cdb));

@@ -27,6 +27,15 @@ struct unit_info {
   std::uint32_t max_unmap_descriptors = 0;  // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
   std::uint64_t max_write_same_blocks = 0;  // MAXIMUM WRITE SAME LENGTH
   std::uint8_t max_compare_and_write_blocks = 0;
+  std::uint32_t physical_block_size = 4096;
+
+  // log2(physical / logical block size), 0 when the physical block is not larger.
+  std::uint8_t physical_exponent() const {
+    std::uint8_t e = 0;
+    while ((std::uint64_t{block_size} << (e + 1)) <= physical_block_size && e < 15) ++e;
+    return e;
+  }
+  std::uint32_t blocks_per_physical() const { return 1u << physical_exponent(); }
 };
 
 task_result inquiry(const unit_info& u, byte_span cdb);

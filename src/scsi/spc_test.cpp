@@ -73,8 +73,9 @@ TEST(Inquiry, BlockLimitsCharacteristicsProvisioning) {
   auto b0 = inquiry(info(), cdb({0x12, 1, 0xb0, 0, 255, 0})).data_in;
   ASSERT_EQ(b0.size(), 64u);
   EXPECT_EQ(load_u16(b0, 2), 0x3cu);
-  EXPECT_EQ(u8(b0, 4), 0x01);  // WSNZ
-  EXPECT_EQ(u8(b0, 5), 128);   // MAXIMUM COMPARE AND WRITE LENGTH
+  EXPECT_EQ(u8(b0, 4), 0x00);      // WSNZ = 0
+  EXPECT_EQ(load_u16(b0, 6), 8u);  // OPTIMAL TRANSFER LENGTH GRANULARITY: one 4 KiB block
+  EXPECT_EQ(u8(b0, 5), 128);       // MAXIMUM COMPARE AND WRITE LENGTH
   EXPECT_EQ(load_u32(b0, 8), 16384u);
   EXPECT_EQ(load_u32(b0, 20), 0xffffffffu);
   EXPECT_EQ(load_u32(b0, 24), 256u);
@@ -90,7 +91,7 @@ TEST(ReadCapacity, TenAndSixteen) {
   auto r = read_capacity10(info(), cdb({0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(to_hex(r.data_in), to_hex(hex("00 00 07 ff 00 00 02 00")));
   auto r16 = read_capacity16(info(), cdb({0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0}));
-  EXPECT_EQ(to_hex(r16.data_in), to_hex(hex("00 00 00 00 00 00 07 ff 00 00 02 00 00 00 c0 00 "
+  EXPECT_EQ(to_hex(r16.data_in), to_hex(hex("00 00 00 00 00 00 07 ff 00 00 02 00 00 03 c0 00 "
                                             "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00")));
   auto short16 =
       read_capacity16(info(), cdb({0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0}));
