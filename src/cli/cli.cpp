@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include "app/server.hpp"
 #include "cli/commands.hpp"
@@ -87,7 +88,27 @@ int run(int argc, char** argv) {
     return 2;
   }
   std::string cmd = rest.front();
-  std::vector<std::string> args(rest.begin() + 1, rest.end());
+  // Global options are also accepted after the command (`diskless serve -c FILE`).
+  std::vector<std::string> args;
+  for (std::size_t i = 1; i < rest.size(); ++i) {
+    const std::string& a = rest[i];
+    auto value = [&](std::string_view flag) -> std::optional<std::string> {
+      if (a == flag && i + 1 < rest.size()) return rest[++i];
+      std::string eq = std::string(flag) + "=";
+      if (a.starts_with(eq)) return a.substr(eq.size());
+      return std::nullopt;
+    };
+    if (auto v = value("-c")) g.config = *v;
+    else if (auto v2 = value("--config")) g.config = *v2;
+    else if (auto v3 = value("--state-dir")) g.state_dir = *v3;
+    else if (auto v4 = value("--log-level")) g.log_level = *v4;
+    else args.push_back(a);
+  }
+  if (!log::init(g.log_level)) {
+    std::fprintf(stderr, "diskless: --log-level %s: use trace, debug, info, warn, error or off\n",
+                 g.log_level.c_str());
+    return 2;
+  }
   try {
     if (cmd == "serve") {
       if (!args.empty()) {
