@@ -70,6 +70,9 @@ class lease_table {
   bool journal_pending() const { return !journal_.empty(); }
   std::size_t records_since_snapshot() const { return records_; }
   void mark_compacted() { records_ = 0; }
+  // Compaction policy: rewrite the journal as a snapshot once it holds more than 4096 records
+  // and more than four times the live entries (so the file stays O(leases) and a rewrite is rare).
+  bool should_compact() const { return records_ > 4096 && records_ > 4 * by_mac_.size(); }
 
   std::size_t size() const { return by_mac_.size(); }
   std::size_t bound_count(sys_time now) const;

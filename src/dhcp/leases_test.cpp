@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace diskless::dhcp {
@@ -114,6 +115,22 @@ TEST(DhcpLeases, ExpiredNotInSnapshot) {
   auto u = pool("10.0.0.10", "10.0.0.20");
   u.load(t.snapshot(t0));
   EXPECT_EQ(u.size(), 1u);
+}
+
+TEST(DhcpLeases, CompactionPolicy) {
+  auto t = pool("10.0.0.10", "10.0.0.20");
+  for (int i = 0; i < 4096; ++i) t.bind(mac(1), ip("10.0.0.10"), t0 + 1h);  // renewals
+  EXPECT_FALSE(t.should_compact());  // not above 4096 records yet
+  t.bind(mac(1), ip("10.0.0.10"), t0 + 1h);
+  EXPECT_TRUE(t.should_compact());
+  // The snapshot holds one line per live lease; replayed it gives the same table.
+  const auto snap = t.snapshot(t0);
+  t.mark_compacted();
+  EXPECT_FALSE(t.should_compact());
+  auto u = pool("10.0.0.10", "10.0.0.20");
+  EXPECT_EQ(u.load(snap), 0u);
+  EXPECT_EQ(u.by_mac(mac(1))->ip, ip("10.0.0.10"));
+  EXPECT_EQ(std::count(snap.begin(), snap.end(), '\n'), 2);  // header + one lease
 }
 
 }  // namespace

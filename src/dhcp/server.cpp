@@ -310,8 +310,7 @@ class dhcp_service final : public app::service {
       return;
     }
     flushing_ = true;
-    const bool compact =
-        leases_.records_since_snapshot() > std::max<std::size_t>(4096, 4 * leases_.size());
+    const bool compact = leases_.should_compact();
     std::string data;
     if (compact) {
       (void)leases_.take_journal();
