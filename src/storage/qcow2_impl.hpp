@@ -65,7 +65,9 @@ struct qcow2_image::impl {
   std::error_code allocate_and_write(std::uint64_t guest_cluster, std::uint64_t old_entry,
                                      std::uint64_t within, std::span<const std::byte> data);
   std::error_code mark_zero(std::uint64_t guest_cluster);
-  bool too_dirty() const { return l2_dirty > 64 || pending_free.size() > 16384; }
+  // Write metadata back by itself beyond 16 MiB of dirty L2 tables or many pending frees (bounds
+  // what a crash without a guest flush may lose, and memory held by pending frees).
+  bool too_dirty() const { return l2_dirty * cs > (16u << 20) || pending_free.size() > 65536; }
   bool meta_dirty() const {
     return l2_dirty || rc_dirty || !l1_dirty.empty() || !rt_dirty.empty() ||
            !pending_free.empty();

@@ -101,7 +101,7 @@ struct setup {
 
 TEST(Qcow2Interop, QemuImgCheckIsCleanAfterRandomWorkloads) {
   if (!have_qemu()) GTEST_SKIP() << "qemu-img not installed";
-  for (std::uint32_t cb : {16u, 9u}) {
+  for (std::uint32_t cb : {16u, 12u, 9u}) {
     setup s(cb == 9 ? 300032 : 6 << 20, cb, cb == 9 ? 200000 + 77 : 0);
     std::mt19937_64 rng(cb);
     {
@@ -126,6 +126,31 @@ TEST(Qcow2Interop, QemuImgCheckIsCleanAfterRandomWorkloads) {
     auto diff = std::mismatch(got.begin(), got.end(), s.model.begin()).first - got.begin();
     EXPECT_EQ(static_cast<std::size_t>(diff), got.size()) << "cluster_bits " << cb;
   }
+}
+
+// A large sparse overlay with 4 KiB clusters: a refcount table of many clusters, writes far
+// apart (new L2 tables and refcount blocks at high offsets).
+TEST(Qcow2Interop, LargeSparseOverlayWithSmallClusters) {
+  if (!have_qemu()) GTEST_SKIP() << "qemu-img not installed";
+  temp_dir d;
+  auto p = d.path / "big.qcow2";
+  ASSERT_TRUE(create_qcow2(p, {100ull << 30, "", "", 12}).ok());
+  {
+    auto q = open_qcow2(p, {true, nullptr, false});
+    ASSERT_TRUE(q.ok()) << q.error_message();
+    EXPECT_GT((*q)->header().refcount_table_clusters, 1u);
+    std::mt19937_64 rng(21);
+    for (int i = 0; i < 200; ++i) {
+      auto data = random_bytes(rng, 4096 * (1 + rng() % 4));
+      std::uint64_t off = (rng() % ((100ull << 30) / 4096 - 8)) * 4096;
+      ASSERT_FALSE((*q)->write(off, data));
+      bytes got(data.size());
+      ASSERT_FALSE((*q)->read(off, got));
+      ASSERT_EQ(got, data);
+    }
+  }
+  std::string out;
+  EXPECT_EQ(run("qemu-img check " + p.string(), &out), 0) << out;
 }
 
 TEST(Qcow2Interop, ReadsOverlayWrittenByQemuIo) {

@@ -259,19 +259,29 @@ result<void> create_qcow2(const std::filesystem::path& path, const qcow2_create_
   std::uint64_t per_l1 = cs * h.l2_entries();
   h.l1_size = static_cast<std::uint32_t>((h.size + per_l1 - 1) / per_l1);
   std::uint64_t l1_clusters = std::max<std::uint64_t>(1, (h.l1_size * 8ull + cs - 1) / cs);
+  // The refcount table is sized once for room for every guest cluster and L2 table twice over
+  // (churn, clusters leaked by crashes), so it never has to move.
+  const std::uint64_t rc_per_block = cs * 8 / 16;
+  std::uint64_t guest_clusters = (h.size + cs - 1) / cs;
+  std::uint64_t max_host = 2 * (guest_clusters + h.l1_size) + 64 + l1_clusters;
+  std::uint64_t blocks = (max_host + rc_per_block - 1) / rc_per_block;
+  std::uint64_t rt_clusters = std::max<std::uint64_t>(1, (blocks * 8 + cs - 1) / cs);
   h.refcount_table_offset = cs;
-  h.refcount_table_clusters = 1;
-  h.l1_table_offset = 3 * cs;
+  h.refcount_table_clusters = static_cast<std::uint32_t>(rt_clusters);
+  const std::uint64_t rb = 1 + rt_clusters;  // the first refcount block
+  h.l1_table_offset = (rb + 1) * cs;
   h.refcount_order = 4;
-  std::uint64_t used = 3 + l1_clusters;
-  if (used > cs * 8 / 16) return error{"qcow2 image too large for one refcount block of metadata"};
+  std::uint64_t used = rb + 1 + l1_clusters;
+  if (used > rc_per_block)
+    return error{"qcow2 metadata does not fit one refcount block: use larger clusters"};
   auto hdr = serialize_header(h);
   if (!hdr) return error{hdr.error_message()};
 
   bytes img(static_cast<std::size_t>(used * cs));
   std::copy(hdr->begin(), hdr->end(), img.begin());
-  store_u64(img, cs, 2 * cs);  // refcount table entry 0 → the block at cluster 2
-  for (std::uint64_t i = 0; i < used; ++i) refcount_set(std::span(img).subspan(2 * cs, cs), 4, i, 1);
+  store_u64(img, cs, rb * cs);  // refcount table entry 0 → the first refcount block
+  auto block = std::span(img).subspan(rb * cs, cs);
+  for (std::uint64_t i = 0; i < used; ++i) refcount_set(block, 4, i, 1);
 
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return error{path.string() + ": " + std::strerror(errno)};
