@@ -205,6 +205,13 @@ constexpr command_info commands[] = {
      a::write,
      "COMPARE AND WRITE",
      {0x89, 0xf8, ff, ff, ff, ff, ff, ff, ff, ff, 0, 0, 0, ff, 0x1f, ctl}},
+    {op::orwrite16,
+     false,
+     0,
+     16,
+     a::write,
+     "ORWRITE(16)",
+     {0x8b, 0xf8, ff, ff, ff, ff, ff, ff, ff, ff, ff, ff, ff, ff, 0x1f, ctl}},
     {op::write16,
      false,
      0,
@@ -369,6 +376,7 @@ std::optional<block_cdb> decode_block_cdb(byte_span cdb) {
     case op::write_verify10:
     case op::verify10:
     case op::compare_and_write:
+    case op::orwrite16:
     case op::read16:
     case op::write16:
     case op::write_verify16:
@@ -428,7 +436,8 @@ std::uint32_t data_out_length(byte_span cdb, std::uint32_t block_size) {
     case op::write16:
     case op::write_verify10:
     case op::write_verify12:
-    case op::write_verify16: {
+    case op::write_verify16:
+    case op::orwrite16: {
       auto b = decode_block_cdb(cdb);
       return b ? bytes_of(std::uint64_t{b->blocks} * block_size) : 0;
     }

@@ -39,6 +39,7 @@ inline constexpr std::uint8_t pr_in = 0x5e;
 inline constexpr std::uint8_t pr_out = 0x5f;
 inline constexpr std::uint8_t read16 = 0x88;
 inline constexpr std::uint8_t compare_and_write = 0x89;
+inline constexpr std::uint8_t orwrite16 = 0x8b;
 inline constexpr std::uint8_t write16 = 0x8a;
 inline constexpr std::uint8_t write_verify16 = 0x8e;
 inline constexpr std::uint8_t verify16 = 0x8f;

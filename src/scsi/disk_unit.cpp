@@ -189,7 +189,7 @@ void disk_unit::dispatch(const command_info& c, task t, completion done) {
       return done(res_.persistent_reserve_in(t.nexus, cdb));
     case op::pr_out: {
       std::vector<unit_attention> uas;
-      auto r = res_.persistent_reserve_out(t.nexus, cdb, t.data_out, uas);
+      auto r = res_.persistent_reserve_out(t.nexus, cdb, t.data_out, uas, t.transport_id);
       for (const auto& ua : uas) add_unit_attention(ua.nexus, ua.code);
       return done(std::move(r));
     }
@@ -238,6 +238,8 @@ void disk_unit::dispatch(const command_info& c, task t, completion done) {
       return unmap(std::move(t), std::move(done));
     case op::compare_and_write:
       return compare_and_write(std::move(t), std::move(done));
+    case op::orwrite16:
+      return orwrite(std::move(t), std::move(done));
     case op::sync_cache10:
     case op::sync_cache16:
       return synchronize_cache(std::move(t), std::move(done));

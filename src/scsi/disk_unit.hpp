@@ -88,6 +88,7 @@ class disk_unit final : public logical_unit {
   void write_same(const command_info& c, task t, completion done);
   void unmap(task t, completion done);
   void compare_and_write(task t, completion done);
+  void orwrite(task t, completion done);
   void synchronize_cache(task t, completion done);
   void prefetch(task t, completion done);
   void get_lba_status(task t, completion done);

@@ -30,7 +30,7 @@ TEST(DiskUnit, TestUnitReady) {
 
 TEST(DiskUnit, UnknownOpcodeIsInvalidCommandOperationCode) {
   unit_fixture f;
-  for (int opc : {0x01, 0x04, 0x3b, 0x3c, 0x4d, 0x8b, 0xa5, 0xc0, 0xff}) {
+  for (int opc : {0x01, 0x04, 0x3b, 0x3c, 0x4d, 0x8c, 0xa5, 0xc0, 0xff}) {
     auto r = f.run(cdb({opc, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
     EXPECT_TRUE(has_sense(r, sense_key::illegal_request, asc::invalid_command_operation_code))
         << std::hex << opc;

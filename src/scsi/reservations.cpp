@@ -106,6 +106,28 @@ task_result reservations::persistent_reserve_in(nexus_id, byte_span cdb) const {
       w.u8(0x80 | 0x40 | 0x20 | 0x08 | 0x02).u8(0x01);
       w.u16(0);
       break;
+    case 0x03: {  // READ FULL STATUS (§6.15.5)
+      w.u32(generation_).u32(0);
+      for (const auto& [n, key] : keys_) {
+        bytes tid;
+        if (auto it = transport_ids_.find(n); it != transport_ids_.end()) {
+          tid = it->second;
+        } else {
+          // §7.6.4: PROTOCOL IDENTIFIER Fh (no specific protocol); the nexus id identifies it.
+          byte_writer t;
+          t.u8(0x0f).zeros(7).u64(n).zeros(8);
+          tid = t.take();
+        }
+        bool holder = res_ && (is_all_registrants(res_->type) || res_->holder == n);
+        w.u64(key).u32(0);
+        w.u8(static_cast<std::uint8_t>(0x02 | (holder ? 0x01 : 0x00)));  // ALL_TG_PT | R_HOLDER
+        w.u8(holder ? static_cast<std::uint8_t>(res_->type) : 0);        // SCOPE 0 | TYPE
+        w.u32(0).u16(1);  // RELATIVE TARGET PORT IDENTIFIER 1 (the only port)
+        w.u32(static_cast<std::uint32_t>(tid.size())).append(tid);
+      }
+      w.put_u32_at(4, static_cast<std::uint32_t>(w.size() - 8));
+      break;
+    }
     default:
       return invalid_field_in_cdb(1, 4);
   }
@@ -136,7 +158,8 @@ void reservations::drop_registration(nexus_id nexus, std::vector<unit_attention>
 }
 
 task_result reservations::persistent_reserve_out(nexus_id nexus, byte_span cdb, byte_span params,
-                                                 std::vector<unit_attention>& uas) {
+                                                 std::vector<unit_attention>& uas,
+                                                 byte_span transport_id) {
   // SPC-4 §6.16. A RESERVE(6) by another nexus conflicts with all PR OUT (SPC-4 §5.9.3).
   if (reserve6_holder_ && *reserve6_holder_ != nexus) return conflict();
   std::uint8_t action = at(cdb, 1) & 0x1f;
@@ -150,6 +173,8 @@ task_result reservations::persistent_reserve_out(nexus_id nexus, byte_span cdb, 
   }
   std::uint64_t key = load_u64(params, 0);
   std::uint64_t sa_key = load_u64(params, 8);
+  if (transport_id.size() >= 24 && transport_id.size() <= 264)
+    transport_ids_[nexus].assign(transport_id.begin(), transport_id.end());
   std::uint8_t flags = at(params, 20);
   if (flags & 0x08) return invalid_field_in_parameter_list(20, 3);  // SPEC_I_PT: SIP_C = 0
   if (flags & 0x01) {

@@ -42,8 +42,9 @@ class reservations {
 
   task_result persistent_reserve_in(nexus_id nexus, byte_span cdb) const;
   // Unit attentions for other nexuses are appended to `uas`.
+  // `transport_id` (may be empty) is remembered for READ FULL STATUS.
   task_result persistent_reserve_out(nexus_id nexus, byte_span cdb, byte_span params,
-                                     std::vector<unit_attention>& uas);
+                                     std::vector<unit_attention>& uas, byte_span transport_id = {});
   task_result reserve6(nexus_id nexus, byte_span cdb);
   task_result release6(nexus_id nexus);
 
@@ -60,8 +61,9 @@ class reservations {
   bool holds(nexus_id nexus) const;
   void drop_registration(nexus_id nexus, std::vector<unit_attention>& uas, nexus_id by);
 
-  std::map<nexus_id, std::uint64_t> keys_;  // registrations
-  std::uint32_t generation_ = 0;            // PRGENERATION
+  std::map<nexus_id, std::uint64_t> keys_;   // registrations
+  std::map<nexus_id, bytes> transport_ids_;  // as last seen in a PR OUT from the nexus
+  std::uint32_t generation_ = 0;             // PRGENERATION
   struct persistent {
     nexus_id holder;  // unused for the all-registrants types
     pr_type type;

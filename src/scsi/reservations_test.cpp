@@ -240,6 +240,41 @@ TEST(Reservations, ReportCapabilities) {
   EXPECT_EQ(to_hex(r.data_in), to_hex(hex("00 08 04 80 ea 01 00 00")));
 }
 
+TEST(Reservations, ReadFullStatus) {
+  pr_fixture f;
+  f.reg(A, 0xa);
+  // B registers with a transport-supplied TransportID.
+  task t;
+  t.nexus = B;
+  t.cdb = prout_cdb(0);
+  t.data_out = prout_params(0, 0xb);
+  byte_writer tid;
+  tid.u8(0x05).u8(0).u16(20).append(std::string_view("iqn.x,i,0x1234567\0\0\0", 20));
+  t.transport_id = tid.take();
+  bool ok = false;
+  f.unit.execute(std::move(t), [&](task_result r) { ok = r.st == status::good; });
+  ASSERT_TRUE(ok);
+  ASSERT_TRUE(is_good(f.out(A, 1, 0xa, 0, 3)));
+  auto r = f.run(prin_cdb(3), {}, observer);
+  ASSERT_TRUE(is_good(r));
+  auto& d = r.data_in;
+  EXPECT_EQ(load_u32(d, 0), 2u);  // generation
+  ASSERT_EQ(load_u32(d, 4), d.size() - 8);
+  // A: holder of EA, fallback TransportID (protocol Fh).
+  EXPECT_EQ(load_u64(d, 8), 0xau);
+  EXPECT_EQ(u8(d, 8 + 12), 0x03);
+  EXPECT_EQ(u8(d, 8 + 13), 0x03);
+  EXPECT_EQ(load_u16(d, 8 + 18), 1u);
+  EXPECT_EQ(load_u32(d, 8 + 20), 24u);
+  EXPECT_EQ(u8(d, 8 + 24), 0x0f);
+  // B: not the holder, its own TransportID.
+  std::size_t b = 8 + 24 + 24;
+  EXPECT_EQ(load_u64(d, b), 0xbu);
+  EXPECT_EQ(u8(d, b + 12), 0x02);
+  EXPECT_EQ(load_u32(d, b + 20), 24u);
+  EXPECT_EQ(u8(d, b + 24), 0x05);
+}
+
 TEST(Reservations, SurviveNexusLossAndLunReset) {
   pr_fixture f;
   f.reg(A, 0xa);

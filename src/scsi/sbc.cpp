@@ -330,6 +330,41 @@ void disk_unit::compare_and_write(task t, completion done) {
              });
 }
 
+void disk_unit::orwrite(task t, completion done) {
+  // SBC-3 §5.9 ORWRITE(16): each block becomes (medium OR data-out), as one uninterrupted
+  // read-modify-write: the range is held exclusively like COMPARE AND WRITE.
+  auto b = *decode_block_cdb(t.cdb);
+  if (b.protect != 0) return done(invalid_field_in_cdb(1, 7));
+  if (info_.read_only) return done(write_protected());
+  if (auto e = check_range(b.lba, b.blocks)) return done(std::move(*e));
+  if (b.blocks == 0) return done(good());
+  if (b.blocks > info_.max_transfer_blocks) return done(invalid_field_in_cdb(10));
+  std::size_t len = std::size_t{b.blocks} * info_.block_size;
+  if (t.data_out.size() < len) return done(short_data_out());
+  t.data_out.resize(len);
+  std::uint64_t off = b.lba * info_.block_size;
+  std::weak_ptr<bool> alive = alive_;
+  with_range(b.lba, b.blocks, true,
+             [this, alive, off, len, fua = b.fua, data = std::move(t.data_out),
+              done = std::move(done)](range_handle h) mutable {
+               pool_.submit(
+                   [dev = dev_, off, len, fua, data = std::move(data)]() mutable {
+                     io_result r;
+                     bytes medium(len);
+                     if ((r.ec = dev->read(off, medium))) return r;
+                     for (std::size_t i = 0; i < len; ++i) data[i] |= medium[i];
+                     r.ec = dev->write(off, data, fua);
+                     if (r.ec) r.data.resize(1);
+                     return r;
+                   },
+                   [this, alive, h, done = std::move(done)](io_result r) mutable {
+                     if (!alive.expired()) release(h);
+                     if (r.ec) return done(r.data.empty() ? read_error() : write_error());
+                     done(good());
+                   });
+             });
+}
+
 void disk_unit::synchronize_cache(task t, completion done) {
   // SBC-3 §5.22/5.23: the whole cache is written back (fdatasync), whatever the range; the range
   // is still checked. IMMED = 1 returns GOOD once the CDB is validated.

@@ -473,3 +473,33 @@ TEST(Sbc, ReadDefectData) {
 
 }  // namespace
 }  // namespace diskless::scsi
+
+namespace diskless::scsi {
+namespace {
+
+using namespace testing;
+
+TEST(Sbc, OrWrite) {
+  unit_fixture f;
+  bytes medium(1024, std::byte{0x0f}), data(1024, std::byte{0xa0});
+  f.dev->fill(512 * 8, medium);
+  bytes c(16);
+  c[0] = std::byte{0x8b};
+  store_u64(c, 2, 8);
+  store_u32(c, 10, 2);
+  ASSERT_TRUE(is_good(f.run(c, data)));
+  EXPECT_EQ(f.dev->contents()[512 * 8], std::byte{0xaf});
+  EXPECT_EQ(f.dev->contents()[512 * 10 - 1], std::byte{0xaf});
+  EXPECT_EQ(f.dev->contents()[512 * 10], std::byte{0x00});
+  store_u64(c, 2, 2047);
+  EXPECT_TRUE(has_sense(f.run(c, data), sense_key::illegal_request, asc::lba_out_of_range));
+  c[1] = std::byte{0x20};
+  store_u64(c, 2, 0);
+  EXPECT_TRUE(has_sense(f.run(c, data), sense_key::illegal_request, asc::invalid_field_in_cdb));
+  unit_fixture ro(2048, true);
+  c[1] = std::byte{0};
+  EXPECT_TRUE(has_sense(ro.run(c, data), sense_key::data_protect, asc::write_protected));
+}
+
+}  // namespace
+}  // namespace diskless::scsi

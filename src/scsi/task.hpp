@@ -37,6 +37,10 @@ struct task {
   bool data_out_expected = false;     // W bit
   bool data_in_expected = false;      // R bit
   bytes data_out;                     // all write data, gathered by the transport
+  // Optional: the initiator port's TransportID (SPC-4 §7.6.4; for iSCSI format 01b: the iSCSI
+  // name + ",i,0x" + ISID), reported by PERSISTENT RESERVE IN / READ FULL STATUS. When empty, a
+  // TransportID with PROTOCOL IDENTIFIER Fh (no specific protocol) carrying the nexus id is used.
+  bytes transport_id;
 };
 
 struct task_result {
