@@ -113,10 +113,10 @@ int list(const inventory::inventory& inv) {
         auto q = storage::open_qcow2(ov, o);
         if (q) {
           auto u = (*q)->usage();
-          alloc = fmt::format("{:.1f}%", u.guest_clusters ? 100.0 * static_cast<double>(
-                                                                u.allocated_clusters) /
-                                                                static_cast<double>(u.guest_clusters)
-                                                          : 0.0);
+          alloc = fmt::format("{:.1f}%", u.guest_clusters
+                                             ? 100.0 * static_cast<double>(u.allocated_clusters) /
+                                                   static_cast<double>(u.guest_clusters)
+                                             : 0.0);
         } else {
           state = q.error_message();
         }
@@ -134,9 +134,8 @@ int list(const inventory::inventory& inv) {
 
 // Takes the overlay's exclusive lock; with force, asks the server to revoke the host's overlay
 // and waits for it to let go.
-std::unique_ptr<locked_file> lock_overlay(const inventory::inventory& inv,
-                                          const inventory::host& h, bool force,
-                                          const char* what) {
+std::unique_ptr<locked_file> lock_overlay(const inventory::inventory& inv, const inventory::host& h,
+                                          bool force, const char* what) {
   auto ov = storage::overlay_path(inv, h);
   auto lk = std::make_unique<locked_file>(ov, O_RDWR, LOCK_EX);
   if (lk->locked()) return lk;
@@ -226,8 +225,7 @@ int commit(const inventory::inventory& inv, const inventory::host& h) {
   std::error_code ec;
   auto base_abs = fs::absolute(image, ec).lexically_normal();
   if ((*q)->header().backing_file != base_abs.string()) {
-    std::fprintf(stderr,
-                 "diskless overlay commit: %s was made over %s, not over %s; refused\n",
+    std::fprintf(stderr, "diskless overlay commit: %s was made over %s, not over %s; refused\n",
                  ov.c_str(), (*q)->header().backing_file.c_str(), base_abs.c_str());
     return 1;
   }
@@ -269,9 +267,10 @@ int commit(const inventory::inventory& inv, const inventory::host& h) {
   for (const auto& o : inv.hosts)
     if (o.name != h.name && o.image == h.image && o.overlay == overlay_mode::persistent &&
         fs::exists(storage::overlay_path(inv, o)))
-      std::printf("note: %s keeps a persistent overlay over the changed image; consider "
-                  "`diskless overlay reset %s`\n",
-                  o.name.c_str(), o.name.c_str());
+      std::printf(
+          "note: %s keeps a persistent overlay over the changed image; consider "
+          "`diskless overlay reset %s`\n",
+          o.name.c_str(), o.name.c_str());
   return 0;
 }
 
@@ -324,7 +323,8 @@ int run_overlay(const global_options& g, const std::vector<std::string>& args) {
     std::fprintf(stderr,
                  "diskless overlay %s: host %s has overlay=\"%s\" (only persistent and volatile "
                  "hosts have overlays)\n",
-                 sub.c_str(), h->name.c_str(), std::string(inventory::to_string(h->overlay)).c_str());
+                 sub.c_str(), h->name.c_str(),
+                 std::string(inventory::to_string(h->overlay)).c_str());
     return 1;
   }
   return sub == "reset" ? reset(*inv, *h, force) : commit(*inv, *h);

@@ -143,8 +143,7 @@ result<image_format> detect_format(const std::filesystem::path& path) {
   return image_format::raw;
 }
 
-result<std::shared_ptr<block_device>> open_image(const std::filesystem::path& path,
-                                                 bool writable) {
+result<std::shared_ptr<block_device>> open_image(const std::filesystem::path& path, bool writable) {
   auto fmt = detect_format(path);
   if (!fmt) return error{fmt.error_message()};
   if (*fmt == image_format::qcow2) {
@@ -213,15 +212,16 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
     }
     case inventory::overlay_mode::persistent:
     case inventory::overlay_mode::volatile_:
-      return open_overlay(inv, h, path, h.overlay == inventory::overlay_mode::volatile_ && new_boot);
+      return open_overlay(inv, h, path,
+                          h.overlay == inventory::overlay_mode::volatile_ && new_boot);
   }
   return error{"host " + h.name + ": unknown overlay mode"};
 }
 
 result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory::inventory& inv,
-                                                                  const inventory::host& h,
-                                                                  const std::filesystem::path& image,
-                                                                  bool fresh) {
+                                                                 const inventory::host& h,
+                                                                 const std::filesystem::path& image,
+                                                                 bool fresh) {
   // Called with mutex_ held.
   auto ov = overlay_path(inv, h);
   auto key = ov.string();
@@ -247,10 +247,10 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
     if (!q) return error{"host " + h.name + ": " + q.error_message()};
     const auto& hd = (*q)->header();
     if (hd.backing_file != base.string() || hd.size != ((*g)->size() + 511) / 512 * 512)
-      return error{"host " + h.name + ": overlay " + ov.string() + " was made over " +
-                   hd.backing_file + " (" + std::to_string(hd.size) + " bytes), the host now uses " +
-                   base.string() + " (" + std::to_string((*g)->size()) +
-                   " bytes); run `diskless overlay reset " + h.name + "`"};
+      return error{
+          "host " + h.name + ": overlay " + ov.string() + " was made over " + hd.backing_file +
+          " (" + std::to_string(hd.size) + " bytes), the host now uses " + base.string() + " (" +
+          std::to_string((*g)->size()) + " bytes); run `diskless overlay reset " + h.name + "`"};
     auto dev = std::make_shared<overlay_device>(*q, h.name);
     overlays_[key] = dev;
     log::storage().info("host {}: overlay {} reused", h.name, ov.string());

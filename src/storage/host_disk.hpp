@@ -21,12 +21,12 @@
 // revokes the host's device — its I/O fails with EIO from then on and the overlay is closed (lock
 // released) once in-flight I/O ends — removes the request and calls the on_revoke callback so
 // the iSCSI service can end the host's sessions.
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <condition_variable>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -45,8 +45,7 @@ result<image_format> detect_format(const std::filesystem::path& path);
 
 // Opens an image file (raw or qcow2, by magic). A qcow2 image opens its backing chain
 // read-only. writable == false gives a read_only() device.
-result<std::shared_ptr<block_device>> open_image(const std::filesystem::path& path,
-                                                 bool writable);
+result<std::shared_ptr<block_device>> open_image(const std::filesystem::path& path, bool writable);
 
 // <state dir>/overlays/<host name>.qcow2 (state dir resolved against the inventory's base dir).
 std::filesystem::path overlays_dir(const inventory::inventory& inv);
@@ -93,8 +92,8 @@ class disk_catalog {
   void watcher();
 
   std::mutex mutex_;
-  std::map<std::string, std::weak_ptr<block_device>> golden_;    // by canonical path
-  std::map<std::string, std::weak_ptr<block_device>> writable_;  // overlay="none" images
+  std::map<std::string, std::weak_ptr<block_device>> golden_;      // by canonical path
+  std::map<std::string, std::weak_ptr<block_device>> writable_;    // overlay="none" images
   std::map<std::string, std::weak_ptr<overlay_device>> overlays_;  // by overlay path
   std::set<std::filesystem::path> watched_;
   std::function<void(const std::string&)> on_revoke_;

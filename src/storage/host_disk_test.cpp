@@ -1,8 +1,8 @@
 // disk_catalog: what each overlay mode gives a host, across logins and reinstated sessions.
 #include "storage/host_disk.hpp"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -82,7 +82,7 @@ TEST(DiskCatalog, PersistentOverlayKeepsWritesAcrossLoginsAndCatalogs) {
   }
   EXPECT_TRUE(fs::exists(e.dir / "state/overlays/p.qcow2"));
   EXPECT_EQ(e.file("gold.img"), e.gold);  // golden image untouched
-  disk_catalog cat;  // a server restart
+  disk_catalog cat;                       // a server restart
   auto d = cat.open_host_disk(e.inv, e.host("p"), true);
   ASSERT_TRUE(d.ok()) << d.error_message();
   EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");

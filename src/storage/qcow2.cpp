@@ -21,7 +21,9 @@ using namespace qcow2;
 
 namespace {
 
-std::error_code errno_code(int e) { return {e, std::generic_category()}; }
+std::error_code errno_code(int e) {
+  return {e, std::generic_category()};
+}
 
 }  // namespace
 
@@ -112,9 +114,15 @@ qcow2_image::~qcow2_image() {
   if (p_->fd >= 0) ::close(p_->fd);  // also releases the flock
 }
 
-std::uint64_t qcow2_image::size() const { return p_->h.size; }
-bool qcow2_image::read_only() const { return !p_->writable; }
-const qcow2::header& qcow2_image::header() const { return p_->h; }
+std::uint64_t qcow2_image::size() const {
+  return p_->h.size;
+}
+bool qcow2_image::read_only() const {
+  return !p_->writable;
+}
+const qcow2::header& qcow2_image::header() const {
+  return p_->h;
+}
 
 namespace {
 // One contiguous piece of a request: where its bytes come from or go to.
@@ -151,7 +159,8 @@ std::error_code qcow2_image::read(std::uint64_t offset, std::span<std::byte> out
       std::uint64_t g = offset + pos;
       std::uint64_t gc = g >> s.cb;
       std::uint64_t in = g & (s.cs - 1);
-      std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(s.cs - in, out.size() - pos));
+      std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(s.cs - in, out.size() - pos));
       std::uint64_t e = 0;
       if (auto ec = s.lookup(gc, e)) return ec;
       switch (classify_l2(e)) {
@@ -369,8 +378,9 @@ result<std::shared_ptr<qcow2_image>> open_qcow2_at(const std::filesystem::path& 
     if (auto ec = s->load_l2(off, t)) return fail(ec.message());
     for (auto x : t->e)
       if (x & entry_compressed)
-        return fail("compressed qcow2 images are not supported (convert with qemu-img convert "
-                    "-O qcow2, without -c)");
+        return fail(
+            "compressed qcow2 images are not supported (convert with qemu-img convert "
+            "-O qcow2, without -c)");
   }
 
   if (o.backing) {

@@ -30,11 +30,11 @@
 namespace diskless::storage {
 
 struct qcow2_create_options {
-  std::uint64_t size = 0;          // virtual size in bytes, rounded up to 512 (as qemu-img
-                                   // does); 0: the backing image's size
-  std::string backing_file;        // stored as given (QEMU resolves relative names against the
-                                   // overlay's directory); "" for none
-  std::string backing_format;      // "raw" or "qcow2"; "" = detect from the backing file
+  std::uint64_t size = 0;           // virtual size in bytes, rounded up to 512 (as qemu-img
+                                    // does); 0: the backing image's size
+  std::string backing_file;         // stored as given (QEMU resolves relative names against the
+                                    // overlay's directory); "" for none
+  std::string backing_format;       // "raw" or "qcow2"; "" = detect from the backing file
   std::uint32_t cluster_bits = 16;  // 64 KiB clusters, like qemu-img
 };
 

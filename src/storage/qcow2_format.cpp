@@ -61,8 +61,8 @@ result<header> parse_header(byte_span b) {
   std::uint64_t per_l1 = h.cluster_size() * h.l2_entries();
   std::uint64_t needed = (h.size + per_l1 - 1) / per_l1;
   if (h.l1_size < needed)
-    return error{fmt::format("qcow2 L1 table ({} entries) too small for {} bytes", h.l1_size,
-                             h.size)};
+    return error{
+        fmt::format("qcow2 L1 table ({} entries) too small for {} bytes", h.l1_size, h.size)};
   if (h.l1_size > (32u << 20) / 8) return error{"qcow2 L1 table larger than 32 MiB"};
 
   // Header extensions (v3 after header_length; v2 right after the 72-byte header), up to the
@@ -75,8 +75,7 @@ result<header> parse_header(byte_span b) {
     if (type == ext_end) break;
     auto data = e.take(len);
     if (!e.ok()) return error{"qcow2 header extension runs past the first cluster"};
-    if (type == ext_backing_format)
-      h.backing_format = to_string(data);
+    if (type == ext_backing_format) h.backing_format = to_string(data);
     pos += 8 + ((len + 7u) & ~7u);
   }
   // Trim a NUL-padded format name.
@@ -164,7 +163,8 @@ std::uint64_t refcount_get(byte_span block, std::uint32_t order, std::uint64_t i
   std::uint64_t pos = i * width;
   if (pos + width > block.size()) return 0;
   std::uint64_t v = 0;
-  for (std::uint64_t k = 0; k < width; ++k) v = (v << 8) | std::to_integer<unsigned>(block[pos + k]);
+  for (std::uint64_t k = 0; k < width; ++k)
+    v = (v << 8) | std::to_integer<unsigned>(block[pos + k]);
   return v;
 }
 

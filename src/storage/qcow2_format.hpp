@@ -28,7 +28,7 @@ inline constexpr std::uint32_t ext_feature_table = 0x6803f857;
 // L1/L2 entry fields (qcow2.txt "Cluster mapping").
 inline constexpr std::uint64_t entry_copied = 1ull << 63;      // refcount is exactly 1
 inline constexpr std::uint64_t entry_compressed = 1ull << 62;  // L2 only
-inline constexpr std::uint64_t entry_zero = 1ull;               // L2 only, v3: reads as zeros
+inline constexpr std::uint64_t entry_zero = 1ull;              // L2 only, v3: reads as zeros
 inline constexpr std::uint64_t entry_offset_mask = 0x00fffffffffffe00ull;  // bits 9-55
 
 struct header {

@@ -69,8 +69,7 @@ struct qcow2_image::impl {
   // what a crash without a guest flush may lose, and memory held by pending frees).
   bool too_dirty() const { return l2_dirty * cs > (16u << 20) || pending_free.size() > 65536; }
   bool meta_dirty() const {
-    return l2_dirty || rc_dirty || !l1_dirty.empty() || !rt_dirty.empty() ||
-           !pending_free.empty();
+    return l2_dirty || rc_dirty || !l1_dirty.empty() || !rt_dirty.empty() || !pending_free.empty();
   }
   std::error_code write_back();  // flush phases 1-4 (mu held)
 };

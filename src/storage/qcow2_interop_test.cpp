@@ -27,7 +27,9 @@ struct temp_dir {
   ~temp_dir() { fs::remove_all(path); }
 };
 
-bool have_qemu() { return std::system("qemu-img --version >/dev/null 2>&1") == 0; }
+bool have_qemu() {
+  return std::system("qemu-img --version >/dev/null 2>&1") == 0;
+}
 
 // Runs a shell command; returns its exit status and stdout.
 int run(const std::string& cmd, std::string* out = nullptr) {
@@ -117,8 +119,7 @@ TEST(Qcow2Interop, QemuImgCheckIsCleanAfterRandomWorkloads) {
     EXPECT_NE(out.find("backing file format: raw"), std::string::npos) << out;
     // QEMU reads our overlay as we do.
     auto raw = s.dir.path / "out.raw";
-    ASSERT_EQ(run("qemu-img convert -O raw " + s.ov.string() + " " + raw.string(), &out), 0)
-        << out;
+    ASSERT_EQ(run("qemu-img convert -O raw " + s.ov.string() + " " + raw.string(), &out), 0) << out;
     auto content = read_file(raw);
     ASSERT_TRUE(content.ok());
     auto got = to_bytes(*content);
@@ -274,8 +275,8 @@ TEST(Qcow2Interop, SigkillLeavesOnlyLeaksAndKeepsFlushedData) {
     EXPECT_EQ(out.find("ERROR"), std::string::npos) << out;
     auto q = s.open(false);
     auto got = read_all(*q);
-    EXPECT_TRUE(std::equal(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(half),
-                           s.model.begin()))
+    EXPECT_TRUE(
+        std::equal(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(half), s.model.begin()))
         << "round " << round << ": flushed first half changed";
   }
 }

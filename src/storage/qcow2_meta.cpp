@@ -103,8 +103,8 @@ std::error_code qcow2_image::impl::l2_for_write(std::uint64_t gc, l2_table*& t) 
 }
 
 std::error_code qcow2_image::impl::allocate_and_write(std::uint64_t gc, std::uint64_t old,
-                                                     std::uint64_t within,
-                                                     std::span<const std::byte> data) {
+                                                      std::uint64_t within,
+                                                      std::span<const std::byte> data) {
   auto kind = classify_l2(old);
   std::uint64_t host = 0;
   // A zero cluster that kept its data cluster (QEMU's preallocated zero) is written in place.

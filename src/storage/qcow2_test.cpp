@@ -60,7 +60,7 @@ TEST(Qcow2Format, RoundTripsHeaderWithBackingFormat) {
 }
 
 TEST(Qcow2Format, RejectsMalformedHeaders) {
-  EXPECT_FALSE(qcow2::parse_header(from_hex("51 46 49")).ok());               // truncated
+  EXPECT_FALSE(qcow2::parse_header(from_hex("51 46 49")).ok());                 // truncated
   EXPECT_FALSE(qcow2::parse_header(from_hex("00 00 00 00 00 00 00 03")).ok());  // magic
   qcow2::header h;
   h.size = 1 << 20;
@@ -177,7 +177,8 @@ std::uint64_t pick_offset(std::mt19937_64& rng, std::uint64_t size, std::uint64_
       std::uint64_t c = rng() % (size / cs + 1) * cs;
       std::int64_t d = static_cast<std::int64_t>(rng() % 1024) - 512;
       std::int64_t v = static_cast<std::int64_t>(c) + d;
-      return static_cast<std::uint64_t>(std::clamp<std::int64_t>(v, 0, static_cast<std::int64_t>(size - 1)));
+      return static_cast<std::uint64_t>(
+          std::clamp<std::int64_t>(v, 0, static_cast<std::int64_t>(size - 1)));
     }
     case 1:
       return rng() % (size / 512) * 512;
@@ -218,8 +219,8 @@ void run_random(std::uint32_t cluster_bits, std::uint64_t base_size, std::uint64
       case 7: {
         bytes got(len);
         ASSERT_FALSE(q->read(off, got)) << i;
-        ASSERT_TRUE(std::equal(got.begin(), got.end(),
-                               f.model.begin() + static_cast<std::ptrdiff_t>(off)))
+        ASSERT_TRUE(
+            std::equal(got.begin(), got.end(), f.model.begin() + static_cast<std::ptrdiff_t>(off)))
             << "op " << i << " read at " << off << " len " << len;
         break;
       }
@@ -242,11 +243,17 @@ void run_random(std::uint32_t cluster_bits, std::uint64_t base_size, std::uint64
   f.expect_matches(*r);
 }
 
-TEST(Qcow2Image, RandomWorkload64k) { run_random(16, 3 << 20, 4 << 20, 600, 1); }
+TEST(Qcow2Image, RandomWorkload64k) {
+  run_random(16, 3 << 20, 4 << 20, 600, 1);
+}
 // 512-byte clusters: many L2 tables and many refcount blocks (256 clusters each).
-TEST(Qcow2Image, RandomWorkloadTinyClusters) { run_random(9, 200000, 300032, 1500, 2); }
+TEST(Qcow2Image, RandomWorkloadTinyClusters) {
+  run_random(9, 200000, 300032, 1500, 2);
+}
 // Backing image shorter than the overlay, sizes not multiples of the cluster size.
-TEST(Qcow2Image, BackingShorterThanOverlay) { run_random(12, 10000 + 77, 100352, 800, 3); }
+TEST(Qcow2Image, BackingShorterThanOverlay) {
+  run_random(12, 10000 + 77, 100352, 800, 3);
+}
 TEST(Qcow2Image, NoBackingFile) {
   temp_dir d;
   auto p = d.path / "a.qcow2";
@@ -359,7 +366,8 @@ TEST(Qcow2Image, ConcurrentWritersOnDisjointRanges) {
       if (discard)
         std::fill_n(f.model.begin() + static_cast<std::ptrdiff_t>(blk * 4096), 4096, std::byte{0});
       else
-        std::copy(data.begin(), data.end(), f.model.begin() + static_cast<std::ptrdiff_t>(blk * 4096));
+        std::copy(data.begin(), data.end(),
+                  f.model.begin() + static_cast<std::ptrdiff_t>(blk * 4096));
       (void)(r() % 50);
     }
   }
