@@ -41,8 +41,8 @@ void on_done(iscsi_context*, int status, void* command_data, void* priv) {
 void submit(state& s) {
   std::uint32_t n = s.bs / s.block_size;
   if (s.next_lba + n > s.blocks) s.next_lba = 0;
-  if (!iscsi_write16_task(s.iscsi, s.lun, s.next_lba, s.buf.data(), s.bs, s.block_size, 0, 0, 0,
-                          0, 0, on_done, &s)) {
+  if (!iscsi_write16_task(s.iscsi, s.lun, s.next_lba, s.buf.data(), s.bs, s.block_size, 0, 0, 0, 0,
+                          0, on_done, &s)) {
     std::fprintf(stderr, "write16: %s\n", iscsi_get_error(s.iscsi));
     std::exit(1);
   }

@@ -87,17 +87,17 @@ void connection::arm_timer() {
 void connection::do_read() {
   if (closed_ || reading_ || paused_ || waiting_lu_ || close_after_flush_) return;
   reading_ = true;
-  sock_.async_read_some(asio::buffer(rbuf_.data(), rbuf_.size()),
-                        [self = shared_from_this()](const boost::system::error_code& ec,
-                                                    std::size_t n) {
-                          self->reading_ = false;
-                          if (self->closed_) return;
-                          if (ec) {
-                            self->close(ec == asio::error::eof ? "peer closed" : ec.message());
-                            return;
-                          }
-                          self->on_read(n);
-                        });
+  sock_.async_read_some(
+      asio::buffer(rbuf_.data(), rbuf_.size()),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->reading_ = false;
+        if (self->closed_) return;
+        if (ec) {
+          self->close(ec == asio::error::eof ? "peer closed" : ec.message());
+          return;
+        }
+        self->on_read(n);
+      });
 }
 
 void connection::on_read(std::size_t n) {
@@ -188,26 +188,27 @@ void connection::login_complete(login_machine::step s) {
   }
   waiting_lu_ = true;
   auto response = std::make_shared<out_pdu>(std::move(s.response));
-  owner_.attach(shared_from_this(), [self = weak_from_this(), response, finish](
-                                        result<lu_ptr> lu) mutable {
-    auto c = self.lock();
-    if (!c || c->closed_) return;
-    c->waiting_lu_ = false;
-    if (!lu) {
-      c->close_after_flush_ = true;
-      c->send(c->login_->failure(login_status::service_unavailable));
-      return;
-    }
-    finish(std::move(*response), std::move(*lu));
-    // Bytes that arrived meanwhile (normally none: the initiator waits for this response).
-    if (!c->stash_.empty()) {
-      bytes pending = std::move(c->stash_);
-      c->stash_.clear();
-      byte_span in(pending);
-      if (!c->process(in)) return;
-    }
-    c->do_read();
-  });
+  owner_.attach(shared_from_this(),
+                [self = weak_from_this(), response, finish](result<lu_ptr> lu) mutable {
+                  auto c = self.lock();
+                  if (!c || c->closed_) return;
+                  c->waiting_lu_ = false;
+                  if (!lu) {
+                    c->close_after_flush_ = true;
+                    c->send(c->login_->failure(login_status::service_unavailable));
+                    return;
+                  }
+                  finish(std::move(*response), std::move(*lu));
+                  // Bytes that arrived meanwhile (normally none: the initiator waits for this
+                  // response).
+                  if (!c->stash_.empty()) {
+                    bytes pending = std::move(c->stash_);
+                    c->stash_.clear();
+                    byte_span in(pending);
+                    if (!c->process(in)) return;
+                  }
+                  c->do_read();
+                });
 }
 
 void connection::send(out_pdu p) {

@@ -23,14 +23,14 @@ struct tables {
 };
 constexpr tables tab;
 
-inline std::uint32_t u(std::byte b) { return std::to_integer<std::uint32_t>(b); }
+inline std::uint32_t u(std::byte b) {
+  return std::to_integer<std::uint32_t>(b);
+}
 
 std::uint32_t soft(std::uint32_t c, const std::byte* p, std::size_t n) {
   while (n >= 8) {
-    std::uint32_t lo = c ^ (u(p[0]) | u(p[1]) << 8 |
-                            u(p[2]) << 16 | u(p[3]) << 24);
-    std::uint32_t hi = u(p[4]) | u(p[5]) << 8 | u(p[6]) << 16 |
-                       u(p[7]) << 24;
+    std::uint32_t lo = c ^ (u(p[0]) | u(p[1]) << 8 | u(p[2]) << 16 | u(p[3]) << 24);
+    std::uint32_t hi = u(p[4]) | u(p[5]) << 8 | u(p[6]) << 16 | u(p[7]) << 24;
     c = tab.t[7][lo & 0xff] ^ tab.t[6][(lo >> 8) & 0xff] ^ tab.t[5][(lo >> 16) & 0xff] ^
         tab.t[4][lo >> 24] ^ tab.t[3][hi & 0xff] ^ tab.t[2][(hi >> 8) & 0xff] ^
         tab.t[1][(hi >> 16) & 0xff] ^ tab.t[0][hi >> 24];

@@ -10,7 +10,8 @@ namespace {
 
 class disk_provider final : public lun_provider {
  public:
-  explicit disk_provider(io_pool& pool) : pool_(pool), catalog_(std::make_shared<storage::disk_catalog>()) {}
+  explicit disk_provider(io_pool& pool)
+      : pool_(pool), catalog_(std::make_shared<storage::disk_catalog>()) {}
 
   void open(inventory::inventory_ptr inv, const inventory::host& h, bool reinstatement,
             open_done done) override {
@@ -21,8 +22,8 @@ class disk_provider final : public lun_provider {
         [catalog = catalog_, inv, hp, reinstatement]() {
           return catalog->open_host_disk(*inv, *hp, !reinstatement);
         },
-        [this, name, done = std::move(done)](
-            result<std::shared_ptr<storage::block_device>> dev) mutable {
+        [this, name,
+         done = std::move(done)](result<std::shared_ptr<storage::block_device>> dev) mutable {
           if (!dev) {
             log::iscsi().error("cannot open the disk of {}: {}", name, dev.error_message());
             done(error{dev.error_message()});

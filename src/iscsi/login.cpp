@@ -23,8 +23,8 @@ bool has_item(std::string_view list, std::string_view item) {
 }
 
 bool is_identity_or_security(std::string_view k) {
-  return k == "InitiatorName" || k == "TargetName" || k == "SessionType" ||
-         k == "InitiatorAlias" || k == "AuthMethod" || k.starts_with("CHAP_");
+  return k == "InitiatorName" || k == "TargetName" || k == "SessionType" || k == "InitiatorAlias" ||
+         k == "AuthMethod" || k.starts_with("CHAP_");
 }
 
 // CHAP response (RFC 1994 §4.1): MD5(identifier || secret || challenge).
@@ -53,8 +53,8 @@ out_pdu login_machine::response(const pdu& req, bool transit, std::uint8_t csg, 
   std::uint8_t f = static_cast<std::uint8_t>((csg & 3) << 2);
   if (transit) f |= 0x80 | (nsg & 3);
   h.set_u8(1, f);
-  h.set_u8(2, 0);  // Version-max
-  h.set_u8(3, 0);  // Version-active
+  h.set_u8(2, 0);                                        // Version-max
+  h.set_u8(3, 0);                                        // Version-active
   std::memcpy(r.bhs.data() + 8, req.bhs.data() + 8, 6);  // ISID
   h.set_u16(14, tsih_);
   h.set_u32(16, req.itt());
@@ -235,7 +235,8 @@ login_machine::step login_machine::on_pdu(const pdu& req) {
     tpgt_sent_ = true;
   }
   bool auth_ok = auth_ == auth::none || auth_ == auth::done;
-  if (stage_ == 0 && transit && auth_ == auth::undecided && !chap_) auth_ok = true;  // no AuthMethod sent
+  if (stage_ == 0 && transit && auth_ == auth::undecided && !chap_)
+    auth_ok = true;  // no AuthMethod sent
   bool go = transit && auth_ok;
   if (stage_ == 1 || (go && nsg == 3)) neg_.declare(reply);  // §13.12: our MRDSL, once
   auto out = response(req, go, static_cast<std::uint8_t>(stage_), nsg, reply);

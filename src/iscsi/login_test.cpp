@@ -19,7 +19,9 @@ login_config config() {
   return c;
 }
 
-std::uint16_t status_of(const out_pdu& o) { return load_u16(o.bhs, 36); }
+std::uint16_t status_of(const out_pdu& o) {
+  return load_u16(o.bhs, 36);
+}
 
 TEST(login, none_then_operational_then_ffp) {
   login_machine m(config());
@@ -35,8 +37,8 @@ TEST(login, none_then_operational_then_ffp) {
   EXPECT_EQ(*find_key(kv, "AuthMethod"), "None");
   EXPECT_EQ(*find_key(kv, "TargetPortalGroupTag"), "1");
   EXPECT_EQ(load_u32(s.response.bhs, 28), 10u);  // ExpCmdSN = the login's CmdSN
-  s = m.on_pdu(login_request(1, 3, true, {{"MaxRecvDataSegmentLength", "32768"},
-                                          {"ImmediateData", "Yes"}}));
+  s = m.on_pdu(
+      login_request(1, 3, true, {{"MaxRecvDataSegmentLength", "32768"}, {"ImmediateData", "Yes"}}));
   ASSERT_EQ(s.what, login_machine::kind::complete);
   EXPECT_EQ(std::to_integer<int>(s.response.bhs[1]), 0x87);
   kv = keys_of(s.response);
@@ -61,15 +63,15 @@ TEST(login, status_classes) {
     key_values kv;
     std::uint16_t status;
   } cases[] = {
-      {{{"TargetName", target("pc1")}}, 0x0207},                                // no InitiatorName
-      {{{"InitiatorName", initiator("pc1")}}, 0x0207},                          // no TargetName
+      {{{"TargetName", target("pc1")}}, 0x0207},        // no InitiatorName
+      {{{"InitiatorName", initiator("pc1")}}, 0x0207},  // no TargetName
       {{{"InitiatorName", initiator("pc1")}, {"TargetName", "iqn.x:nope"}}, 0x0203},
       {{{"InitiatorName", initiator("pc1")}, {"TargetName", target("nodisk")}}, 0x0203},
       {{{"InitiatorName", initiator("pc2")}, {"TargetName", target("pc1")}}, 0x0202},
       {{{"InitiatorName", "iqn.other"}, {"TargetName", target("pc1")}}, 0x0202},
       {{{"InitiatorName", initiator("x")}, {"SessionType", "Weird"}}, 0x0209},
-      {{{"InitiatorName", initiator("pc2")}, {"TargetName", target("pc2")},
-        {"AuthMethod", "None"}}, 0x0201},  // CHAP required
+      {{{"InitiatorName", initiator("pc2")}, {"TargetName", target("pc2")}, {"AuthMethod", "None"}},
+       0x0201},  // CHAP required
   };
   for (auto& c : cases) {
     login_machine m(config());
@@ -79,23 +81,23 @@ TEST(login, status_classes) {
   }
   // Anyone may open "lab".
   login_machine m(config());
-  auto s = m.on_pdu(login_request(0, 3, true, {{"InitiatorName", "iqn.whoever"},
-                                               {"TargetName", target("lab")}}));
+  auto s = m.on_pdu(
+      login_request(0, 3, true, {{"InitiatorName", "iqn.whoever"}, {"TargetName", target("lab")}}));
   EXPECT_EQ(s.what, login_machine::kind::complete);
 }
 
 TEST(login, version_tsih_and_flags) {
   {
     login_machine m(config());
-    auto p = login_request(0, 1, true, {{"InitiatorName", initiator("pc1")},
-                                        {"TargetName", target("pc1")}});
+    auto p = login_request(0, 1, true,
+                           {{"InitiatorName", initiator("pc1")}, {"TargetName", target("pc1")}});
     p.bhs[3] = std::byte{1};  // Version-min 1
     EXPECT_EQ(status_of(m.on_pdu(p).response), 0x0205);
   }
   {
     login_machine m(config());
-    auto p = login_request(0, 1, true, {{"InitiatorName", initiator("pc1")},
-                                        {"TargetName", target("pc1")}});
+    auto p = login_request(0, 1, true,
+                           {{"InitiatorName", initiator("pc1")}, {"TargetName", target("pc1")}});
     store_u16(p.bhs, 14, 7);  // TSIH of a session we do not have
     EXPECT_EQ(status_of(m.on_pdu(p).response), 0x020a);
   }
@@ -112,10 +114,11 @@ TEST(login, version_tsih_and_flags) {
   }
   {
     login_machine m(config());
-    auto p = login_request(0, 1, true, {{"InitiatorName", initiator("pc1")},
-                                        {"TargetName", target("pc1")},
-                                        {"MaxBurstLength", "1"},
-                                        {"MaxBurstLength", "2"}});  // twice
+    auto p = login_request(0, 1, true,
+                           {{"InitiatorName", initiator("pc1")},
+                            {"TargetName", target("pc1")},
+                            {"MaxBurstLength", "1"},
+                            {"MaxBurstLength", "2"}});  // twice
     EXPECT_EQ(status_of(m.on_pdu(p).response), 0x0200);
   }
 }
@@ -136,7 +139,8 @@ TEST(login, continued_request) {
 
 std::string chap_r(std::uint8_t id, std::string_view secret, const bytes& challenge) {
   std::byte idb{id};
-  return encode_hex(md5().update(byte_span(&idb, 1)).update(to_bytes(secret)).update(challenge).finish());
+  return encode_hex(
+      md5().update(byte_span(&idb, 1)).update(to_bytes(secret)).update(challenge).finish());
 }
 
 struct chap_run {
@@ -144,9 +148,10 @@ struct chap_run {
   std::uint8_t id = 0;
   bytes challenge;
   void start(std::string_view host) {
-    auto s = m.on_pdu(login_request(0, 1, false, {{"InitiatorName", initiator(host)},
-                                                  {"TargetName", target(host)},
-                                                  {"AuthMethod", "CHAP,None"}}));
+    auto s = m.on_pdu(login_request(0, 1, false,
+                                    {{"InitiatorName", initiator(host)},
+                                     {"TargetName", target(host)},
+                                     {"AuthMethod", "CHAP,None"}}));
     ASSERT_EQ(s.what, login_machine::kind::reply);
     EXPECT_EQ(*find_key(keys_of(s.response), "AuthMethod"), "CHAP");
     s = m.on_pdu(login_request(0, 1, false, {{"CHAP_A", "7,5"}}));
@@ -237,31 +242,33 @@ TEST(login, chap_mutual_refuses_reflection_and_missing_secret) {
 
 TEST(login, chap_algorithm_and_skipping_security) {
   login_machine m(config());
-  m.on_pdu(login_request(0, 1, false, {{"InitiatorName", initiator("pc2")},
-                                       {"TargetName", target("pc2")},
-                                       {"AuthMethod", "CHAP"}}));
+  m.on_pdu(login_request(0, 1, false,
+                         {{"InitiatorName", initiator("pc2")},
+                          {"TargetName", target("pc2")},
+                          {"AuthMethod", "CHAP"}}));
   auto s = m.on_pdu(login_request(0, 1, false, {{"CHAP_A", "6"}}));
   EXPECT_EQ(status_of(s.response), 0x0201);
   login_machine m2(config());
-  s = m2.on_pdu(login_request(1, 3, true, {{"InitiatorName", initiator("pc2")},
-                                            {"TargetName", target("pc2")}}));
+  s = m2.on_pdu(login_request(
+      1, 3, true, {{"InitiatorName", initiator("pc2")}, {"TargetName", target("pc2")}}));
   EXPECT_EQ(status_of(s.response), 0x0201);
 }
 
 TEST(login, chap_refuses_transit_before_auth) {
   login_machine m(config());
-  auto s = m.on_pdu(login_request(0, 3, true, {{"InitiatorName", initiator("pc2")},
-                                               {"TargetName", target("pc2")},
-                                               {"AuthMethod", "CHAP"}}));
+  auto s = m.on_pdu(login_request(0, 3, true,
+                                  {{"InitiatorName", initiator("pc2")},
+                                   {"TargetName", target("pc2")},
+                                   {"AuthMethod", "CHAP"}}));
   ASSERT_EQ(s.what, login_machine::kind::reply);
   EXPECT_EQ(std::to_integer<int>(s.response.bhs[1]) & 0x80, 0);  // no transit yet
 }
 
 TEST(login, discovery) {
   login_machine m(config());
-  auto s = m.on_pdu(login_request(0, 3, true, {{"InitiatorName", initiator("pc1")},
-                                               {"SessionType", "Discovery"},
-                                               {"AuthMethod", "None"}}));
+  auto s = m.on_pdu(login_request(
+      0, 3, true,
+      {{"InitiatorName", initiator("pc1")}, {"SessionType", "Discovery"}, {"AuthMethod", "None"}}));
   ASSERT_EQ(s.what, login_machine::kind::complete);
   EXPECT_TRUE(m.discovery());
   EXPECT_EQ(find_key(keys_of(s.response), "TargetPortalGroupTag"), nullptr);
@@ -269,8 +276,8 @@ TEST(login, discovery) {
 
 TEST(login, failure_replaces_completion) {
   login_machine m(config());
-  auto s = m.on_pdu(login_request(0, 3, true, {{"InitiatorName", initiator("pc1")},
-                                               {"TargetName", target("pc1")}}));
+  auto s = m.on_pdu(login_request(
+      0, 3, true, {{"InitiatorName", initiator("pc1")}, {"TargetName", target("pc1")}}));
   ASSERT_EQ(s.what, login_machine::kind::complete);
   auto f = m.failure(login_status::out_of_resources);
   EXPECT_EQ(status_of(f), 0x0302);

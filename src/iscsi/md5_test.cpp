@@ -5,7 +5,9 @@
 namespace diskless::iscsi {
 namespace {
 
-std::string hex(const md5::digest& d) { return to_hex(d); }
+std::string hex(const md5::digest& d) {
+  return to_hex(d);
+}
 
 // RFC 1321 §A.5 test suite.
 TEST(md5, rfc1321_suite) {
@@ -15,9 +17,9 @@ TEST(md5, rfc1321_suite) {
   EXPECT_EQ(hex(md5::of(to_bytes("message digest"))), "f96b697d7cb7938d525a2f31aaf161d0");
   EXPECT_EQ(hex(md5::of(to_bytes("abcdefghijklmnopqrstuvwxyz"))),
             "c3fcd3d76192e4007dfb496cca67e13b");
-  EXPECT_EQ(hex(md5::of(to_bytes(
-                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))),
-            "d174ab98d277d9f5a5611c2c9f419d9f");
+  EXPECT_EQ(
+      hex(md5::of(to_bytes("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"))),
+      "d174ab98d277d9f5a5611c2c9f419d9f");
   EXPECT_EQ(hex(md5::of(to_bytes("1234567890123456789012345678901234567890123456789012345678901234"
                                  "5678901234567890"))),
             "57edf4a22be3c955ac49da2e2107b67a");

@@ -35,9 +35,9 @@ void out_pdu::attach(bytes b) {
 
 std::uint64_t decode_lun(std::uint64_t field) {
   auto method = static_cast<unsigned>(field >> 62);
-  if (method == 0) return (field >> 48) & 0xff;      // peripheral device (bus 0)
-  if (method == 1) return (field >> 48) & 0x3fff;    // flat space
-  return 0xffffffffffffffffull;                      // not a LUN we could have
+  if (method == 0) return (field >> 48) & 0xff;    // peripheral device (bus 0)
+  if (method == 1) return (field >> 48) & 0x3fff;  // flat space
+  return 0xffffffffffffffffull;                    // not a LUN we could have
 }
 
 std::uint64_t encode_lun(std::uint64_t lun) {

@@ -74,9 +74,7 @@ struct out_pdu {
   std::size_t offset = 0, length = 0;
 
   bhs_view h() { return bhs_view{bhs}; }
-  byte_span data() const {
-    return buf ? byte_span(*buf).subspan(offset, length) : byte_span{};
-  }
+  byte_span data() const { return buf ? byte_span(*buf).subspan(offset, length) : byte_span{}; }
   // Sets opcode byte and DataSegmentLength from the attached data.
   void set_opcode(opcode op) { bhs[0] = std::byte{static_cast<std::uint8_t>(op)}; }
   void attach(std::shared_ptr<const bytes> b, std::size_t off, std::size_t len);

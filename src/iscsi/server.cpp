@@ -73,8 +73,8 @@ class iscsi_service final : public app::service, public connection_owner {
 
   std::string portal_for(const asio::ip::tcp::endpoint& local) override {
     // §13.8: TargetAddress=domainname[:port][,portal-group-tag].
-    std::string addr = inv_->server.address ? inv_->server.address->str()
-                                            : local.address().to_string();
+    std::string addr =
+        inv_->server.address ? inv_->server.address->str() : local.address().to_string();
     return addr + ":" + std::to_string(inv_->server.iscsi.port) + ",1";
   }
 

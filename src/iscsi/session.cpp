@@ -10,7 +10,9 @@ namespace diskless::iscsi {
 namespace {
 
 // Serial number arithmetic (RFC 1982, as §4.2.2.1 requires for CmdSN).
-bool sn_lt(std::uint32_t a, std::uint32_t b) { return a != b && static_cast<std::int32_t>(a - b) < 0; }
+bool sn_lt(std::uint32_t a, std::uint32_t b) {
+  return a != b && static_cast<std::int32_t>(a - b) < 0;
+}
 
 // Reject reasons (§11.17.1).
 constexpr std::uint8_t reject_data_digest = 0x02, reject_protocol = 0x04,
@@ -118,8 +120,8 @@ bool session::ordered_entry(pdu p, bool is_task) {
     bool known = tasks_.count(itt) != 0;
     if (!command(std::move(p))) return false;
     // A refused command (or a duplicate ITT) still consumes its CmdSN.
-    waiting_[sn] = queued{!known && tasks_.count(itt) ? queued::kind::task : queued::kind::consumed,
-                          itt, {}};
+    waiting_[sn] =
+        queued{!known && tasks_.count(itt) ? queued::kind::task : queued::kind::consumed, itt, {}};
   } else {
     waiting_[sn] = queued{queued::kind::other, 0, std::move(p)};
   }
@@ -142,11 +144,20 @@ void session::release_ordered() {
     if (q.what == queued::kind::consumed) continue;
     bool keep = true;
     switch (q.p.op()) {
-      case opcode::task_mgmt: keep = task_mgmt(q.p); break;
-      case opcode::nop_out: keep = nop_out(q.p); break;
-      case opcode::text: keep = text(q.p); break;
-      case opcode::logout: keep = logout(q.p); break;
-      default: break;
+      case opcode::task_mgmt:
+        keep = task_mgmt(q.p);
+        break;
+      case opcode::nop_out:
+        keep = nop_out(q.p);
+        break;
+      case opcode::text:
+        keep = text(q.p);
+        break;
+      case opcode::logout:
+        keep = logout(q.p);
+        break;
+      default:
+        break;
     }
     if (!keep) closing_ = true;
     if (closing_) return;
@@ -320,10 +331,20 @@ bool session::fit_write_to_edtl(task_state& ts) {
       blocks = std::to_integer<std::uint8_t>(cdb[4]);
       if (blocks == 0) blocks = 256;
       break;
-    case 0x2a: case 0x2e: blocks = load_u16(cdb, 7); break;   // WRITE / WRITE AND VERIFY (10)
-    case 0xaa: case 0xae: blocks = load_u32(cdb, 6); break;   // (12)
-    case 0x8a: case 0x8e: blocks = load_u32(cdb, 10); break;  // (16)
-    default: return false;
+    case 0x2a:
+    case 0x2e:
+      blocks = load_u16(cdb, 7);
+      break;  // WRITE / WRITE AND VERIFY (10)
+    case 0xaa:
+    case 0xae:
+      blocks = load_u32(cdb, 6);
+      break;  // (12)
+    case 0x8a:
+    case 0x8e:
+      blocks = load_u32(cdb, 10);
+      break;  // (16)
+    default:
+      return false;
   }
   const std::uint64_t tl = blocks * cfg_.block_size, edtl = ts.t.expected_length;
   if (tl == edtl) return false;
@@ -338,10 +359,14 @@ bool session::fit_write_to_edtl(task_state& ts) {
   const std::uint64_t fit = edtl / cfg_.block_size;
   if (fit == 0 || (op == 0x0a && fit >= 256)) return fit == 0;
   ts.t.data_out.resize(fit * cfg_.block_size);
-  if (op == 0x0a) cdb[4] = std::byte(fit);
-  else if (op == 0x2a || op == 0x2e) store_u16(cdb, 7, static_cast<std::uint16_t>(fit));
-  else if (op == 0xaa || op == 0xae) store_u32(cdb, 6, static_cast<std::uint32_t>(fit));
-  else store_u32(cdb, 10, static_cast<std::uint32_t>(fit));
+  if (op == 0x0a)
+    cdb[4] = std::byte(fit);
+  else if (op == 0x2a || op == 0x2e)
+    store_u16(cdb, 7, static_cast<std::uint16_t>(fit));
+  else if (op == 0xaa || op == 0xae)
+    store_u32(cdb, 6, static_cast<std::uint32_t>(fit));
+  else
+    store_u32(cdb, 10, static_cast<std::uint32_t>(fit));
   return false;
 }
 
@@ -603,15 +628,17 @@ bool session::text(const pdu& p) {
           auto& inv = *cfg_.inv;
           for (auto* h : visible_targets(inv, cfg_.initiator_name)) {
             auto name = inv.target_iqn(*h);
-            bool want = v == "All" ? cfg_.discovery
-                                   : v.empty() ? name == cfg_.target_name : v == name;
+            bool want = v == "All"  ? cfg_.discovery
+                        : v.empty() ? name == cfg_.target_name
+                                    : v == name;
             if (!want) continue;
             reply.emplace_back("TargetName", name);
             reply.emplace_back("TargetAddress", cfg_.portal);
           }
         } else if (k == "MaxRecvDataSegmentLength") {  // §13.12: may change in FFP
           auto n = std::strtoul(v.c_str(), nullptr, 0);
-          if (n >= 512 && n <= 16777215) cfg_.params.initiator_mrdsl = static_cast<std::uint32_t>(n);
+          if (n >= 512 && n <= 16777215)
+            cfg_.params.initiator_mrdsl = static_cast<std::uint32_t>(n);
         } else if (k.starts_with("X-") || k.starts_with("X#")) {
           reply.emplace_back(k, "NotUnderstood");
         } else {

@@ -61,12 +61,12 @@ class session {
     bool ordered = false;    // its turn in CmdSN order has come (§4.2.2.1)
     bool executing = false;  // handed to the logical unit
     bool aborted = false;
-    std::uint32_t received = 0;        // data-out bytes so far
-    std::uint32_t unsol_end = 0;       // end of the unsolicited burst
+    std::uint32_t received = 0;   // data-out bytes so far
+    std::uint32_t unsol_end = 0;  // end of the unsolicited burst
     std::uint32_t unsol_next_sn = 0;
-    std::uint32_t r2t_next = 0;        // next offset to ask for
+    std::uint32_t r2t_next = 0;  // next offset to ask for
     std::uint32_t r2t_sn = 0;
-    std::uint32_t r2t_out = 0;         // outstanding R2Ts
+    std::uint32_t r2t_out = 0;          // outstanding R2Ts
     std::uint8_t write_resid_flag = 0;  // write residual against the CDB's transfer length
     std::uint32_t write_resid = 0;
   };
@@ -102,12 +102,12 @@ class session {
   send_fn send_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   std::map<std::uint32_t, std::unique_ptr<task_state>> tasks_;  // by ITT
-  std::map<std::uint32_t, r2t_state> r2ts_;                      // by TTT
-  std::map<std::uint32_t, queued> waiting_;                      // by CmdSN
+  std::map<std::uint32_t, r2t_state> r2ts_;                     // by TTT
+  std::map<std::uint32_t, queued> waiting_;                     // by CmdSN
   std::uint32_t next_ttt_ = 1;
   std::uint32_t ping_ttt_ = 0x80000000u;
-  bytes text_in_;            // continued Text request
-  bytes text_out_;           // Text response still to send (continuation, §11.10.2)
+  bytes text_in_;   // continued Text request
+  bytes text_out_;  // Text response still to send (continuation, §11.10.2)
   std::uint32_t text_ttt_ = reserved_tag;
   std::unique_ptr<pdu> logout_;  // waiting for in-flight tasks
   bool closing_ = false;

@@ -127,8 +127,8 @@ TEST(session, read_split_at_mrdsl_with_status_in_last) {
   for (std::size_t i = 0; i < 4; ++i) {
     auto& d = r.out[i];
     EXPECT_EQ(d.op(), opcode::data_in);
-    EXPECT_EQ(d.u32(36), i);          // DataSN
-    EXPECT_EQ(d.u32(40), i * 1024);   // BufferOffset
+    EXPECT_EQ(d.u32(36), i);         // DataSN
+    EXPECT_EQ(d.u32(40), i * 1024);  // BufferOffset
     EXPECT_EQ(d.data_length(), 1024u);
     got.insert(got.end(), d.data.begin(), d.data.end());
     bool last = i == 3;
@@ -187,16 +187,18 @@ TEST(session, write_immediate_unsolicited_and_r2t) {
   std::vector<std::uint32_t> ttts = {r.out[0].u32(20), r.out[1].u32(20)};
   r.out.clear();
   // Unsolicited data [512, 2048).
-  ASSERT_TRUE(r.s->on_pdu(rig::data_out(9, reserved_tag, 0, 512,
-                                        bytes(pat.begin() + 512, pat.begin() + 2048), true)));
+  ASSERT_TRUE(r.s->on_pdu(
+      rig::data_out(9, reserved_tag, 0, 512, bytes(pat.begin() + 512, pat.begin() + 2048), true)));
   // Answer the R2Ts in two PDUs each; more R2Ts follow as earlier ones complete.
   std::size_t answered = 0;
   std::deque<std::pair<std::uint32_t, std::uint32_t>> todo = {{ttts[0], 2048}, {ttts[1], 3072}};
   while (!todo.empty()) {
     auto [ttt, off] = todo.front();
     todo.pop_front();
-    ASSERT_TRUE(r.s->on_pdu(rig::data_out(9, ttt, 0, off, bytes(pat.begin() + off, pat.begin() + off + 512), false)));
-    ASSERT_TRUE(r.s->on_pdu(rig::data_out(9, ttt, 1, off + 512, bytes(pat.begin() + off + 512, pat.begin() + off + 1024), true)));
+    ASSERT_TRUE(r.s->on_pdu(
+        rig::data_out(9, ttt, 0, off, bytes(pat.begin() + off, pat.begin() + off + 512), false)));
+    ASSERT_TRUE(r.s->on_pdu(rig::data_out(
+        9, ttt, 1, off + 512, bytes(pat.begin() + off + 512, pat.begin() + off + 1024), true)));
     ++answered;
     for (auto& o : r.out)
       if (o.op() == opcode::r2t) todo.emplace_back(o.u32(20), o.u32(40));
@@ -270,7 +272,7 @@ TEST(session, nop_out_echo_and_ping) {
   EXPECT_EQ(r.out[1].itt(), reserved_tag);
   EXPECT_NE(r.out[1].u32(20), reserved_tag);
   EXPECT_EQ(r.out[1].u32(24), r.out[0].u32(24) + 1);  // StatSN not advanced by a ping
-  r.s->ping();  // unanswered pings never end the session
+  r.s->ping();                                        // unanswered pings never end the session
   EXPECT_FALSE(r.s->closing());
 }
 
@@ -352,8 +354,8 @@ TEST(session, send_targets_lists_only_allowed) {
   rig r({}, true);
   r.s->on_pdu(text_req(std::string_view("SendTargets=All\0", 16), 1));
   ASSERT_EQ(r.out.size(), 1u);
-  auto kv = keys_of(out_pdu{r.out[0].bhs, std::make_shared<const bytes>(r.out[0].data), 0,
-                            r.out[0].data.size()});
+  auto kv = keys_of(
+      out_pdu{r.out[0].bhs, std::make_shared<const bytes>(r.out[0].data), 0, r.out[0].data.size()});
   // pc1's own target and the open "lab" one; never pc2/pc3.
   ASSERT_EQ(kv.size(), 4u);
   EXPECT_EQ(kv[0].second, target("pc1"));

@@ -37,7 +37,9 @@ inline inventory::inventory_ptr make_inventory() {
 }
 
 inline const std::string iqn = "iqn.2026-11.lan.diskless";
-inline std::string target(std::string_view host) { return iqn + ":" + std::string(host); }
+inline std::string target(std::string_view host) {
+  return iqn + ":" + std::string(host);
+}
 inline std::string initiator(std::string_view host) {
   return iqn + ":initiator:" + std::string(host);
 }

@@ -10,8 +10,8 @@ namespace {
 bool valid_key(std::string_view k) {
   if (k.empty() || k.size() > 63) return false;
   return std::all_of(k.begin(), k.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '-' || c == '+' || c == '@' || c == '_' || c == '#';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || c == '+' || c == '@' || c == '_' || c == '#';
   });
 }
 
@@ -114,7 +114,9 @@ std::optional<bytes> decode_binary(std::string_view v) {
   return std::nullopt;
 }
 
-std::string encode_hex(byte_span b) { return "0x" + to_hex(b); }
+std::string encode_hex(byte_span b) {
+  return "0x" + to_hex(b);
+}
 
 negotiator::outcome negotiator::negotiate(const key_values& offered, key_values& reply) {
   for (auto& [key, value] : offered) {
@@ -123,14 +125,15 @@ negotiator::outcome negotiator::negotiate(const key_values& offered, key_values&
     if (!seen_.insert(key).second) return outcome::protocol_error;  // §6.2: once per login
     auto answer = [&](std::string v) { reply.emplace_back(key, std::move(v)); };
     auto num = parse_number(value);
-    auto in_range = [&](std::uint64_t lo, std::uint64_t hi) { return num && *num >= lo && *num <= hi; };
+    auto in_range = [&](std::uint64_t lo, std::uint64_t hi) {
+      return num && *num >= lo && *num <= hi;
+    };
     bool is_yes = value == "Yes", is_no = value == "No";
     // Keys whose outcome does not matter to a discovery session (§13: "Irrelevant when
     // SessionType=Discovery").
     static const std::set<std::string, std::less<>> discovery_irrelevant = {
-        "MaxConnections",      "InitialR2T",        "ImmediateData",
-        "MaxBurstLength",      "FirstBurstLength",  "MaxOutstandingR2T",
-        "DataPDUInOrder",      "DataSequenceInOrder"};
+        "MaxConnections",   "InitialR2T",        "ImmediateData",  "MaxBurstLength",
+        "FirstBurstLength", "MaxOutstandingR2T", "DataPDUInOrder", "DataSequenceInOrder"};
     if (discovery_ && discovery_irrelevant.count(key)) {
       answer("Irrelevant");
       continue;
@@ -182,8 +185,8 @@ negotiator::outcome negotiator::negotiate(const key_values& offered, key_values&
         continue;
       }
       bool max = key == "MaxBurstLength";
-      auto v = static_cast<std::uint32_t>(
-          std::min<std::uint64_t>(*num, max ? limits_.max_burst_length : limits_.first_burst_length));
+      auto v = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+          *num, max ? limits_.max_burst_length : limits_.first_burst_length));
       (max ? p_.max_burst_length : p_.first_burst_length) = v;
       answer(std::to_string(v));
     } else if (key == "DefaultTime2Wait") {  // §13.15: maximum
@@ -205,8 +208,8 @@ negotiator::outcome negotiator::negotiate(const key_values& offered, key_values&
         answer("Reject");
         continue;
       }
-      p_.max_outstanding_r2t = static_cast<std::uint32_t>(
-          std::min<std::uint64_t>(*num, limits_.max_outstanding_r2t));
+      p_.max_outstanding_r2t =
+          static_cast<std::uint32_t>(std::min<std::uint64_t>(*num, limits_.max_outstanding_r2t));
       answer(std::to_string(p_.max_outstanding_r2t));
     } else if (key == "DataPDUInOrder" || key == "DataSequenceInOrder") {
       // §13.18-19: OR; we only do in-order, so our Yes makes the result Yes.
@@ -232,8 +235,7 @@ negotiator::outcome negotiator::negotiate(const key_values& offered, key_values&
     } else if (key == "TaskReporting") {  // §13.23: list
       auto opts = split_list(value);
       answer(std::find(opts.begin(), opts.end(), "RFC3720") != opts.end() ? "RFC3720" : "Reject");
-    } else if (key == "IFMarker" || key == "OFMarker" || key == "IFMarkInt" ||
-               key == "OFMarkInt") {
+    } else if (key == "IFMarker" || key == "OFMarker" || key == "IFMarkInt" || key == "OFMarkInt") {
       // §13.26: obsolete keys; answered with Reject (markers stay off).
       answer("Reject");
     } else if (key == "TargetAlias" || key == "TargetAddress" || key == "TargetPortalGroupTag") {

@@ -47,7 +47,7 @@ struct session_params {
 
 // What we are willing to do (our side of each negotiation).
 struct target_limits {
-  std::uint32_t mrdsl = 262144;           // our MaxRecvDataSegmentLength declaration
+  std::uint32_t mrdsl = 262144;  // our MaxRecvDataSegmentLength declaration
   std::uint32_t max_burst_length = 1048576;
   std::uint32_t first_burst_length = 262144;
   std::uint32_t max_outstanding_r2t = 16;

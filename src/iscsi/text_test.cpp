@@ -5,7 +5,9 @@
 namespace diskless::iscsi {
 namespace {
 
-bytes raw(std::string_view s) { return to_bytes(s); }
+bytes raw(std::string_view s) {
+  return to_bytes(s);
+}
 
 TEST(text, parse_and_encode) {
   auto kv = parse_text(raw(std::string_view("A=1\0B=x,y\0\0", 11)));
@@ -13,9 +15,9 @@ TEST(text, parse_and_encode) {
   ASSERT_EQ(kv->size(), 2u);
   EXPECT_EQ((*kv)[1].second, "x,y");
   EXPECT_EQ(to_string(encode_text(*kv)), std::string("A=1\0B=x,y\0", 10));
-  EXPECT_TRUE(parse_text(raw("NoNul=1")));                        // tolerated
+  EXPECT_TRUE(parse_text(raw("NoNul=1")));                          // tolerated
   EXPECT_FALSE(parse_text(raw(std::string_view("novalue\0", 8))));  // no '='
-  EXPECT_FALSE(parse_text(raw(std::string(64, 'K') + "=1")));      // key too long
+  EXPECT_FALSE(parse_text(raw(std::string(64, 'K') + "=1")));       // key too long
   EXPECT_FALSE(parse_text(raw("bad key=1")));
   EXPECT_FALSE(parse_text(raw("K=" + std::string(8193, 'v'))));
 }
@@ -60,16 +62,16 @@ TEST(text, negotiation_rules) {
   ASSERT_EQ(n.negotiate(offer, reply), negotiator::outcome::ok);
   EXPECT_EQ(answer(reply, "HeaderDigest"), "CRC32C");  // first acceptable of the list
   EXPECT_EQ(answer(reply, "DataDigest"), "None");
-  EXPECT_EQ(answer(reply, "MaxConnections"), "1");      // min
-  EXPECT_EQ(answer(reply, "InitialR2T"), "No");         // OR with our No
-  EXPECT_EQ(answer(reply, "ImmediateData"), "Yes");     // AND with our Yes
+  EXPECT_EQ(answer(reply, "MaxConnections"), "1");                 // min
+  EXPECT_EQ(answer(reply, "InitialR2T"), "No");                    // OR with our No
+  EXPECT_EQ(answer(reply, "ImmediateData"), "Yes");                // AND with our Yes
   EXPECT_EQ(answer(reply, "MaxRecvDataSegmentLength"), "<none>");  // declarative
   EXPECT_EQ(answer(reply, "MaxBurstLength"), "1048576");           // min with ours
   EXPECT_EQ(answer(reply, "FirstBurstLength"), "8192");
-  EXPECT_EQ(answer(reply, "DefaultTime2Wait"), "2");    // max
+  EXPECT_EQ(answer(reply, "DefaultTime2Wait"), "2");     // max
   EXPECT_EQ(answer(reply, "DefaultTime2Retain"), "20");  // min
   EXPECT_EQ(answer(reply, "MaxOutstandingR2T"), "16");
-  EXPECT_EQ(answer(reply, "DataPDUInOrder"), "Yes");    // OR with our Yes
+  EXPECT_EQ(answer(reply, "DataPDUInOrder"), "Yes");  // OR with our Yes
   EXPECT_EQ(answer(reply, "DataSequenceInOrder"), "Yes");
   EXPECT_EQ(answer(reply, "ErrorRecoveryLevel"), "0");
   EXPECT_EQ(answer(reply, "IFMarker"), "Reject");
