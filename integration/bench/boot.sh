@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Boot-time bench: the same VM and the same images booted by diskless and by dnsmasq + tgt (the
+# peer, tuned: enable-ra, no-ping, iPXE 175.176), medians of 3, with ratios. Three paths:
+#   bios   SeaBIOS + iPXE ROM → DHCP → script → iSCSI sanboot of the nasm test disk
+#   uefi   OVMF native PXE → ipxe.efi → script → iSCSI sanboot of the GRUB test disk
+#   linux  iPXE ROM → script → kernel + initrd over TFTP → iscsistart login, ext4 root written
+# Time = QEMU start to QEMU exit (the guest ends it), wall clock. A third column runs diskless
+# beside a LAN router that only sends IPv6 router advertisements (dnsmasq ra-only, no DHCPv4),
+# since iPXE waits ~13 s per DHCP for a router when none advertises.
+# Usage: sudo integration/bench/boot.sh [PATH/TO/diskless] [RUNS]   (default build/diskless, 3)
+here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/lib/common.sh"
+source "$here/lib/qemu.sh"
+source "$here/lib/peers.sh"
+source "$here/lib/diskless.sh"
+bin=$(realpath "${1:-$here/../build/diskless}")
+runs=${2:-3}
+dl_init dlbench
+dl_net 1
+echo "== images" >&2
+"$here/images/bios_disk.sh" "$DL_TMP/bios.img"
+"$here/images/uefi_disk.sh" "$DL_TMP/uefi.img"
+"$here/images/kernel.sh" "$DL_TMP/kernel" >/dev/null
+"$here/images/initramfs.sh" iscsi "$DL_TMP/kernel" "$DL_TMP/initrd.gz"
+"$here/images/ext4_disk.sh" "$DL_TMP/root.img"
+mkdir -p "$DL_TMP/peer-tftp"
+cp /usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi "$DL_TMP/kernel/vmlinuz" "$DL_TMP/initrd.gz" \
+  "$DL_TMP/peer-tftp/"
+mac_bios=52:54:00:be:00:01 mac_uefi=52:54:00:be:00:02 mac_linux=52:54:00:be:00:03
+cmdline="console=ttyS0 quiet panic=-1"
+P=iqn.2026-11.lan.peer
+# The peer's script: what templates/*.ipxe render for diskless, by hand for dnsmasq + tgt
+# (tgt's disk is LUN 1: its LUN 0 is the controller).
+cat > "$DL_TMP/peer-tftp/boot.ipxe" <<S
+#!ipxe
+iseq \${net0/mac} $mac_linux && goto linux ||
+set initiator-iqn $P:initiator:pc
+sanboot iscsi:$DL_SERVER:::1:$P:\${net0/mac:hexhyp} || goto fail
+:linux
+kernel tftp://$DL_SERVER/vmlinuz initrd=initrd $cmdline iscsi_initiator=$P:initiator:pc iscsi_target_name=$P:\${net0/mac:hexhyp} iscsi_target_ip=$DL_SERVER iscsi_target_port=3260 root=/dev/sda1 rootfstype=ext4
+initrd --name initrd tftp://$DL_SERVER/initrd.gz
+boot
+:fail
+poweroff
+S
+
+start_peer() {
+  dl_dnsmasq full "$DL_TMP/peer-tftp" boot.ipxe
+  dl_tgt "$P:${mac_bios//:/-}" "$DL_TMP/bios.img"
+  local t="tgtadm -C $DL_TGT_CTL --lld iscsi" tid=2 m disk
+  for m in uefi linux; do
+    eval "disk=\$DL_TMP/\$( [ $m = uefi ] && echo uefi.img || echo root.img)"
+    eval "mac=\$mac_$m"
+    $t --op new --mode target --tid $tid -T "$P:${mac//:/-}"
+    $t --op new --mode logicalunit --tid $tid --lun 1 -b "$disk"
+    $t --op bind --mode target --tid $tid -I ALL
+    tid=$((tid + 1))
+  done
+}
+stop_peer() { dl_kill "$DL_DNSMASQ_PID"; dl_kill "$DL_TGT_PID"; }
+
+start_diskless() {
+  dl_inventory "$DL_TMP/diskless.xml" full ignore \
+    "<image name=\"bios\" disk=\"bios.img\"/>
+     <image name=\"uefi\" disk=\"uefi.img\"/>
+     <image name=\"rootfs\" disk=\"root.img\" kernel=\"kernel/vmlinuz\" initrd=\"initrd.gz\" cmdline=\"$cmdline\"/>" \
+    "<host mac=\"$mac_bios\" name=\"pc-bios\" image=\"bios\" boot=\"sanboot\"/>
+     <host mac=\"$mac_uefi\" name=\"pc-uefi\" image=\"uefi\" boot=\"sanboot\"/>
+     <host mac=\"$mac_linux\" name=\"pc-linux\" image=\"rootfs\" boot=\"iscsi-root\"/>"
+  dl_serve "$bin" "$DL_TMP/diskless.xml"
+  if [ "${1:-}" = ra ]; then
+    dl_spawn radvd dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=br0 \
+      --bind-interfaces --dhcp-range=fd77::,ra-only --enable-ra
+    DL_RA_PID=$DL_LAST_PID
+  fi
+}
+stop_diskless() {
+  dl_kill "$DL_DISKLESS_PID"
+  [ -n "${DL_RA_PID:-}" ] && dl_kill "$DL_RA_PID"
+  DL_RA_PID=
+  mv "$DL_TMP/diskless.log" "$DL_TMP/diskless-$(date +%s%N).log"
+}
+
+# boot PATH: one boot; prints seconds, or fails with the console.
+boot() {
+  local path=$1 name="$1-$RANDOM"
+  case $path in
+    bios) dl_qemu "$name" bios tap0 "$mac_bios" 180; want=DISKLESS-BIOS-DONE ;;
+    uefi) dl_qemu "$name" uefi tap0 "$mac_uefi" 240; want=DISKLESS-UEFI-DONE ;;
+    linux) dl_qemu "$name" bios tap0 "$mac_linux" 240; want=DISKLESS-ISCSI-ROOT-OK ;;
+  esac
+  dl_expect_serial "$name" "$want" >&2
+  echo "$DL_QEMU_SECONDS"
+}
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+declare -A result
+for server in peer diskless diskless+ra; do
+  case $server in
+    peer) start_peer ;;
+    diskless) start_diskless ;;
+    diskless+ra) start_diskless ra ;;
+  esac
+  for path in bios uefi linux; do
+    times=()
+    for ((r = 1; r <= runs; r++)); do
+      t=$(boot "$path") || dl_fail "$server: $path boot $r failed"
+      times+=("$t")
+      echo "  $server $path run $r: ${times[-1]} s" >&2
+    done
+    result[$server/$path]=$(median "${times[@]}")
+  done
+  case $server in peer) stop_peer ;; *) stop_diskless ;; esac
+done
+
+printf '\n%-8s %16s %12s %8s %14s %8s\n' path "dnsmasq+tgt (s)" "diskless (s)" ratio "diskless+RA (s)" ratio
+for path in bios uefi linux; do
+  p=${result[peer/$path]} d=${result[diskless/$path]} a=${result[diskless+ra/$path]}
+  printf '%-8s %16s %12s %8s %14s %8s\n' "$path" "$p" "$d" "$(awk -v a="$d" -v b="$p" 'BEGIN {printf "%.2f", a / b}')" \
+    "$a" "$(awk -v a="$a" -v b="$p" 'BEGIN {printf "%.2f", a / b}')"
+done
+echo "(medians of $runs; ratio = diskless / dnsmasq+tgt, lower is better)"
