@@ -65,6 +65,7 @@ void md5::block(const std::byte* p) {
 }
 
 md5& md5::update(byte_span data) {
+  if (data.empty()) return *this;  // an empty span's data() may be null: no memcpy from it
   total_ += data.size();
   std::size_t i = 0;
   if (buffered_ > 0) {

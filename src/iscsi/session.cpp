@@ -235,7 +235,7 @@ bool session::command(pdu p) {
   }
   if (write && edtl) {
     t.data_out.resize(edtl);
-    std::memcpy(t.data_out.data(), p.data.data(), imm);
+    if (imm > 0) std::memcpy(t.data_out.data(), p.data.data(), imm);  // data() may be null
     raw->received = imm;
     // §13.10: with InitialR2T=No the initiator may send unsolicited Data-Out up to
     // FirstBurstLength (immediate data included).
