@@ -10,7 +10,7 @@
 using namespace diskless;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::span<const std::byte> in(reinterpret_cast<const std::byte*>(data), size);  // fuzz glue
+  auto in = std::as_bytes(std::span(data, size));  // fuzzer ABI: raw bytes
   auto p = dhcp::parse(in);
   if (!p) return 0;
   // Round trip: what we serialize must parse back to the same packet.

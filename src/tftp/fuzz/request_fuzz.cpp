@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace diskless;
   using namespace diskless::tftp;
-  byte_span in(reinterpret_cast<const std::byte*>(data), size);  // fuzzer ABI: raw bytes
+  byte_span in = std::as_bytes(std::span(data, size));  // fuzzer ABI: raw bytes
   (void)peek_opcode(in);
   (void)parse_ack(in);
   (void)parse_error(in);
