@@ -3,7 +3,7 @@
 //
 // Contract: every accessor checks the remaining length. On a short read the reader enters a sticky
 // failed state: the failing call and every later call return zero values, and ok() stays false. A
-// decoder therefore reads a whole structure and checks ok() once at the end. No reinterpret_cast,
+// decoder therefore reads a whole structure and checks ok() once at the end. No pointer casts,
 // no packed structs: all multi-byte values are assembled byte by byte.
 #include <array>
 #include <cstddef>
