@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Per-host qcow2 overlays over iSCSI (issue 7), with qemu-io / qemu-img as initiators:
 #   persistent: writes kept across logins and a server restart; golden image untouched
-#   volatile:   writes visible within the session, gone at the next login
+#   volatile:   writes kept across logins (another initiator of the same boot, a reconnect, a
+#               server restart), gone at the first login after the host's boot script was
+#               fetched (over TFTP or HTTP: a new boot)
 #   readonly:   writes refused; none: writes reach the image
-#   overlay reset refused while logged in; --force revokes the live session's overlay
+#   overlay reset refused while logged in; --force with a libiscsi client that stays connected
+#               (and reconnects at once): its session ends, the server recreates the overlay,
+#               the client goes on over the fresh overlay
 #   crash: SIGKILL of the server during a write+SYNC workload, restart: every write acknowledged
 #          before a completed SYNCHRONIZE CACHE is there and `qemu-img check` finds no errors
 # Usage: test_overlay_iscsi.sh path/to/diskless   (root)
@@ -25,7 +29,8 @@ cat >diskless.xml <<XML
   <server address="$S">
     <dhcp mode="off"/>
     <iscsi port="3260" iqn="$IQN"/>
-    <http enabled="false"/>
+    <tftp port="6969"/>
+    <http port="8080"/>
     <state dir="state"/>
   </server>
   <images>
@@ -65,11 +70,22 @@ verify pers -c "read -P 0xa1 1000k 100k" -c "read -P 0xa2 3m 4k" || fail "persis
 cmp -s images/gold.img gold.orig || fail "golden image modified"
 [ -f state/overlays/pers.qcow2 ] || fail "no overlay file"
 
-dl_log "volatile: visible within the session, gone at the next login"
+dl_log "volatile: kept across logins of one boot, gone after the boot script is fetched"
 verify vol -c "write -P 0xb1 2m 64k" -c "read -P 0xb1 2m 64k" || fail "volatile write not visible"
-verify vol -c "read -P 0xb1 2m 64k" && fail "volatile write survived a new login"
+verify vol -c "read -P 0xb1 2m 64k" || fail "volatile write lost at a login of the same boot"
+$x curl -sf -o /dev/null tftp://$S:6969/boot/52-54-00-07-01-02.ipxe || fail "tftp script fetch"
+verify vol -c "read -P 0xb1 2m 64k" && fail "volatile write survived a new boot (TFTP script fetch)"
 out=$($x qemu-img convert -O raw --image-opts "$(opts vol)" vol.raw 2>&1) || fail "read vol: $out"
 cmp -s vol.raw gold.orig || fail "fresh volatile disk differs from the golden image"
+verify vol -c "write -P 0xb2 2m 64k" -c flush || fail "volatile write"
+$x curl -sfI -o /dev/null http://$S:8080/boot/52-54-00-07-01-02.ipxe || fail "http HEAD"
+verify vol -c "read -P 0xb2 2m 64k" || fail "a HEAD request of the script counted as a new boot"
+$x curl -sf -o /dev/null http://$S:8080/boot/52-54-00-07-01-02.ipxe || fail "http script fetch"
+verify vol -c "read -P 0xb2 2m 64k" && fail "volatile write survived a new boot (HTTP script fetch)"
+verify vol -c "write -P 0xb3 2m 64k" -c flush || fail "volatile write"
+dl_kill "$server_pid"
+start_server
+verify vol -c "read -P 0xb3 2m 64k" || fail "volatile overlay wiped by a reconnect after a server restart"
 
 dl_log "readonly: writes refused; none: writes reach the image"
 if qio ro -c "write -P 0xc1 0 4k" 2>&1 | grep -q "^wrote"; then fail "readonly host wrote"; fi
@@ -78,20 +94,48 @@ qio own -c "write -P 0xd1 0 4k" -c flush >/dev/null
 cmp -s <(head -c 4096 images/own.img) <(head -c 4096 /dev/zero | tr '\0' '\321') ||
   fail "overlay=none write did not reach the image"
 
-dl_log "overlay list, reset refused while logged in, --force revokes"
+dl_log "overlay list, reset refused while logged in, --force with a client that stays connected"
 ovl list | tee list.txt
 grep -q "^pers .*persistent.*idle" list.txt || fail "list: pers"
-$x qemu-io --image-opts "$(opts pers)" -c "write -P 0xe1 5m 4k" -c "sleep 30000" >/dev/null 2>&1 &
-sess=$!  # ip netns exec execs qemu-io: this is its pid
-DL_PIDS+=($sess)
-for i in $(seq 1 50); do ovl list | grep -q "^pers .*logged in" && break; sleep 0.2; done
+# The client reads its commands from a FIFO, one at a time: each runs when the test says so.
+mkfifo client.cmds
+$x stdbuf -oL qemu-io --image-opts "$(opts pers)" <client.cmds >client.out 2>&1 &
+client=$!  # ip netns exec execs qemu-io: this is its pid
+DL_PIDS+=($client)
+exec 7>client.cmds
+prompts() { grep -o "qemu-io> " client.out | wc -l; }
+send() { # waits for the prompt that follows the command's output
+  local n i
+  n=$(prompts)
+  echo "$1" >&7
+  for i in $(seq 1 600); do [ "$(prompts)" -gt "$n" ] && return 0; sleep 0.1; done
+  fail "client stuck at '$1': $(cat client.out)"
+}
+for i in $(seq 1 300); do [ "$(prompts)" -ge 1 ] && break; sleep 0.1; done
+send "write -P 0xe1 5m 4k"
+send "read -P 0xe1 5m 4k"
+grep -q "read 4096/4096" client.out || fail "client: $(cat client.out)"
 ovl list | grep -q "^pers .*logged in" || fail "list: pers not logged in"
 if ovl reset pers 2>err.txt; then fail "reset of a logged-in host"; fi
+grep -q "use --force" err.txt || fail "reset refusal message: $(cat err.txt)"
 ovl reset --force pers || fail "reset --force"
-[ ! -e state/overlays/pers.qcow2 ] || fail "overlay kept after reset"
-dl_kill "$sess"
-sleep 1  # the server sees the connection close; the next login opens a fresh overlay
+for i in $(seq 1 100); do grep -q "ended by its disk" diskless.log && break; sleep 0.1; done
+grep -q "ended by its disk" diskless.log || fail "the server did not end the session"
+# The same client goes on (libiscsi reconnects) and sees the fresh overlay.
+send "read -P 0xe1 5m 4k"
+send "write -P 0xe2 6m 4k"
+send "read -P 0xe2 6m 4k"
+exec 7>&-
+wait "$client" || true
+cat client.out
+[ "$(grep -c "Pattern verification failed" client.out)" -eq 1 ] ||
+  fail "client after reset: the old write should be gone, the new one readable"
+[ "$(grep -c "read 4096/4096" client.out)" -eq 3 ] || fail "client I/O after reconnect failed"
+! grep -qi "error\|I/O" client.out || fail "client got errors after the reset"
+qemu-img check state/overlays/pers.qcow2 >/dev/null || fail "recreated overlay not clean"
+verify pers -c "read -P 0xe2 6m 4k" || fail "write after the reset lost"
 verify pers -c "read -P 0xa1 1000k 100k" && fail "reset overlay still has old data"
+verify pers -c "read -P 0xe1 5m 4k" && fail "reset overlay still has the client's old write"
 
 dl_log "crash: SIGKILL during writes + SYNCHRONIZE CACHE, restart, acknowledged data present"
 # Write i goes to its own region (i * 192 KiB + a sector offset, 4..80 KiB, often crossing a

@@ -5,6 +5,7 @@
 #include "dhcp/server.hpp"
 #include "http/server.hpp"
 #include "iscsi/server.hpp"
+#include "storage/host_disk.hpp"
 #include "tftp/server.hpp"
 
 namespace diskless::app {
@@ -33,7 +34,12 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   out.push_back(boot::make_service(boot_files));  // first: reloads before TFTP serves again
   out.push_back(tftp::make_service(ctx, std::make_shared<boot_file_provider>(boot_files)));
   out.push_back(dhcp::make_service(ctx));
-  out.push_back(iscsi::make_service(ctx));
+  // A host's boot script being served marks its new boot for volatile overlays.
+  auto disks = std::make_shared<storage::disk_catalog>();
+  boot::on_script_served([w = std::weak_ptr(disks)](const mac_address& mac) {
+    if (auto d = w.lock()) d->mark_new_boot(mac);
+  });
+  out.push_back(iscsi::make_service(ctx, iscsi::make_disk_provider(ctx.pool, disks)));
   if (auto h = http::make_service(ctx)) out.push_back(std::move(h));
   return out;
 }

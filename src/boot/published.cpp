@@ -1,5 +1,6 @@
 #include "boot/published.hpp"
 
+#include <mutex>
 #include <system_error>
 
 #include "util/file.hpp"
@@ -62,6 +63,7 @@ std::shared_ptr<const std::string> published_files::find(std::string_view path) 
   if (!*r) return nullptr;
   if ((*r)->is_script()) {
     log::boot().debug("{}: script rendered", path);
+    script_served(path);
     return std::make_shared<const std::string>(std::move((*r)->content));
   }
   auto it = files_.find((*r)->path);
@@ -70,6 +72,27 @@ std::shared_ptr<const std::string> published_files::find(std::string_view path) 
     return nullptr;
   }
   return it->second.content;
+}
+
+namespace {
+std::mutex observer_mutex;
+std::function<void(const mac_address&)> observer;
+}  // namespace
+
+void on_script_served(std::function<void(const mac_address&)> f) {
+  std::lock_guard lock(observer_mutex);
+  observer = std::move(f);
+}
+
+void script_served(std::string_view path) {
+  if (path.starts_with('/')) path.remove_prefix(1);
+  constexpr std::string_view prefix = "boot/", suffix = ".ipxe";
+  if (!path.starts_with(prefix) || !path.ends_with(suffix)) return;
+  auto mac =
+      mac_address::parse(path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()));
+  if (!mac) return;
+  std::lock_guard lock(observer_mutex);
+  if (observer) observer(*mac);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 // images (read into memory when the inventory comes into force, so a request never touches the
 // disk on the loop thread). See script.hpp for the paths.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,12 @@ class published_files {
   template_set templates_;
   std::map<std::filesystem::path, cached> files_;  // kernels and initrds by resolved path
 };
+
+// The new-boot signal of volatile overlays (storage/host_disk.hpp): `serve` sets f once; the
+// TFTP (published_files::find) and HTTP (GET) paths call script_served(path) when they send a
+// host's script, and f gets the MAC of "boot/<mac>.ipxe". Any thread; no-op until set.
+void on_script_served(std::function<void(const mac_address&)> f);
+void script_served(std::string_view path);
 
 // A service that keeps published_files in step with the inventory (apply on reload). It opens
 // nothing; put it before the services that read from the files.

@@ -1,7 +1,8 @@
 // `diskless overlay list | reset HOST [--force] | commit HOST`: the per-host copy-on-write disks
 // (issue 7). The running server is another process; we coordinate through the state dir only
 // (storage/host_disk.hpp): an exclusive flock on <host>.qcow2 means the host is logged in, a
-// shared flock on an image file means some host uses it, <host>.reset asks the server to revoke.
+// shared flock on an image file means some host uses it, <host>.reset asks the server to reset a
+// live overlay itself and <host>.reset.done is its answer.
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
@@ -132,43 +133,20 @@ int list(const inventory::inventory& inv) {
   return 0;
 }
 
-// Takes the overlay's exclusive lock; with force, asks the server to revoke the host's overlay
-// and waits for it to let go.
+// Takes the overlay's exclusive lock: null (message printed) when it is busy or cannot be opened.
 std::unique_ptr<locked_file> lock_overlay(const inventory::inventory& inv, const inventory::host& h,
-                                          bool force, const char* what) {
+                                          const char* what, bool quiet_if_busy = false) {
   auto ov = storage::overlay_path(inv, h);
   auto lk = std::make_unique<locked_file>(ov, O_RDWR, LOCK_EX);
   if (lk->locked()) return lk;
   if (!lk->busy()) {
     std::fprintf(stderr, "diskless overlay %s: %s: %s\n", what, ov.c_str(),
                  std::strerror(lk->error()));
-    return nullptr;
+  } else if (!quiet_if_busy) {
+    std::fprintf(stderr, "diskless overlay %s: host %s is logged in (its overlay is in use)%s\n",
+                 what, h.name.c_str(),
+                 std::string_view(what) == "reset" ? "; use --force to end its session first" : "");
   }
-  if (!force) {
-    std::fprintf(stderr,
-                 "diskless overlay %s: host %s is logged in (its overlay is in use); "
-                 "use --force to end its session first\n",
-                 what, h.name.c_str());
-    return nullptr;
-  }
-  if (server_pid(inv) == 0)
-    std::fprintf(stderr, "diskless overlay %s: warning: no running server found in %s\n", what,
-                 inv.resolve(inv.server.state_dir).c_str());
-  auto req = storage::overlays_dir(inv) / (h.name + ".reset");
-  if (auto r = write_file_atomic(req, ""); !r) {
-    std::fprintf(stderr, "diskless overlay %s: %s\n", what, r.error_message().c_str());
-    return nullptr;
-  }
-  std::fprintf(stderr, "asked the server to end the session of %s...\n", h.name.c_str());
-  for (int i = 0; i < 150; ++i) {  // up to 15 s
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    lk = std::make_unique<locked_file>(ov, O_RDWR, LOCK_EX);
-    if (lk->locked()) return lk;
-  }
-  std::error_code ec;
-  fs::remove(req, ec);
-  std::fprintf(stderr, "diskless overlay %s: the server did not release %s within 15 s\n", what,
-               ov.c_str());
   return nullptr;
 }
 
@@ -181,18 +159,70 @@ void remove_overlay(const fs::path& ov) {
   }
 }
 
+// The host is logged in: the serving process owns the overlay, so it must reset it itself
+// (storage/host_disk.hpp): write <host>.reset with a token, wait for <host>.reset.done.
+// 0: done by the server; 1: failed (printed); 2: the server no longer has it open (retry here).
+int ask_server_to_reset(const inventory::inventory& inv, const inventory::host& h) {
+  if (server_pid(inv) == 0)
+    std::fprintf(stderr, "diskless overlay reset: warning: no running server found in %s\n",
+                 inv.resolve(inv.server.state_dir).c_str());
+  auto req = storage::overlays_dir(inv) / (h.name + ".reset");
+  auto done = req;
+  done += ".done";
+  std::error_code ec;
+  fs::remove(done, ec);
+  auto token =
+      fmt::format("{}-{}", ::getpid(), std::chrono::steady_clock::now().time_since_epoch().count());
+  if (auto r = write_file_atomic(req, token); !r) {
+    std::fprintf(stderr, "diskless overlay reset: %s\n", r.error_message().c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "asked the server to reset the overlay of %s and end its sessions...\n",
+               h.name.c_str());
+  for (int i = 0; i < 150; ++i) {  // up to 15 s (the server polls every 0.2 s)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto answer = read_file(done);
+    if (!answer || !answer->starts_with(token + "\n")) continue;
+    fs::remove(done, ec);
+    auto status = answer->substr(token.size() + 1);
+    while (!status.empty() && status.back() == '\n') status.pop_back();
+    if (status == "ok") return 0;
+    if (status.find("has no overlay open") != std::string::npos) return 2;
+    std::fprintf(stderr, "diskless overlay reset: the server: %s\n", status.c_str());
+    return 1;
+  }
+  fs::remove(req, ec);
+  std::fprintf(stderr, "diskless overlay reset: the server did not answer within 15 s\n");
+  return 1;
+}
+
 int reset(const inventory::inventory& inv, const inventory::host& h, bool force) {
   auto ov = storage::overlay_path(inv, h);
-  if (!fs::exists(ov)) {
-    std::printf("%s has no overlay: nothing to reset\n", h.name.c_str());
-    return 0;
+  const char* done_msg = "reset %s: overlay discarded; it starts again from image %s\n";
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!fs::exists(ov)) {
+      std::printf("%s has no overlay: nothing to reset\n", h.name.c_str());
+      return 0;
+    }
+    if (auto lk = lock_overlay(inv, h, "reset", force)) {
+      remove_overlay(ov);  // still holding the lock: no login can reuse it meanwhile
+      std::printf(done_msg, h.name.c_str(), h.image.c_str());
+      return 0;
+    }
+    locked_file probe(ov, O_RDONLY, LOCK_SH);
+    if (!force || !probe.busy()) return 1;  // refused or unreadable: lock_overlay printed why
+    int r = ask_server_to_reset(inv, h);
+    if (r == 0) {
+      std::printf(done_msg, h.name.c_str(), h.image.c_str());
+      std::printf("(the server recreated it empty and ended the host's sessions)\n");
+      return 0;
+    }
+    if (r == 1) return 1;
+    // r == 2: its session ended meanwhile; the lock is free now (try again).
   }
-  auto lk = lock_overlay(inv, h, force, "reset");
-  if (!lk) return 1;
-  remove_overlay(ov);  // still holding the lock: no login can reuse it meanwhile
-  std::printf("reset %s: overlay removed; its next login starts from image %s\n", h.name.c_str(),
-              h.image.c_str());
-  return 0;
+  std::fprintf(stderr, "diskless overlay reset: %s keeps logging in and out; try again\n",
+               h.name.c_str());
+  return 1;
 }
 
 int commit(const inventory::inventory& inv, const inventory::host& h) {
@@ -201,7 +231,7 @@ int commit(const inventory::inventory& inv, const inventory::host& h) {
     std::printf("%s has no overlay: nothing to commit\n", h.name.c_str());
     return 0;
   }
-  auto lk = lock_overlay(inv, h, false, "commit");
+  auto lk = lock_overlay(inv, h, "commit");
   if (!lk) return 1;
   auto image = inv.resolve(inv.find_image(h.image)->disk);
   locked_file golden_lock(image, O_RDONLY, LOCK_EX);

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "boot/published.hpp"
 #include "boot/script.hpp"
 #include "util/log.hpp"
 
@@ -126,7 +127,10 @@ plan route(std::string_view method, std::string_view target, const inventory::in
   }
   if (!*r) return plan{404, "text/plain", "not found\n", {}};
   auto& f = **r;
-  if (f.is_script()) return plan{200, "text/plain", std::move(f.content), {}};
+  if (f.is_script()) {
+    if (method == "GET") boot::script_served(path);  // a new boot (storage/host_disk.hpp)
+    return plan{200, "text/plain", std::move(f.content), {}};
+  }
   return plan{200, "application/octet-stream", {}, f.path};
 }
 

@@ -10,8 +10,10 @@ namespace {
 
 class disk_provider final : public lun_provider {
  public:
-  explicit disk_provider(io_pool& pool)
-      : pool_(pool), catalog_(std::make_shared<storage::disk_catalog>()) {}
+  disk_provider(io_pool& pool, std::shared_ptr<storage::disk_catalog> catalog)
+      : pool_(pool),
+        catalog_(catalog ? std::move(catalog) : std::make_shared<storage::disk_catalog>()) {}
+  ~disk_provider() override { catalog_->on_end_sessions(nullptr); }
 
   void open(inventory::inventory_ptr inv, const inventory::host& h, bool reinstatement,
             open_done done) override {
@@ -20,7 +22,9 @@ class disk_provider final : public lun_provider {
     // Opening may touch the disk (qcow2 headers, creating overlays): never on the loop.
     pool_.submit(
         [catalog = catalog_, inv, hp, reinstatement]() {
-          return catalog->open_host_disk(*inv, *hp, !reinstatement);
+          return catalog->open_host_disk(*inv, *hp,
+                                         reinstatement ? storage::login_kind::reinstatement
+                                                       : storage::login_kind::new_session);
         },
         [this, name,
          done = std::move(done)](result<std::shared_ptr<storage::block_device>> dev) mutable {
@@ -36,8 +40,10 @@ class disk_provider final : public lun_provider {
 
   void closed(const std::string&) override {}  // the catalog lets go when the device is dropped
 
-  std::vector<std::string> take_reset_requests(const inventory::inventory& inv) override {
-    return storage::disk_catalog::take_reset_requests(inv);
+  // The catalog's watcher handles `overlay reset --force` requests itself (it must recreate
+  // the overlay under its own lock) and ends the sessions through on_end_sessions.
+  void on_end_sessions(std::function<void(const std::string&)> f) override {
+    catalog_->on_end_sessions(std::move(f));
   }
 
  private:
@@ -47,8 +53,9 @@ class disk_provider final : public lun_provider {
 
 }  // namespace
 
-std::unique_ptr<lun_provider> make_disk_provider(io_pool& pool) {
-  return std::make_unique<disk_provider>(pool);
+std::unique_ptr<lun_provider> make_disk_provider(io_pool& pool,
+                                                 std::shared_ptr<storage::disk_catalog> catalog) {
+  return std::make_unique<disk_provider>(pool, std::move(catalog));
 }
 
 }  // namespace diskless::iscsi

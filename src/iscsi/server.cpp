@@ -16,7 +16,17 @@ namespace {
 class iscsi_service final : public app::service, public connection_owner {
  public:
   iscsi_service(app::context& ctx, std::unique_ptr<lun_provider> provider)
-      : io_(ctx.io), inv_(ctx.inventory), provider_(std::move(provider)), acceptor_(ctx.io) {}
+      : io_(ctx.io), inv_(ctx.inventory), provider_(std::move(provider)), acceptor_(ctx.io) {
+    // The disk side asks to end a host's sessions (overlay reset --force, stale sessions at a
+    // volatile host's new boot), from any thread.
+    provider_->on_end_sessions([this, alive = std::weak_ptr<int>(alive_)](const std::string& h) {
+      asio::post(io_, [this, alive, h] {
+        if (alive.expired() || stopped_) return;
+        for (auto& c : std::vector(conns_))
+          if (c->host() && c->host()->name == h) c->close("sessions of the host ended by its disk");
+      });
+    });
+  }
 
   std::string_view name() const override { return "iscsi"; }
 
@@ -32,6 +42,7 @@ class iscsi_service final : public app::service, public connection_owner {
 
   void stop() override {
     stopped_ = true;
+    provider_->on_end_sessions(nullptr);
     boost::system::error_code ec;
     acceptor_.close(ec);
     auto all = conns_;
@@ -194,6 +205,7 @@ class iscsi_service final : public app::service, public connection_owner {
   std::map<std::string, unit> units_;
   std::uint16_t tsih_ = 0;
   bool stopped_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "storage/qcow2.hpp"
 #include "storage/raw_file.hpp"
+#include "util/file.hpp"
 #include "util/log.hpp"
 
 namespace diskless::storage {
@@ -81,11 +82,51 @@ std::string key_of(const std::filesystem::path& p) {
 
 }  // namespace
 
+// What an overlay file is made from: enough to recreate it empty without the inventory.
+struct overlay_recipe {
+  std::filesystem::path path;  // <state dir>/overlays/<host>.qcow2
+  std::string backing;         // absolute path of the golden image, as stored in the header
+  std::string backing_format;  // "raw" or "qcow2"
+  std::uint64_t size = 0;      // the golden image's size
+};
+
+namespace {
+
+// Creates the overlay empty beside its path and renames it over, so a crash leaves the old
+// overlay or the new one, and a device still holding the old file keeps its (unlinked) inode.
+result<void> create_fresh(const overlay_recipe& r) {
+  qcow2_create_options c;
+  c.size = r.size;
+  c.backing_file = r.backing;
+  c.backing_format = r.backing_format;
+  // 4 KiB clusters up to 1 TiB: a guest's 4 KiB write then allocates a whole cluster with no
+  // copy-on-write read, where 64 KiB clusters copy 60 KiB from the golden image first (measured
+  // in-process: ~97k vs ~16k allocating writes/s). The metadata is held in memory anyway.
+  c.cluster_bits = c.size <= (1ull << 40) ? 12 : 16;
+  auto tmp = r.path;
+  tmp += ".new";
+  if (auto res = create_qcow2(tmp, c); !res) return res;
+  std::error_code ec;
+  std::filesystem::rename(tmp, r.path, ec);
+  if (ec) return error{r.path.string() + ": " + ec.message()};
+  if (int dfd = ::open(r.path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+}  // namespace
+
 // A host's overlay as handed to the iSCSI layer: forwards to the qcow2 image until revoked.
 class disk_catalog::overlay_device final : public block_device {
  public:
-  overlay_device(std::shared_ptr<block_device> dev, std::string host)
-      : host_(std::move(host)), size_(dev->size()), dev_(std::move(dev)) {}
+  overlay_device(std::shared_ptr<block_device> dev, std::string host, overlay_recipe recipe)
+      : host_(std::move(host)),
+        recipe_(std::move(recipe)),
+        size_(dev->size()),
+        dev_(std::move(dev)) {}
   std::uint64_t size() const override { return size_; }
   bool read_only() const override { return false; }
   std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
@@ -113,6 +154,7 @@ class disk_catalog::overlay_device final : public block_device {
     }
   }
   const std::string& host() const { return host_; }
+  const overlay_recipe& recipe() const { return recipe_; }
 
  private:
   std::shared_ptr<block_device> get() {
@@ -122,6 +164,7 @@ class disk_catalog::overlay_device final : public block_device {
   static std::error_code revoked() { return std::make_error_code(std::errc::io_error); }
 
   std::string host_;
+  overlay_recipe recipe_;
   std::uint64_t size_;
   std::mutex mutex_;
   std::shared_ptr<block_device> dev_;
@@ -186,7 +229,12 @@ result<std::shared_ptr<block_device>> disk_catalog::golden(const std::filesystem
 
 result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const inventory::inventory& inv,
                                                                    const inventory::host& h,
-                                                                   bool new_boot) {
+                                                                   login_kind k) {
+  bool marked;
+  {
+    std::lock_guard lock(boot_mutex_);
+    marked = new_boot_.erase(h.mac) > 0;  // the first login after the mark consumes it
+  }
   const auto* img = inv.find_image(h.image);
   if (!img || !img->has_disk())
     return error{"host " + h.name + ": image '" + h.image + "' has no disk"};
@@ -213,7 +261,8 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
     case inventory::overlay_mode::persistent:
     case inventory::overlay_mode::volatile_:
       return open_overlay(inv, h, path,
-                          h.overlay == inventory::overlay_mode::volatile_ && new_boot);
+                          h.overlay == inventory::overlay_mode::volatile_ && marked &&
+                              k == login_kind::new_session);
   }
   return error{"host " + h.name + ": unknown overlay mode"};
 }
@@ -237,51 +286,50 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   auto base = std::filesystem::absolute(image, ec).lexically_normal();
   std::filesystem::create_directories(ov.parent_path(), ec);
   if (ec) return error{ov.parent_path().string() + ": " + ec.message()};
+  auto fmt = detect_format(base);
+  if (!fmt) return error{fmt.error_message()};
+  overlay_recipe recipe{ov, base.string(), *fmt == image_format::qcow2 ? "qcow2" : "raw",
+                        (*g)->size()};
 
   qcow2_open_options o;
   o.writable = true;
   o.backing = *g;
   o.lock = true;
-  if (!fresh && std::filesystem::exists(ov)) {
-    auto q = open_qcow2(ov, o);
-    if (!q) return error{"host " + h.name + ": " + q.error_message()};
-    const auto& hd = (*q)->header();
+  const bool reuse = !fresh && std::filesystem::exists(ov);
+  std::shared_ptr<qcow2_image> q;
+  if (reuse) {
+    auto r = open_qcow2(ov, o);
+    if (!r) return error{"host " + h.name + ": " + r.error_message()};
+    const auto& hd = (*r)->header();
     if (hd.backing_file != base.string() || hd.size != ((*g)->size() + 511) / 512 * 512)
       return error{
           "host " + h.name + ": overlay " + ov.string() + " was made over " + hd.backing_file +
           " (" + std::to_string(hd.size) + " bytes), the host now uses " + base.string() + " (" +
           std::to_string((*g)->size()) + " bytes); run `diskless overlay reset " + h.name + "`"};
-    auto dev = std::make_shared<overlay_device>(*q, h.name);
-    overlays_[key] = dev;
-    log::storage().info("host {}: overlay {} reused", h.name, ov.string());
-    return std::shared_ptr<block_device>(dev);
+    q = *r;
+  } else {
+    // New, or a volatile host's new boot: devices of the previous boot (stale sessions) fail
+    // from now on rather than keep serving the old file.
+    for (auto& old : take_live(h.name)) old->revoke();
+    if (auto r = create_fresh(recipe); !r)
+      return error{"host " + h.name + ": " + r.error_message()};
+    auto r = open_qcow2(ov, o);
+    if (!r) return error{"host " + h.name + ": " + r.error_message()};
+    q = *r;
   }
-  // New (or a volatile host's new boot): create beside it and rename over, so a crash leaves
-  // the old overlay or the new one, and a device still holding the old file keeps its inode.
-  auto fmt = detect_format(base);
-  if (!fmt) return error{fmt.error_message()};
-  qcow2_create_options c;
-  c.size = (*g)->size();
-  c.backing_file = base.string();
-  c.backing_format = *fmt == image_format::qcow2 ? "qcow2" : "raw";
-  // 4 KiB clusters up to 1 TiB: a guest's 4 KiB write then allocates a whole cluster with no
-  // copy-on-write read, where 64 KiB clusters copy 60 KiB from the golden image first (measured
-  // in-process: ~97k vs ~16k allocating writes/s). The metadata is held in memory anyway.
-  c.cluster_bits = c.size <= (1ull << 40) ? 12 : 16;
-  auto tmp = ov;
-  tmp += ".new";
-  if (auto r = create_qcow2(tmp, c); !r) return error{"host " + h.name + ": " + r.error_message()};
-  std::filesystem::rename(tmp, ov, ec);
-  if (ec) return error{ov.string() + ": " + ec.message()};
-  if (int dfd = ::open(ov.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  auto q = open_qcow2(ov, o);
-  if (!q) return error{"host " + h.name + ": " + q.error_message()};
-  auto dev = std::make_shared<overlay_device>(*q, h.name);
+  auto dev = std::make_shared<overlay_device>(q, h.name, std::move(recipe));
   overlays_[key] = dev;
-  log::storage().info("host {}: new overlay {} over {}", h.name, ov.string(), base.string());
+  if (h.overlay == inventory::overlay_mode::volatile_) {
+    std::lock_guard lock(boot_mutex_);
+    volatile_by_mac_[h.mac] = dev;
+  }
+  if (reuse)
+    log::storage().info("host {}: overlay {} reused", h.name, ov.string());
+  else if (fresh)
+    log::storage().info("host {}: new boot: volatile overlay {} recreated empty over {}", h.name,
+                        ov.string(), base.string());
+  else
+    log::storage().info("host {}: new overlay {} over {}", h.name, ov.string(), base.string());
   return std::shared_ptr<block_device>(dev);
 }
 
@@ -294,34 +342,83 @@ disk_catalog::~disk_catalog() {
   if (watcher_.joinable()) watcher_.join();
 }
 
+std::vector<std::shared_ptr<disk_catalog::overlay_device>> disk_catalog::take_live(
+    const std::string& host) {
+  std::vector<std::shared_ptr<overlay_device>> out;
+  for (auto it = overlays_.begin(); it != overlays_.end();) {
+    auto d = it->second.lock();
+    if (!d) {
+      it = overlays_.erase(it);
+    } else if (d->host() == host) {
+      out.push_back(std::move(d));
+      it = overlays_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 bool disk_catalog::revoke(const std::string& host) {
   std::vector<std::shared_ptr<overlay_device>> victims;
   {
     std::lock_guard lock(mutex_);
-    for (auto it = overlays_.begin(); it != overlays_.end();) {
-      auto d = it->second.lock();
-      if (!d) {
-        it = overlays_.erase(it);
-        continue;
-      }
-      if (d->host() == host) {
-        victims.push_back(d);
-        it = overlays_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    victims = take_live(host);
   }
   for (auto& d : victims) {
-    log::storage().warn("host {}: overlay revoked (overlay reset --force)", host);
+    log::storage().warn("host {}: overlay revoked", host);
     d->revoke();
   }
   return !victims.empty();
 }
 
-void disk_catalog::on_revoke(std::function<void(const std::string&)> f) {
-  std::lock_guard lock(mutex_);
-  on_revoke_ = std::move(f);
+result<void> disk_catalog::reset_host(const std::string& host) {
+  {
+    std::lock_guard lock(mutex_);
+    auto victims = take_live(host);
+    if (victims.empty()) return error{"host " + host + " has no overlay open in the server"};
+    for (auto& d : victims) d->revoke();
+    // Under the lock: a login racing with us (libiscsi reconnects at once) waits here and then
+    // opens the new file; the revoked device is out of overlays_ and never handed out again.
+    if (auto r = create_fresh(victims.front()->recipe()); !r) {
+      log::storage().error("host {}: overlay reset: {}", host, r.error_message());
+      end_sessions(host);  // they only get EIO now
+      return r;
+    }
+    log::storage().warn("host {}: overlay reset (--force): revoked and recreated empty", host);
+  }
+  end_sessions(host);
+  return {};
+}
+
+void disk_catalog::mark_new_boot(const mac_address& mac) {
+  std::shared_ptr<overlay_device> live;
+  {
+    std::lock_guard lock(boot_mutex_);
+    new_boot_.insert(mac);
+    if (auto it = volatile_by_mac_.find(mac); it != volatile_by_mac_.end()) {
+      live = it->second.lock();
+      if (!live) volatile_by_mac_.erase(it);
+    }
+  }
+  log::storage().debug("{}: boot script fetched: new boot", mac.str());
+  if (!live) return;
+  // Sessions of the previous boot are stale (the PC is in its firmware now). Ending them makes
+  // the coming login the host's first again; the stale device is revoked when that login
+  // recreates the overlay (not here: the last reference may close the image, which is disk I/O).
+  log::storage().info("host {}: new boot while sessions of its previous boot are open: ending them",
+                      live->host());
+  end_sessions(live->host());
+}
+
+void disk_catalog::on_end_sessions(host_callback f) {
+  std::lock_guard lock(callback_mutex_);
+  end_sessions_ = std::move(f);
+}
+
+void disk_catalog::end_sessions(const std::string& host) {
+  std::lock_guard lock(callback_mutex_);
+  if (end_sessions_) end_sessions_(host);
 }
 
 void disk_catalog::watch(const std::filesystem::path& dir) {
@@ -336,23 +433,23 @@ void disk_catalog::watcher() {
     if (stopping_) break;
     auto dirs = watched_;
     lock.unlock();
-    std::vector<std::string> hosts;
     for (const auto& dir : dirs) {
       std::error_code ec;
-      for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-        if (e.path().extension() != ".reset") continue;
-        hosts.push_back(e.path().stem().string());
-        std::filesystem::remove(e.path(), ec);
+      std::vector<std::filesystem::path> requests;
+      for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+        if (e.path().extension() == ".reset") requests.push_back(e.path());
+      for (const auto& req : requests) {
+        auto token = read_file(req);
+        std::filesystem::remove(req, ec);
+        auto host = req.stem().string();
+        auto r = reset_host(host);
+        auto done = req;
+        done += ".done";
+        auto answer = (token ? *token : std::string()) + "\n" +
+                      (r ? std::string("ok") : "error: " + r.error_message()) + "\n";
+        if (auto w = write_file_atomic(done, answer); !w)
+          log::storage().error("overlay reset of {}: {}", host, w.error_message());
       }
-    }
-    for (const auto& h : hosts) {
-      revoke(h);
-      std::function<void(const std::string&)> cb;
-      {
-        std::lock_guard l(mutex_);
-        cb = on_revoke_;
-      }
-      if (cb) cb(h);
     }
     lock.lock();
   }

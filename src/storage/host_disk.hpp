@@ -7,20 +7,39 @@
 //               the device reports read_only() and refuses write/discard with EROFS)
 //   persistent  <state dir>/overlays/<host>.qcow2 over the golden image: created on first
 //               login, reused across boots and server restarts
-//   volatile    the same file, recreated empty on each new login (new_boot == true); a
-//               reinstated session within one boot (new_boot == false) keeps it
+//   volatile    the same file, recreated empty at the host's new boot (rule below)
+//
+// New boot (volatile overlays). A login alone cannot tell a new boot: iPXE's sanboot hands over
+// to the OS's own initiator (iBFT), which logs in again with another ISID while the OS already
+// runs from the overlay, and after a `diskless serve` restart every running PC reconnects. The
+// signal is the PC's firmware fetching its boot script (boot/<mac>.ipxe over TFTP or HTTP):
+//   - mark_new_boot(mac) records a pending boot for the MAC (in memory only: a server restart
+//     forgets it, so reconnects after a restart keep their overlays);
+//   - the first login of the host after the mark consumes it; when that login is not a
+//     reinstatement and the host is volatile, its overlay is recreated empty;
+//   - every other login (the OS's initiator after iPXE, reconnects, reinstatements) keeps it;
+//   - a PC that fetches its script has left its previous boot, so if a volatile host still has
+//     a live overlay then (a hard reset: the old session's TCP connection is not yet seen dead),
+//     the end-sessions callback ends those sessions and the old device is revoked (its I/O gets
+//     EIO), so the new boot's login is not folded into the stale session's unit.
+// Consequence: fetching a running volatile PC's script by hand (curl) ends its sessions and
+// its next login starts from the golden image. `diskless boot` tools render scripts without this.
 //
 // Golden images are opened read-only once and shared by every host that uses them (one page
 // cache, one set of qcow2 metadata caches) for as long as any host holds them.
 //
 // Coordination with `diskless overlay` (the CLI runs as another process): while a host's overlay
 // device is alive, this process holds an exclusive flock on the overlay file itself, and a shared
-// flock on every image file a host uses. The CLI treats a lock it cannot take as "in use".
-// `overlay reset --force` writes the request file <state dir>/overlays/<host>.reset; the catalog
-// notices it within ~0.2 s (a watcher thread polling the overlay directories it serves),
-// revokes the host's device — its I/O fails with EIO from then on and the overlay is closed (lock
-// released) once in-flight I/O ends — removes the request and calls the on_revoke callback so
-// the iSCSI service can end the host's sessions.
+// flock on every image file a host uses. The CLI treats a lock it cannot take as "in use" and
+// then resets nothing itself. `overlay reset --force` writes the request file
+// <state dir>/overlays/<host>.reset (content: a token); the catalog notices it within ~0.2 s (a
+// watcher thread polling the overlay directories it serves) and, under its own lock: revokes the
+// host's live devices (their I/O fails with EIO from then on; each closes once its in-flight I/O
+// ends), recreates the overlay file empty (new file renamed over the old, so the revoked device
+// only ever writes to the unlinked inode). Only then does it call the end-sessions callback and
+// answer with <host>.reset.done ("<token>\nok" or "<token>\nerror: ..."), removing the
+// request. A client that reconnects at once (libiscsi does) logs in to the fresh overlay: its
+// open waits on the catalog lock, and the revoked device is never handed out again.
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -34,6 +53,7 @@
 
 #include "inventory/model.hpp"
 #include "storage/block_device.hpp"
+#include "util/net.hpp"
 #include "util/result.hpp"
 
 namespace diskless::storage {
@@ -55,30 +75,48 @@ std::filesystem::path overlay_path(const inventory::inventory& inv, const invent
 // flush succeeds.
 std::shared_ptr<block_device> make_read_only_view(std::shared_ptr<block_device> dev);
 
+enum class login_kind {
+  new_session,    // a login that does not replace a live session of the same initiator + ISID
+  reinstatement,  // RFC 7143 §6.3.5 session reinstatement: the same nexus, within one boot
+};
+
 // Holds the open golden images and live overlays of a running server. Thread-safe: the iSCSI
 // disk provider keeps one for the server's lifetime and calls it on io_pool threads.
 class disk_catalog {
  public:
+  using host_callback = std::function<void(const std::string& host)>;
+
   disk_catalog() = default;
   ~disk_catalog();  // stops the watcher thread; devices already handed out stay valid
   disk_catalog(const disk_catalog&) = delete;
   disk_catalog& operator=(const disk_catalog&) = delete;
 
-  // The disk for host h (which must have an image with a disk). new_boot: this is a new login of
-  // the host (not a reinstated session); a volatile overlay starts empty then. Calling again for
-  // a host whose device is still alive returns that same device (unless volatile + new_boot,
-  // which replaces the overlay file atomically; the old device keeps the unlinked file until it
-  // is dropped). Errors are messages fit for the log (missing image, bad qcow2, no space...).
+  // The disk for host h (which must have an image with a disk), called at the login of a host
+  // that has no session (the iSCSI server shares one unit between a host's sessions). A live
+  // device of the host is returned again, unless the login is the host's new boot (see above):
+  // then a volatile overlay is recreated empty (new file renamed over; the old device is
+  // revoked). Errors are messages fit for the log (missing image, bad qcow2, no space...).
   result<std::shared_ptr<block_device>> open_host_disk(const inventory::inventory& inv,
-                                                       const inventory::host& h, bool new_boot);
+                                                       const inventory::host& h, login_kind k);
 
-  // Revokes the host's live overlay device (see above). True when there was one.
+  // The PC with this MAC fetched its boot script: a new boot (see above). Cheap; may be called
+  // on the event loop (takes no lock held across disk I/O).
+  void mark_new_boot(const mac_address& mac);
+
+  // Revokes the host's live overlay devices (I/O fails with EIO). True when there was one.
   bool revoke(const std::string& host);
-  // Called after a revoke caused by a reset request, on the watcher thread (post to the loop).
-  void on_revoke(std::function<void(const std::string& host)> f);
+  // Processes one `overlay reset --force` request now (what the watcher does): revoke, recreate
+  // the overlay file empty, end sessions. False with a message when the overlay could not be
+  // recreated (it stays revoked). No-op (true) for a host with no live overlay.
+  result<void> reset_host(const std::string& host);
 
-  // Host names with a pending reset request file (the files are removed). The watcher normally
-  // handles them first; kept for callers that poll on reload.
+  // f(host): the host's sessions must end now (force reset, stale sessions at a new boot).
+  // Called on the watcher thread or the caller of mark_new_boot; it should post to its loop.
+  // Replacing or clearing it waits for a call in progress.
+  void on_end_sessions(host_callback f);
+
+  // Host names with a pending reset request file (the files are removed). For tools and tests;
+  // a serving process lets the watcher handle them.
   static std::vector<std::string> take_reset_requests(const inventory::inventory& inv);
 
  private:
@@ -88,18 +126,26 @@ class disk_catalog {
                                                      const inventory::host& h,
                                                      const std::filesystem::path& image,
                                                      bool fresh);
+  std::vector<std::shared_ptr<overlay_device>> take_live(const std::string& host);  // mutex_ held
+  void end_sessions(const std::string& host);
   void watch(const std::filesystem::path& dir);  // mutex_ held
   void watcher();
 
-  std::mutex mutex_;
+  std::mutex mutex_;  // held across disk I/O (opening, creating overlays): never on the loop
   std::map<std::string, std::weak_ptr<block_device>> golden_;      // by canonical path
   std::map<std::string, std::weak_ptr<block_device>> writable_;    // overlay="none" images
   std::map<std::string, std::weak_ptr<overlay_device>> overlays_;  // by overlay path
   std::set<std::filesystem::path> watched_;
-  std::function<void(const std::string&)> on_revoke_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread watcher_;
+
+  std::mutex boot_mutex_;  // light: new-boot marks and live volatile devices by MAC
+  std::set<mac_address> new_boot_;
+  std::map<mac_address, std::weak_ptr<overlay_device>> volatile_by_mac_;
+
+  std::mutex callback_mutex_;
+  host_callback end_sessions_;
 };
 
 }  // namespace diskless::storage

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include "storage/qcow2.hpp"
 #include "util/file.hpp"
@@ -55,6 +56,7 @@ struct env {
     h.name = name;
     h.image = "gold";
     h.overlay = m;
+    h.mac = *mac_address::parse("52:54:00:00:00:0" + std::to_string(inv.hosts.size() + 1));
     inv.hosts.push_back(h);
   }
   const inventory::host& host(const std::string& n) { return *inv.find_host_by_name(n); }
@@ -73,7 +75,7 @@ TEST(DiskCatalog, PersistentOverlayKeepsWritesAcrossLoginsAndCatalogs) {
   env e;
   {
     disk_catalog cat;
-    auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+    auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
     ASSERT_TRUE(d.ok()) << d.error_message();
     EXPECT_FALSE((*d)->read_only());
     EXPECT_EQ((*d)->size(), e.gold.size());
@@ -83,43 +85,101 @@ TEST(DiskCatalog, PersistentOverlayKeepsWritesAcrossLoginsAndCatalogs) {
   EXPECT_TRUE(fs::exists(e.dir / "state/overlays/p.qcow2"));
   EXPECT_EQ(e.file("gold.img"), e.gold);  // golden image untouched
   disk_catalog cat;                       // a server restart
-  auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+  auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(d.ok()) << d.error_message();
   EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
 }
 
-TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyOnANewBoot) {
+std::string golden_marker(const env& e) {
+  return to_string(std::span(e.gold).subspan(4096, marker.size()));
+}
+
+TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyAtTheFirstLoginAfterABootScriptFetch) {
   env e;
+  const auto& v = e.host("v");
+  auto cat = std::make_unique<disk_catalog>();
+  std::vector<std::string> ended;
+  cat->on_end_sessions([&](const std::string& h) { ended.push_back(h); });
+  auto login = [&](login_kind k = login_kind::new_session) {
+    auto d = cat->open_host_disk(e.inv, v, k);
+    EXPECT_TRUE(d.ok()) << d.error_message();
+    return d ? *d : nullptr;
+  };
+  // First login ever (no mark: e.g. after a server restart): an empty overlay is created.
+  auto d = login();
+  EXPECT_EQ(read_marker(*d), golden_marker(e));
+  ASSERT_FALSE(d->write(4096, marker));
+  // While the device lives (sessions share it), logins get the same device.
+  EXPECT_EQ(login().get(), d.get());
+  EXPECT_EQ(login(login_kind::reinstatement).get(), d.get());
+  d.reset();
+  // No boot script fetched: another initiator of the same boot (iPXE → the OS's initiator, a
+  // different ISID), or a reconnect, keeps the overlay.
+  d = login();
+  EXPECT_EQ(read_marker(*d), "MARKER-SECTOR");
+  d.reset();
+  // The firmware fetches the script: the first login after that starts clean...
+  cat->mark_new_boot(v.mac);
+  EXPECT_TRUE(ended.empty());  // no live device: nothing to end
+  d = login();
+  EXPECT_EQ(read_marker(*d), golden_marker(e));
+  ASSERT_FALSE(d->write(4096, marker));
+  d.reset();
+  // ...and only that one: the OS's initiator logging in later keeps what iPXE's boot wrote.
+  d = login();
+  EXPECT_EQ(read_marker(*d), "MARKER-SECTOR");
+  // A mark on another MAC changes nothing for v.
+  cat->mark_new_boot(e.host("p").mac);
+  d.reset();
+  EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
+  // A reinstatement consumes the mark but never wipes.
+  cat->mark_new_boot(v.mac);
+  EXPECT_EQ(read_marker(*login(login_kind::reinstatement)), "MARKER-SECTOR");
+  EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
+  // Server restart: marks are in memory only, and the overlay file is kept.
+  cat = std::make_unique<disk_catalog>();
+  EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, NewBootWhileAStaleSessionHoldsTheOverlayEndsItAndRevokesIt) {
+  env e;
+  const auto& v = e.host("v");
   disk_catalog cat;
-  auto d = cat.open_host_disk(e.inv, e.host("v"), true);
-  ASSERT_TRUE(d.ok()) << d.error_message();
-  ASSERT_FALSE((*d)->write(4096, marker));
-  // Reinstated session within the same boot: the very same device.
-  auto again = cat.open_host_disk(e.inv, e.host("v"), false);
-  ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->get(), d->get());
-  d = error{"dropped"};
-  again = error{"dropped"};
-  auto same_boot = cat.open_host_disk(e.inv, e.host("v"), false);
-  ASSERT_TRUE(same_boot.ok());
-  EXPECT_EQ(read_marker(**same_boot), "MARKER-SECTOR");
-  // New login while the old device is still held: a fresh overlay; the old one is unaffected.
-  auto fresh = cat.open_host_disk(e.inv, e.host("v"), true);
+  std::vector<std::string> ended;
+  cat.on_end_sessions([&](const std::string& h) { ended.push_back(h); });
+  auto stale = cat.open_host_disk(e.inv, v, login_kind::new_session);
+  ASSERT_TRUE(stale.ok()) << stale.error_message();
+  ASSERT_FALSE((*stale)->write(4096, marker));
+  // A hard reset: the old session is still open when the PC's firmware fetches its script.
+  cat.mark_new_boot(v.mac);
+  EXPECT_EQ(ended, std::vector<std::string>{"v"});
+  auto fresh = cat.open_host_disk(e.inv, v, login_kind::new_session);
   ASSERT_TRUE(fresh.ok()) << fresh.error_message();
-  EXPECT_NE(fresh->get(), same_boot->get());
-  EXPECT_EQ(read_marker(**fresh), to_string(std::span(e.gold).subspan(4096, marker.size())));
-  EXPECT_EQ(read_marker(**same_boot), "MARKER-SECTOR");
+  EXPECT_NE(fresh->get(), stale->get());
+  EXPECT_EQ(read_marker(**fresh), golden_marker(e));
+  bytes b(16);
+  EXPECT_EQ((*stale)->read(0, b), std::make_error_code(std::errc::io_error));
+  // Persistent hosts: a mark neither ends sessions nor changes the overlay.
+  auto p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
+  ASSERT_TRUE(p.ok());
+  ASSERT_FALSE((*p)->write(4096, marker));
+  p = error{"dropped"};
+  cat.mark_new_boot(e.host("p").mac);
+  EXPECT_EQ(ended.size(), 1u);
+  p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(read_marker(**p), "MARKER-SECTOR");
 }
 
 TEST(DiskCatalog, ReadonlyAndNone) {
   env e;
   disk_catalog cat;
-  auto r = cat.open_host_disk(e.inv, e.host("r"), true);
+  auto r = cat.open_host_disk(e.inv, e.host("r"), login_kind::new_session);
   ASSERT_TRUE(r.ok()) << r.error_message();
   EXPECT_TRUE((*r)->read_only());
   EXPECT_EQ((*r)->write(0, marker), std::make_error_code(std::errc::read_only_file_system));
   EXPECT_EQ((*r)->discard(0, 512), std::make_error_code(std::errc::read_only_file_system));
-  auto n = cat.open_host_disk(e.inv, e.host("n"), true);
+  auto n = cat.open_host_disk(e.inv, e.host("n"), login_kind::new_session);
   ASSERT_TRUE(n.ok()) << n.error_message();
   ASSERT_FALSE((*n)->write(4096, marker));
   ASSERT_FALSE((*n)->flush());
@@ -131,8 +191,8 @@ TEST(DiskCatalog, ReadonlyAndNone) {
 TEST(DiskCatalog, GoldenImageIsSharedAndLockedWhileUsed) {
   env e;
   disk_catalog cat;
-  auto p = cat.open_host_disk(e.inv, e.host("p"), true);
-  auto v = cat.open_host_disk(e.inv, e.host("v"), true);
+  auto p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
+  auto v = cat.open_host_disk(e.inv, e.host("v"), login_kind::new_session);
   ASSERT_TRUE(p.ok() && v.ok());
   auto q = open_qcow2(e.dir / "state/overlays/p.qcow2", {});
   ASSERT_TRUE(q.ok());
@@ -145,55 +205,68 @@ TEST(DiskCatalog, GoldenImageIsSharedAndLockedWhileUsed) {
   v = error{"dropped"};
   EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
   // ...and while the commit holds it, hosts cannot open the image.
-  auto blocked = cat.open_host_disk(e.inv, e.host("r"), true);
+  auto blocked = cat.open_host_disk(e.inv, e.host("r"), login_kind::new_session);
   EXPECT_FALSE(blocked.ok());
   ::close(fd);
-  EXPECT_TRUE(cat.open_host_disk(e.inv, e.host("r"), true).ok());
+  EXPECT_TRUE(cat.open_host_disk(e.inv, e.host("r"), login_kind::new_session).ok());
 }
 
 TEST(DiskCatalog, OverlayOverAnotherImageIsRefused) {
   env e;
   disk_catalog cat;
-  ASSERT_TRUE(cat.open_host_disk(e.inv, e.host("p"), true).ok());
+  ASSERT_TRUE(cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session).ok());
   e.inv.hosts[0].image = "other";
-  auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+  auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_FALSE(d.ok());
   EXPECT_NE(d.error_message().find("overlay reset p"), std::string::npos) << d.error_message();
   e.inv.hosts[0].image = "netboot";
-  EXPECT_FALSE(cat.open_host_disk(e.inv, e.host("p"), true).ok());
+  EXPECT_FALSE(cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session).ok());
 }
 
-TEST(DiskCatalog, ResetRequestRevokesTheLiveOverlay) {
+TEST(DiskCatalog, ResetRequestRecreatesTheLiveOverlayThenEndsSessions) {
   env e;
   disk_catalog cat;
   std::mutex m;
   std::condition_variable cv;
-  std::string revoked;
-  cat.on_revoke([&](const std::string& h) {
+  std::string ended;
+  bool fresh_at_end = false;
+  cat.on_end_sessions([&](const std::string& h) {
+    // By the time sessions end, a reconnect already finds the new overlay.
+    auto again = cat.open_host_disk(e.inv, e.host(h), login_kind::new_session);
     std::lock_guard l(m);
-    revoked = h;
+    fresh_at_end = again.ok() && read_marker(**again) == golden_marker(e);
+    ended = h;
     cv.notify_all();
   });
-  auto d = cat.open_host_disk(e.inv, e.host("p"), true);
+  auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(d.ok());
   ASSERT_FALSE((*d)->write(4096, marker));
+  ASSERT_FALSE((*d)->flush());
   int fd = ::open((e.dir / "state/overlays/p.qcow2").c_str(), O_RDONLY);
   EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // logged in
-  ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "p.reset", "").ok());
+  ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "p.reset", "token-1").ok());
   {
     std::unique_lock l(m);
-    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return !revoked.empty(); }));
+    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return !ended.empty(); }));
   }
-  EXPECT_EQ(revoked, "p");
+  EXPECT_EQ(ended, "p");
+  EXPECT_TRUE(fresh_at_end);
+  auto done = overlays_dir(e.inv) / "p.reset.done";
+  for (int i = 0; i < 100 && !fs::exists(done); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto answer = read_file(done);
+  EXPECT_EQ(answer ? *answer : "", "token-1\nok\n");
   EXPECT_FALSE(fs::exists(overlays_dir(e.inv) / "p.reset"));
   bytes b(16);
-  EXPECT_EQ((*d)->read(0, b), std::make_error_code(std::errc::io_error));
-  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // released while the old session still holds d
+  EXPECT_EQ((*d)->read(0, b), std::make_error_code(std::errc::io_error));  // revoked for good
+  EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);  // the old inode is no longer locked
   ::close(fd);
-  // The revoked session's unflushed write was written back on close.
-  auto again = cat.open_host_disk(e.inv, e.host("p"), true);
+  auto again = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(again.ok()) << again.error_message();
-  EXPECT_EQ(read_marker(**again), "MARKER-SECTOR");
+  EXPECT_EQ(read_marker(**again), golden_marker(e));
+  // A request for a host with no live overlay is answered with an error.
+  again = error{"dropped"};
+  EXPECT_FALSE(cat.reset_host("v").ok());
 }
 
 TEST(DiskCatalog, ResetRequests) {
