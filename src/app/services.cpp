@@ -2,6 +2,7 @@
 #include "app/services.hpp"
 
 #include "boot/published.hpp"
+#include "dhcp/ra_server.hpp"
 #include "dhcp/server.hpp"
 #include "http/server.hpp"
 #include "iscsi/server.hpp"
@@ -34,6 +35,7 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   out.push_back(boot::make_service(boot_files));  // first: reloads before TFTP serves again
   out.push_back(tftp::make_service(ctx, std::make_shared<boot_file_provider>(boot_files)));
   out.push_back(dhcp::make_service(ctx));
+  out.push_back(dhcp::make_ra_service(ctx));  // IPv6 RAs on the DHCP interface
   // A host's boot script being served marks its new boot for volatile overlays.
   auto disks = std::make_shared<storage::disk_catalog>();
   boot::on_script_served([w = std::weak_ptr(disks)](const mac_address& mac) {

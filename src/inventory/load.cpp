@@ -147,7 +147,8 @@ const std::map<std::string_view, element_schema>& schema() {
   static const std::map<std::string_view, element_schema> s = {
       {"diskless", {{"version"}, {"server", "images", "hosts"}}},
       {"server", {{"address", "interface"}, {"dhcp", "tftp", "iscsi", "http", "state"}}},
-      {"dhcp", {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader"}, {}}},
+      {"dhcp",
+       {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader", "ra"}, {}}},
       {"tftp", {{"root", "port", "port-range", "max-transfers"}, {}}},
       {"iscsi", {{"port", "iqn"}, {}}},
       {"http", {{"port", "enabled"}, {}}},
@@ -346,6 +347,17 @@ class loader {
           err(d, fmt::format("efi-loader=\"{}\" must be ipxe.efi or snponly.efi", v));
         else
           srv.dhcp.efi_loader = v;
+      }
+      if (auto r = d.attribute("ra")) {
+        std::string_view v = r.value();
+        if (v == "on" || v == "true" || v == "yes")
+          srv.dhcp.ra = true;
+        else if (v == "off" || v == "false" || v == "no")
+          srv.dhcp.ra = false;
+        else
+          err(d, fmt::format("ra=\"{}\" must be on or off (IPv6 router advertisements; the "
+                             "default is on in full mode, off otherwise)",
+                             v));
       }
     }
     if (auto t = s.child("tftp")) {

@@ -1,5 +1,6 @@
 #include "inventory/load.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -150,6 +151,25 @@ TEST(Values, IqnDurationsAndNames) {
   EXPECT_TRUE(is_valid_host_name("lab-01.row2"));
   EXPECT_FALSE(is_valid_host_name("-lab"));
   EXPECT_FALSE(is_valid_host_name("Lab"));
+}
+
+TEST(Load, DhcpRouterAdvertisements) {
+  auto xml = [](std::string_view attrs) {
+    return fmt::format(R"(<diskless version="1"><server address="10.0.0.1">
+<dhcp {}/></server><images/><hosts/></diskless>)",
+                       attrs);
+  };
+  auto ok = [&](std::string_view attrs) {
+    auto r = load_text(xml(attrs), "t.xml", no_files());
+    EXPECT_TRUE(r.ok()) << ::testing::PrintToString(lines(r));
+    return r.inv->server.dhcp.ra_enabled();
+  };
+  EXPECT_FALSE(ok(R"(mode="proxy")"));  // the LAN's router is expected to advertise
+  EXPECT_TRUE(ok(R"(mode="proxy" ra="on")"));
+  EXPECT_TRUE(ok(R"(mode="full" range="10.0.0.100-10.0.0.199" netmask="255.255.255.0")"));
+  EXPECT_FALSE(ok(R"(mode="full" range="10.0.0.100-10.0.0.199" netmask="255.255.255.0" ra="off")"));
+  EXPECT_TRUE(has(load_text(xml(R"(ra="sometimes")"), "t.xml", no_files()), 2,
+                  "ra=\"sometimes\" must be on or off"));
 }
 
 }  // namespace

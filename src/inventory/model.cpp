@@ -112,7 +112,7 @@ auto image_tuple(const image& i) {
 bool same_server(const server_config& a, const server_config& b) {
   auto d = [](const dhcp_config& c) {
     return std::make_tuple(c.mode, c.range_start, c.range_end, c.netmask, c.router, c.dns,
-                           c.lease_time, c.efi_loader);
+                           c.lease_time, c.efi_loader, c.ra);
   };
   return a.address == b.address && a.interface == b.interface && d(a.dhcp) == d(b.dhcp) &&
          a.tftp.root == b.tftp.root && a.tftp.port == b.tftp.port &&

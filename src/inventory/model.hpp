@@ -36,6 +36,11 @@ struct dhcp_config {
   std::chrono::seconds lease_time{3600};
   // x64 UEFI boot file: "ipxe.efi" (default) or "snponly.efi".
   std::string efi_loader = "ipxe.efi";
+  // IPv6 Router Advertisements on the interface (dhcp/ndp.hpp): "no default router" answers
+  // to Router Solicitations, so iPXE does not wait ~13 s for a router. Unset: on in full mode
+  // only (in proxy mode the LAN's own router is expected to advertise).
+  std::optional<bool> ra;
+  bool ra_enabled() const { return ra ? *ra : mode == dhcp_mode::full; }
   int line = 0;  // of <dhcp> (for messages)
 };
 
