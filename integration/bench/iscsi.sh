@@ -65,9 +65,10 @@ field() {  # the number before unit $1 ("468 MB/s", "1090.5 MiB/s") or after "io
 }
 
 declare -A res
-for who in ours peer; do
-  url=${!who}
-  for run in 1 2 3; do
+# Runs alternate between the two targets so that background load hits both alike.
+for run in 1 2 3; do
+  for who in ours peer; do
+    url=${!who}
     seq_line=$(perf "$url" 2048 8)
     rnd_line=$(perf "$url" 8 32 -r)
     wr_line=$($x ./write_load "$url" "$init" 1048576 8 "$secs")

@@ -1,6 +1,7 @@
 #include "app/server.hpp"
 
 #include <ifaddrs.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -244,6 +245,11 @@ int serve(const serve_options& opts) {
     log::app().error("not starting: {} has {} error(s)", opts.config.string(), r.error_count());
     return 1;
   }
+  // READ buffers (up to the 32 MiB maximum transfer) are allocated and freed at a high rate.
+  // glibc would serve each with a fresh mmap and unmap it on free, so every read paid page faults
+  // on its whole buffer; keeping them in the heap (and not trimming it) recycles warm pages.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   // The server must outlive io_context handlers; members are destroyed in reverse order.
   auto s = std::make_unique<server>(opts, r.inv);
   return s->run();

@@ -150,7 +150,7 @@ const std::map<std::string_view, element_schema>& schema() {
       {"dhcp",
        {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader", "ra"}, {}}},
       {"tftp", {{"root", "port", "port-range", "max-transfers"}, {}}},
-      {"iscsi", {{"port", "iqn"}, {}}},
+      {"iscsi", {{"port", "iqn", "nop-interval"}, {}}},
       {"http", {{"port", "enabled"}, {}}},
       {"state", {{"dir"}, {}}},
       {"images", {{}, {"image"}}},
@@ -386,6 +386,14 @@ class loader {
                              q.value()));
         else
           srv.iscsi.iqn = q.value();
+      }
+      if (auto n = i.attribute("nop-interval")) {
+        auto t = parse_duration(n.value());
+        if (!t || t->count() < 1 || t->count() > 3600)
+          err(i, fmt::format("nop-interval=\"{}\" must be a duration from 1 s to 1 h, like 30 or 1m",
+                             n.value()));
+        else
+          srv.iscsi.nop_interval = *t;
       }
     }
     if (auto h = s.child("http")) {

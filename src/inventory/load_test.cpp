@@ -135,6 +135,21 @@ TEST(Load, ShippedDefaultConfigIsValid) {
   EXPECT_TRUE(r.ok()) << ::testing::PrintToString(lines(r));
 }
 
+TEST(Load, IscsiNopInterval) {
+  auto xml = [](std::string_view v) {
+    return fmt::format(R"(<diskless version="1"><server address="10.0.0.1">
+<iscsi nop-interval="{}"/></server><images/><hosts/></diskless>)",
+                       v);
+  };
+  auto r = load_text(xml("2s"), "t.xml", no_files());
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(lines(r));
+  EXPECT_EQ(r.inv->server.iscsi.nop_interval, std::chrono::seconds(2));
+  EXPECT_EQ(load_text(xml("1m"), "t.xml", no_files()).inv->server.iscsi.nop_interval,
+            std::chrono::seconds(60));
+  EXPECT_TRUE(has(load_text(xml("0"), "t.xml", no_files()), 2, "nop-interval"));
+  EXPECT_TRUE(has(load_text(xml("2h"), "t.xml", no_files()), 2, "nop-interval"));
+}
+
 TEST(Values, IqnDurationsAndNames) {
   EXPECT_TRUE(is_valid_iqn("iqn.2026-11.lan.diskless"));
   EXPECT_TRUE(is_valid_iqn("iqn.2026-11.lan.diskless:lab-01"));

@@ -54,6 +54,8 @@ struct tftp_config {
 struct iscsi_config {
   std::uint16_t port = 3260;
   std::string iqn = "iqn.2026-11.lan.diskless";
+  // A session idle this long gets a NOP-In ping (RFC 7143 §11.19); never dropped for no answer.
+  std::chrono::seconds nop_interval{30};
 };
 
 struct http_config {

@@ -11,7 +11,6 @@ constexpr std::size_t read_chunk = 512 * 1024;
 constexpr std::size_t queue_high = 64u << 20, queue_low = 16u << 20;
 constexpr std::size_t max_gather = 64;  // PDUs per write
 constexpr auto tick = std::chrono::seconds(5);
-constexpr auto ping_after = std::chrono::seconds(30);
 constexpr auto login_timeout = std::chrono::seconds(30);
 
 // FNV-1a over initiator name and ISID: the I_T nexus identity, stable across reinstatement.
@@ -65,8 +64,12 @@ void connection::rebind(inventory::inventory_ptr inv, const inventory::host* h) 
 }
 
 void connection::arm_timer() {
-  timer_.expires_after(tick);
-  timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
+  // The NOP-In interval is <iscsi nop-interval> (30 s by default); tick at least that often.
+  auto inv = owner_.current_inventory();
+  const std::chrono::seconds ping_after =
+      inv ? inv->server.iscsi.nop_interval : inventory::iscsi_config{}.nop_interval;
+  timer_.expires_after(std::min<std::chrono::seconds>(tick, ping_after));
+  timer_.async_wait([self = weak_from_this(), ping_after](const boost::system::error_code& ec) {
     auto c = self.lock();
     if (ec || !c || c->closed_) return;
     auto now = std::chrono::steady_clock::now();

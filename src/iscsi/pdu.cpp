@@ -22,6 +22,11 @@ std::uint32_t get_le32(const std::byte* p) {
 }  // namespace
 
 void out_pdu::attach(std::shared_ptr<const bytes> b, std::size_t off, std::size_t len) {
+  const std::byte* first = b->data();
+  attach(std::shared_ptr<const std::byte>(std::move(b), first), off, len);
+}
+
+void out_pdu::attach(std::shared_ptr<const std::byte> b, std::size_t off, std::size_t len) {
   buf = std::move(b);
   offset = off;
   length = len;

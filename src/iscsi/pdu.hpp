@@ -70,14 +70,16 @@ struct pdu {
 // one read share it without copies. The sender adds padding and digests.
 struct out_pdu {
   bhs_bytes bhs{};
-  std::shared_ptr<const bytes> buf;
+  std::shared_ptr<const std::byte> buf;  // the data's first byte; keeps its owner alive
   std::size_t offset = 0, length = 0;
 
   bhs_view h() { return bhs_view{bhs}; }
-  byte_span data() const { return buf ? byte_span(*buf).subspan(offset, length) : byte_span{}; }
+  byte_span data() const { return buf ? byte_span(buf.get() + offset, length) : byte_span{}; }
   // Sets opcode byte and DataSegmentLength from the attached data.
   void set_opcode(opcode op) { bhs[0] = std::byte{static_cast<std::uint8_t>(op)}; }
   void attach(std::shared_ptr<const bytes> b, std::size_t off, std::size_t len);
+  // The same for a block without a vector (byte_buffer::share()); [off, off+len) must be in it.
+  void attach(std::shared_ptr<const std::byte> b, std::size_t off, std::size_t len);
   void attach(bytes b);
 };
 

@@ -171,13 +171,14 @@ bool session::unknown_lun(task_state& ts) {
   if (ts.t.lun == 0 || op == 0xa0) return false;
   scsi::task_result r;
   if (op == 0x12) {
-    r.data_in.assign(36, std::byte{0});
-    r.data_in[0] = std::byte{0x7f};
-    r.data_in[2] = std::byte{0x06};
-    r.data_in[3] = std::byte{0x02};
-    r.data_in[4] = std::byte{31};
+    bytes inq(36, std::byte{0});
+    inq[0] = std::byte{0x7f};
+    inq[2] = std::byte{0x06};
+    inq[3] = std::byte{0x02};
+    inq[4] = std::byte{31};
+    r.data_in = std::move(inq);
     std::uint32_t alloc = load_u16(ts.t.cdb, 3);
-    if (r.data_in.size() > alloc) r.data_in.resize(alloc);
+    r.data_in.truncate(alloc);
   } else {
     r.st = scsi::status::check_condition;
     r.sense = make_sense(0x05, 0x25, 0x00);
@@ -436,7 +437,7 @@ void session::respond(task_state& ts, scsi::task_result r) {
   if (send_len) {
     // §11.7: Data-In split at the initiator's MaxRecvDataSegmentLength; F ends each burst of
     // MaxBurstLength; with GOOD status the last PDU carries it (S bit, phase collapse).
-    auto buf = std::make_shared<const bytes>(std::move(r.data_in));
+    auto buf = std::move(r.data_in).share();
     const std::uint32_t seg = std::max<std::uint32_t>(cfg_.params.initiator_mrdsl, 512);
     const std::uint32_t burst = std::max(cfg_.params.max_burst_length, seg);
     std::uint32_t off = 0;

@@ -23,7 +23,10 @@ struct session_config {
   std::uint32_t exp_cmd_sn = 0;  // from the login
   std::uint32_t stat_sn = 0;     // next StatSN to use
   std::uint32_t cmd_window = 128;
-  std::uint32_t max_task_bytes = 16u << 20;  // larger transfers are refused (sense 05/24/00)
+  // Larger writes are refused before their buffer is allocated (sense 05/24/00). Equal to the
+  // MAXIMUM TRANSFER LENGTH the disk unit advertises in VPD B0h (32 MiB), so every transfer the
+  // initiator was told it may send gets through.
+  std::uint32_t max_task_bytes = 32u << 20;
   std::uint32_t block_size = 512;            // of the logical unit (for write residuals)
   // For Text SendTargets (§12.3).
   inventory::inventory_ptr inv;

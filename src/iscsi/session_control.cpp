@@ -82,7 +82,10 @@ bool session::task_mgmt(const pdu& p) {
 }
 
 bool session::nop_out(const pdu& p) {
-  if (p.itt() == reserved_tag) return true;  // the answer to our ping (§11.18.3)
+  if (p.itt() == reserved_tag) {  // the answer to our ping (§11.18.3)
+    log::iscsi().debug("{}: ping TTT {:#x} answered", cfg_.initiator_name, p.u32(20));
+    return true;
+  }
   out_pdu o;
   o.set_opcode(opcode::nop_in);
   auto h = o.h();
@@ -108,6 +111,7 @@ void session::ping() {
   h.set_u32(20, ping_ttt_++);
   if (ping_ttt_ == reserved_tag) ping_ttt_ = 0x80000000u;
   fill_sn(o, false);
+  log::iscsi().debug("{}: idle, NOP-In ping TTT {:#x}", cfg_.initiator_name, h.u32(20));
   send_(std::move(o));
 }
 

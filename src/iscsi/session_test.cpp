@@ -43,7 +43,7 @@ class fake_lu : public scsi::logical_unit {
     auto op = std::to_integer<int>(t.cdb[0]);
     std::uint32_t lba = load_u32(t.cdb, 2), n = load_u16(t.cdb, 7) * 512u;
     if (op == 0x28) {
-      r.data_in.assign(disk.begin() + lba * 512, disk.begin() + lba * 512 + n);
+      r.data_in = bytes(disk.begin() + lba * 512, disk.begin() + lba * 512 + n);
     } else if (op == 0x2a) {
       std::copy(t.data_out.begin(), t.data_out.begin() + n, disk.begin() + lba * 512);
     } else if (op != 0x00) {
@@ -354,8 +354,9 @@ TEST(session, send_targets_lists_only_allowed) {
   rig r({}, true);
   r.s->on_pdu(text_req(std::string_view("SendTargets=All\0", 16), 1));
   ASSERT_EQ(r.out.size(), 1u);
-  auto kv = keys_of(
-      out_pdu{r.out[0].bhs, std::make_shared<const bytes>(r.out[0].data), 0, r.out[0].data.size()});
+  out_pdu reply{r.out[0].bhs, {}, 0, 0};
+  reply.attach(r.out[0].data);
+  auto kv = keys_of(reply);
   // pc1's own target and the open "lab" one; never pc2/pc3.
   ASSERT_EQ(kv.size(), 4u);
   EXPECT_EQ(kv[0].second, target("pc1"));

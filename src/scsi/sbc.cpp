@@ -10,6 +10,9 @@ namespace diskless::scsi {
 
 namespace {
 
+// Reads up to this size are first tried on the loop (page-cache hits, see disk_unit::read).
+constexpr std::size_t inline_read_max = std::size_t{1} << 20;
+
 std::uint8_t at(byte_span b, std::size_t i) {
   return i < b.size() ? std::to_integer<std::uint8_t>(b[i]) : 0;
 }
@@ -60,6 +63,10 @@ struct io_result {
   bytes data;
   std::optional<std::uint32_t> mismatch;
 };
+struct read_result {
+  byte_buffer data;  // from for_overwrite: fully written by a successful read
+  std::error_code ec;
+};
 
 }  // namespace
 
@@ -82,14 +89,22 @@ void disk_unit::read(const command_info& c, task t, completion done) {
   std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, false,
              [this, alive, off, len, done = std::move(done)](range_handle h) mutable {
+               // A page-cache hit completes here on the loop (one preadv2 with RWF_NOWAIT);
+               // anything that would wait for the disk goes to the pool.
+               if (len <= inline_read_max) {
+                 auto data = byte_buffer::for_overwrite(len);
+                 if (dev_->try_read_cached(off, data)) {
+                   release(h);
+                   return done(good(std::move(data)));
+                 }
+               }
                pool_.submit(
                    [dev = dev_, off, len] {
-                     io_result r;
-                     r.data.resize(len);
+                     read_result r{byte_buffer::for_overwrite(len), {}};
                      r.ec = dev->read(off, r.data);
                      return r;
                    },
-                   [this, alive, h, done = std::move(done)](io_result r) mutable {
+                   [this, alive, h, done = std::move(done)](read_result r) mutable {
                      if (!alive.expired()) release(h);
                      if (r.ec) {
                        log::scsi().warn("read failed: {}", r.ec.message());

@@ -238,7 +238,7 @@ TEST(Sbc, VerifyByteCheck) {
   EXPECT_TRUE(is_good(f.run(cdb16(0x8f, 0, 0, 0x02))));
 }
 
-TEST(Sbc, WriteSameWritesPatternAndUnmapsZeros) {
+TEST(Sbc, WriteSameWritesPatternAndUnmaps) {
   unit_fixture f;
   auto blk = pattern(512, 5);
   ASSERT_TRUE(is_good(f.run(cdb({0x41, 0, 0, 0, 0, 10, 0, 0, 3, 0}), blk)));
@@ -251,12 +251,18 @@ TEST(Sbc, WriteSameWritesPatternAndUnmapsZeros) {
   EXPECT_EQ(f.dev->discards(), 1u);
   EXPECT_EQ(f.run(read10(10, 2)).data_in, bytes(1024));
   EXPECT_EQ(f.run(read10(12, 1)).data_in, blk);
-  // UNMAP with a non-zero block writes it (LBPRZ = 1 would otherwise lie).
+  // UNMAP with a non-zero block unmaps as well: the blocks read as zeros (LBPRZ = 1).
   ASSERT_TRUE(is_good(f.run(cdb16(0x93, 12, 1, 0x08), blk)));
-  EXPECT_EQ(f.dev->discards(), 1u);
+  EXPECT_EQ(f.dev->discards(), 2u);
+  EXPECT_EQ(f.run(read10(12, 1)).data_in, bytes(512));
+  // WRITE SAME(10) with 0 blocks and UNMAP unmaps from the LBA to the end (WSNZ = 0).
+  ASSERT_TRUE(is_good(f.run(cdb({0x2a, 0, 0, 0, 0x07, 0xf0, 0, 0, 16, 0}), pattern(16 * 512, 9))));
+  ASSERT_TRUE(is_good(f.run(cdb({0x41, 0x08, 0, 0, 0x07, 0xf0, 0, 0, 0, 0}), blk)));
+  EXPECT_EQ(f.dev->discards(), 3u);
+  EXPECT_EQ(f.run(read10(2032, 16)).data_in, bytes(16 * 512));
   // NDOB: no data, zeros (+ UNMAP: discard).
   ASSERT_TRUE(is_good(f.run(cdb16(0x93, 12, 1, 0x09))));
-  EXPECT_EQ(f.dev->discards(), 2u);
+  EXPECT_EQ(f.dev->discards(), 4u);
   EXPECT_EQ(f.run(read10(12, 1)).data_in, bytes(512));
   // A large WRITE SAME in chunks.
   ASSERT_TRUE(is_good(f.run(cdb16(0x93, 0, 2048), blk)));

@@ -61,7 +61,7 @@ task_result write_protected() {
   return check_condition(sense_key::data_protect, asc::write_protected);
 }
 
-task_result good(bytes data_in) {
+task_result good(byte_buffer data_in) {
   task_result r;
   r.data_in = std::move(data_in);
   return r;

@@ -90,6 +90,6 @@ task_result invalid_field_in_parameter_list(std::uint16_t byte,
 task_result invalid_opcode();
 task_result lba_out_of_range();
 task_result write_protected();
-task_result good(bytes data_in = {});
+task_result good(byte_buffer data_in = {});
 
 }  // namespace diskless::scsi

@@ -53,13 +53,13 @@ bytes vpd_page(const unit_info& u, std::uint8_t page) {
     case 0xb0:     // SBC-3 §6.5.3 Block Limits
       w.u8(0x00);  // WSNZ = 0: WRITE SAME with 0 blocks runs to the end of the medium
       w.u8(u.max_compare_and_write_blocks);
-      w.u16(static_cast<std::uint16_t>(u.blocks_per_physical()));  // OPTIMAL TRANSFER GRANULARITY
+      w.u16(static_cast<std::uint16_t>(u.blocks_per_granule()));  // OPTIMAL TRANSFER GRANULARITY
       w.u32(u.max_transfer_blocks);
       w.u32(std::min<std::uint32_t>(u.max_transfer_blocks, 1u << 20 >> 9));  // OPTIMAL: 1 MiB
       w.u32(u.max_transfer_blocks);  // MAXIMUM PREFETCH LENGTH
       w.u32(u.thin ? u.max_unmap_blocks : 0);
       w.u32(u.thin ? u.max_unmap_descriptors : 0);
-      w.u32(u.thin ? std::max<std::uint32_t>(1, 4096 / u.block_size) : 0);  // OPTIMAL UNMAP GRAN.
+      w.u32(u.thin ? u.blocks_per_granule() : 0);  // OPTIMAL UNMAP GRANULARITY
       w.u32(0);                                                             // UGAVALID = 0
       w.u64(u.max_write_same_blocks);
       w.zeros(20);
@@ -184,8 +184,7 @@ task_result read_capacity16(const unit_info& u, byte_span cdb) {
   w.u64(u.blocks == 0 ? 0 : u.blocks - 1);
   w.u32(u.block_size);
   w.u8(0);  // P_TYPE / PROT_EN = 0
-  // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (4096-byte physical blocks: the
-  // page cache and file system granularity, and what holes are punched in).
+  // P_I_EXPONENT 0, LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (see unit_info).
   w.u8(u.physical_exponent());
   w.u16(u.thin ? 0xc000 : 0x0000);  // LBPME | LBPRZ, LOWEST ALIGNED LBA 0
   w.zeros(16);

@@ -2,6 +2,7 @@
 // SPC-4 / SBC-3 data-in builders that need no disk I/O: INQUIRY (standard + VPD), READ CAPACITY,
 // MODE SENSE / MODE SELECT, REPORT LUNS, REPORT SUPPORTED OPERATION CODES / TMFs, REQUEST SENSE.
 // Pure functions: CDB (+ parameter data) and the unit's description in, task_result out.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -27,7 +28,17 @@ struct unit_info {
   std::uint32_t max_unmap_descriptors = 0;  // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
   std::uint64_t max_write_same_blocks = 0;  // MAXIMUM WRITE SAME LENGTH
   std::uint8_t max_compare_and_write_blocks = 0;
-  std::uint32_t physical_block_size = 4096;
+  // READ CAPACITY(16) LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT (SBC-3 §4.6). A file-backed
+  // disk has no sector larger than its logical block: a write of one logical block is never
+  // torn into a larger unit, so the physical block is the logical block (exponent 0).
+  std::uint32_t physical_block_size = 512;
+  // The file system and page cache work in 4 KiB pages and holes are punched in them: said as
+  // OPTIMAL TRANSFER LENGTH GRANULARITY and OPTIMAL UNMAP GRANULARITY in VPD B0h (Linux takes
+  // io_min from the former and the discard granularity from the latter).
+  std::uint32_t preferred_granularity = 4096;
+  std::uint32_t blocks_per_granule() const {
+    return std::max<std::uint32_t>(1, preferred_granularity / block_size);
+  }
 
   // log2(physical / logical block size), 0 when the physical block is not larger.
   std::uint8_t physical_exponent() const {
@@ -35,7 +46,6 @@ struct unit_info {
     while ((std::uint64_t{block_size} << (e + 1)) <= physical_block_size && e < 15) ++e;
     return e;
   }
-  std::uint32_t blocks_per_physical() const { return 1u << physical_exponent(); }
 };
 
 task_result inquiry(const unit_info& u, byte_span cdb);

@@ -79,6 +79,7 @@ TEST(Inquiry, BlockLimitsCharacteristicsProvisioning) {
   EXPECT_EQ(load_u32(b0, 8), 16384u);
   EXPECT_EQ(load_u32(b0, 20), 0xffffffffu);
   EXPECT_EQ(load_u32(b0, 24), 256u);
+  EXPECT_EQ(load_u32(b0, 28), 8u);  // OPTIMAL UNMAP GRANULARITY: 4 KiB
   EXPECT_EQ(load_u64(b0, 36), 1u << 22);
   auto b1 = inquiry(info(), cdb({0x12, 1, 0xb1, 0, 255, 0})).data_in;
   ASSERT_EQ(b1.size(), 64u);
@@ -91,7 +92,8 @@ TEST(ReadCapacity, TenAndSixteen) {
   auto r = read_capacity10(info(), cdb({0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
   EXPECT_EQ(to_hex(r.data_in), to_hex(hex("00 00 07 ff 00 00 02 00")));
   auto r16 = read_capacity16(info(), cdb({0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0}));
-  EXPECT_EQ(to_hex(r16.data_in), to_hex(hex("00 00 00 00 00 00 07 ff 00 00 02 00 00 03 c0 00 "
+  // LOGICAL BLOCKS PER PHYSICAL BLOCK EXPONENT 0 (byte 13), LBPME | LBPRZ (byte 14).
+  EXPECT_EQ(to_hex(r16.data_in), to_hex(hex("00 00 00 00 00 00 07 ff 00 00 02 00 00 00 c0 00 "
                                             "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00")));
   auto short16 =
       read_capacity16(info(), cdb({0x9e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0}));

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "util/byte_buffer.hpp"
 #include "util/bytes.hpp"
 #include "util/unique_function.hpp"
 
@@ -45,7 +46,7 @@ struct task {
 
 struct task_result {
   status st = status::good;
-  bytes data_in;  // what the command produced (the transport truncates to expected_length)
+  byte_buffer data_in;  // what the command produced (the transport truncates to expected_length)
   bytes sense;    // fixed-format sense data (SPC-4 §4.5.3) when st == check_condition
   // For commands that take data-out: the number of bytes the CDB itself describes (the SCSI
   // transfer length, e.g. blocks * block size for WRITE), so the transport can report write

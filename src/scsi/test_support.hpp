@@ -17,7 +17,7 @@ inline bytes hex(std::string_view s) {
   return from_hex(s);
 }
 
-inline std::uint8_t u8(const bytes& b, std::size_t i) {
+inline std::uint8_t u8(byte_span b, std::size_t i) {
   return i < b.size() ? std::to_integer<std::uint8_t>(b[i]) : 0xee;
 }
 

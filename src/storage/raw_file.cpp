@@ -51,6 +51,22 @@ class raw_file final : public block_device {
     return {};
   }
 
+  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
+    if (!nowait_ok_.load(std::memory_order_relaxed) || !in_range(offset, out.size()))
+      return false;
+    // preadv2(RWF_NOWAIT) (Linux 4.14+) returns EAGAIN instead of starting disk I/O, and may
+    // return a short count when only the first pages are cached. Anything short of the whole
+    // range declines: the pool then does a plain read of all of it.
+    iovec iov{out.data(), out.size()};
+    ssize_t n = ::preadv2(fd_, &iov, 1, static_cast<off_t>(offset), RWF_NOWAIT);
+    if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
+      // File systems or devices without NOWAIT support: stop trying.
+      nowait_ok_.store(false, std::memory_order_relaxed);
+      return false;
+    }
+    return n >= 0 && static_cast<std::size_t>(n) == out.size();
+  }
+
   std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
     if (read_only_) return std::error_code(EROFS, std::generic_category());
     if (!in_range(offset, in.size())) return std::error_code(EINVAL, std::generic_category());
@@ -127,6 +143,7 @@ class raw_file final : public block_device {
   bool read_only_;
   std::atomic<bool> no_rwf_dsync_{false};
   std::atomic<bool> no_punch_hole_{false};
+  std::atomic<bool> nowait_ok_{true};
 };
 
 }  // namespace
