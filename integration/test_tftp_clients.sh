@@ -5,32 +5,16 @@
 # refused. Server and clients live in two network namespaces joined by a veth pair.
 set -euo pipefail
 bin=$(realpath "$1")
-[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
-tmp=$(mktemp -d /tmp/dltftp-cli.XXXXXX)
-sns=dltftp-cs-$$
-cns=dltftp-cc-$$
+. "$(dirname "$0")/lib/common.sh"
+dl_init dltftp-cli
+dl_veth
+tmp=$DL_TMP
+sns=$DL_NS
+cns=$DL_CNS
 pid=
 cpids=()
-cleanup() {
-  set +e
-  for p in "${cpids[@]}"; do kill "$p" 2>/dev/null; done
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  ip netns del "$sns" 2>/dev/null
-  ip netns del "$cns" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; echo "--- server log:" >&2; tail -50 "$tmp/serve.log" >&2 || true; exit 1; }
+fail() { dl_fail "$*"; }
 same() { [ "$(sha256sum < "$1")" = "$(sha256sum < "$2")" ] || fail "$3: content differs"; echo "ok   $3"; }
-
-ip netns add "$sns"
-ip netns add "$cns"
-ip -n "$sns" link add dltcs$$ type veth peer name dltcc$$ netns "$cns"
-ip -n "$sns" addr add 10.77.1.1/24 dev dltcs$$
-ip -n "$cns" addr add 10.77.1.2/24 dev dltcc$$
-for n in "$sns" "$cns"; do ip -n "$n" link set lo up; done
-ip -n "$sns" link set dltcs$$ up
-ip -n "$cns" link set dltcc$$ up
 
 root=$tmp/root
 mkdir -p "$root/sub" "$tmp/state" "$tmp/out"
@@ -42,7 +26,7 @@ echo secret > "$tmp/outside.txt"
 ln -s "$tmp/outside.txt" "$root/escape"
 cat > "$tmp/diskless.xml" <<XML
 <diskless version="1">
-  <server address="10.77.1.1" interface="dltcs$$">
+  <server address="10.77.1.1" interface="dls0">
     <dhcp mode="off"/>
     <tftp root="$root"/>
     <iscsi port="13260"/>
@@ -53,10 +37,11 @@ cat > "$tmp/diskless.xml" <<XML
 </diskless>
 XML
 (cd "$tmp" && exec ip netns exec "$sns" "$bin" -c diskless.xml --state-dir state \
-  serve > serve.log 2>&1) &
+  serve > diskless.log 2>&1) &
 pid=$!
-for _ in $(seq 150); do grep -q "on udp port 69" "$tmp/serve.log" && break; sleep 0.1; done
-grep -q "on udp port 69" "$tmp/serve.log" || fail "server did not start"
+DL_PIDS+=("$pid")
+for _ in $(seq 150); do grep -q "on udp port 69" "$tmp/diskless.log" && break; sleep 0.1; done
+grep -q "on udp port 69" "$tmp/diskless.log" || fail "server did not start"
 c() { ip netns exec "$cns" "$@"; }
 cd "$tmp/out"
 
@@ -116,6 +101,7 @@ for i in $(seq 1 100); do
     2) c busybox tftp -g -r sub/one.bin -l "p$i.bin" -b 1024 10.77.1.1 & ;;
   esac
   cpids+=($!)
+  DL_PIDS+=($!)
 done
 failed=0
 for p in "${cpids[@]}"; do wait "$p" || failed=$((failed + 1)); done

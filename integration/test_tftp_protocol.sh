@@ -4,29 +4,14 @@
 # Server and client live in two network namespaces joined by a veth pair (10.77.1.1 / .2).
 set -euo pipefail
 bin=$(realpath "$1")
-[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
-tmp=$(mktemp -d /tmp/dltftp-proto.XXXXXX)
-sns=dltftp-ps-$$
-cns=dltftp-pc-$$
+. "$(dirname "$0")/lib/common.sh"
+dl_init dltftp-proto
+dl_veth
+tmp=$DL_TMP
+sns=$DL_NS
+cns=$DL_CNS
 pid=
-cleanup() {
-  set +e
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
-  ip netns del "$sns" 2>/dev/null
-  ip netns del "$cns" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; echo "--- server log:" >&2; tail -50 "$tmp/serve.log" >&2 || true; exit 1; }
-
-ip netns add "$sns"
-ip netns add "$cns"
-ip -n "$sns" link add dltps$$ type veth peer name dltpc$$ netns "$cns"
-ip -n "$sns" addr add 10.77.1.1/24 dev dltps$$
-ip -n "$cns" addr add 10.77.1.2/24 dev dltpc$$
-for n in "$sns" "$cns"; do ip -n "$n" link set lo up; done
-ip -n "$sns" link set dltps$$ up
-ip -n "$cns" link set dltpc$$ up
+fail() { dl_fail "$*"; }
 
 mkdir -p "$tmp/root/sub" "$tmp/state"
 head -c 300000 /dev/urandom > "$tmp/root/small.bin"
@@ -34,7 +19,7 @@ echo secret > "$tmp/outside.txt"
 ln -s "$tmp/outside.txt" "$tmp/root/escape"
 cat > "$tmp/diskless.xml" <<XML
 <diskless version="1">
-  <server address="10.77.1.1" interface="dltps$$">
+  <server address="10.77.1.1" interface="dls0">
     <dhcp mode="off"/>
     <tftp root="$tmp/root" port-range="30000-30999" max-transfers="40"/>
     <iscsi port="13260"/>
@@ -47,10 +32,11 @@ cat > "$tmp/diskless.xml" <<XML
 </diskless>
 XML
 (cd "$tmp" && exec ip netns exec "$sns" "$bin" -c diskless.xml --state-dir state \
-  --log-level debug serve > serve.log 2>&1) &
+  --log-level debug serve > diskless.log 2>&1) &
 pid=$!
-for _ in $(seq 150); do grep -q "on udp port 69" "$tmp/serve.log" && break; sleep 0.1; done
-grep -q "on udp port 69" "$tmp/serve.log" || fail "server did not start"
+DL_PIDS+=("$pid")
+for _ in $(seq 150); do grep -q "on udp port 69" "$tmp/diskless.log" && break; sleep 0.1; done
+grep -q "on udp port 69" "$tmp/diskless.log" || fail "server did not start"
 
 cat > "$tmp/raw.py" <<'PY'
 import socket, struct, sys, os
@@ -287,9 +273,9 @@ run virtual_files || fail "virtual files"
 echo "== concurrent transfer limit"
 run transfer_limit || fail "transfer limit"
 echo "== MTU clamp"
-ip -n "$sns" link set dltps$$ mtu 1000
-ip -n "$cns" link set dltpc$$ mtu 1000
+ip -n "$sns" link set dls0 mtu 1000
+ip -n "$cns" link set dlc0 mtu 1000
 run mtu_clamp || fail "MTU clamp"
-grep -q "write request for 'upload.bin' refused" "$tmp/serve.log" || fail "WRQ not logged"
+grep -q "write request for 'upload.bin' refused" "$tmp/diskless.log" || fail "WRQ not logged"
 kill -0 "$pid" 2>/dev/null || fail "server died"
 echo "PASS"

@@ -12,32 +12,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=$(realpath "${1:-build/diskless}")
-[ "$(id -u)" -eq 0 ] || { echo "needs root (network namespaces)" >&2; exit 1; }
+. integration/lib/common.sh
 big_mb=${BIG_MB:-64}
 conc_mb=${CONC_MB:-8}
 runs=${RUNS:-3}
-tmp=$(mktemp -d /tmp/dltftp-bench.XXXXXX)
-chmod 755 "$tmp"
-sns=dltftp-bs-$$
-cns=dltftp-bc-$$
+dl_init dltftp-bench
+dl_veth
+tmp=$DL_TMP
+sns=$DL_NS
+cns=$DL_CNS
 spid=
-cleanup() {
-  set +e
-  if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; fi
-  ip netns del "$sns" 2>/dev/null
-  ip netns del "$cns" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ip netns add "$sns"
-ip netns add "$cns"
-ip -n "$sns" link add dltbs$$ type veth peer name dltbc$$ netns "$cns"
-ip -n "$sns" addr add 10.77.1.1/24 dev dltbs$$
-ip -n "$cns" addr add 10.77.1.2/24 dev dltbc$$
-for n in "$sns" "$cns"; do ip -n "$n" link set lo up; done
-ip -n "$sns" link set dltbs$$ up
-ip -n "$cns" link set dltbc$$ up
+chmod 755 "$tmp"
 
 root=$tmp/root
 mkdir -p "$root" "$tmp/state"
@@ -47,7 +32,7 @@ head -c $((conc_mb << 20)) /dev/urandom > "$root/conc.bin"
 chmod 644 "$root"/*.bin
 cat > "$tmp/diskless.xml" <<XML
 <diskless version="1">
-  <server address="10.77.1.1" interface="dltbs$$">
+  <server address="10.77.1.1" interface="dls0">
     <dhcp mode="off"/>
     <tftp root="$root"/>
     <iscsi port="13260"/>
@@ -76,6 +61,7 @@ start_server() {
         > "$tmp/tftpd.log" 2>&1 & ;;
   esac
   spid=$!
+  DL_PIDS+=("$spid")
   for _ in $(seq 100); do
     ip netns exec "$sns" ss -uln 2>/dev/null | grep -q ':69 ' && return 0
     sleep 0.1

@@ -2,6 +2,8 @@
 # that cleans everything up on exit:
 #   dl_init PREFIX           temp dir $DL_TMP, network namespace $DL_NS (PREFIX-<pid>), EXIT trap
 #   dl_net [TAPS]            bridge br0 (10.77.0.1/24, fd77::1/64) + taps tap0..tap<N-1> in $DL_NS
+#   dl_veth                  a client namespace $DL_CNS joined to $DL_NS by a veth pair: dls0
+#                            (10.77.1.1/24) in $DL_NS, dlc0 (10.77.1.2/24) in $DL_CNS
 #   dl_spawn NAME CMD...     runs CMD inside $DL_NS as a child of this shell; log $DL_TMP/NAME.log
 #   dl_kill PID              ends one process we started (TERM, then KILL)
 # Everything is killed by PID and the namespace deleted on exit; nothing touches the host's
@@ -13,6 +15,7 @@ DL_ROOT=$(cd "$DL_LIB/../.." && pwd)
 DL_SERVER=10.77.0.1
 DL_PIDS=()
 DL_NS=
+DL_CNS=
 DL_TMP=
 
 dl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
@@ -42,6 +45,7 @@ dl_cleanup() {
   local pid
   for pid in "${DL_PIDS[@]}"; do dl_kill "$pid"; done
   [ -n "$DL_NS" ] && ip netns del "$DL_NS" 2>/dev/null
+  [ -n "$DL_CNS" ] && ip netns del "$DL_CNS" 2>/dev/null
   if [ -n "$DL_TMP" ]; then
     if [ "${DL_KEEP_LOGS:-}" = always ] || { [ $rc -ne 0 ] && [ -n "${DL_KEEP_LOGS:-}" ]; }; then
       echo "logs kept in $DL_TMP" >&2
@@ -76,6 +80,19 @@ dl_net() {
     $x ip tuntap add dev "tap$i" mode tap
     $x ip link set "tap$i" master br0 up
   done
+}
+
+dl_veth() {
+  DL_CNS="$DL_NS-c"
+  ip netns add "$DL_NS"
+  ip netns add "$DL_CNS"
+  ip -n "$DL_NS" link add dls0 type veth peer name dlc0 netns "$DL_CNS"
+  ip -n "$DL_NS" addr add 10.77.1.1/24 dev dls0
+  ip -n "$DL_CNS" addr add 10.77.1.2/24 dev dlc0
+  local n
+  for n in "$DL_NS" "$DL_CNS"; do ip -n "$n" link set lo up; done
+  ip -n "$DL_NS" link set dls0 up
+  ip -n "$DL_CNS" link set dlc0 up
 }
 
 dl_spawn() {
