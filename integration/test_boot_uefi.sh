@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boot path 3 (UEFI, native PXE): OVMF with a virtio NIC and no option ROM, so the firmware's
-# own PXE client asks → diskless DHCP answers option 93 = 7 with ipxe.efi (from /usr/lib/ipxe)
+# own PXE client asks → diskless DHCP answers option 93 = 7 with snponly.efi (from /usr/lib/ipxe)
 # → iPXE asks again → boot/<mac>.ipxe → sanboot of the host's target → the disk's EFI system
 # partition holds a standalone GRUB that hashes two sectors outside the ESP (sha256, compared
 # with the image here) and ends QEMU through isa-debug-exit.
@@ -19,7 +19,8 @@ dl_inventory "$DL_TMP/diskless.xml" full ignore \
   "<host mac=\"$mac\" name=\"pc3\" image=\"uefi-test\" boot=\"sanboot\"/>"
 dl_serve "$bin" "$DL_TMP/diskless.xml"
 dl_qemu pc3 uefi tap0 "$mac" 180
-grep -q "ipxe.efi" "$DL_TMP/diskless.log" || dl_fail "diskless never offered ipxe.efi to the UEFI PXE client"
+grep -q "OFFER 10.77.0.[0-9]* file snponly.efi" "$DL_TMP/diskless.log" ||
+  dl_fail "diskless never offered snponly.efi (the default efi-loader) to the UEFI PXE client"
 dl_expect_serial pc3 "diskless: pc3 boots uefi-test from iSCSI target iqn.2026-11.lan.diskless:pc3"
 dl_expect_uefi_disk pc3 "$DL_TMP/uefi.img"
-echo "PASS boot path 3 (UEFI native PXE → ipxe.efi → sanboot): ${DL_QEMU_SECONDS}s"
+echo "PASS boot path 3 (UEFI native PXE → snponly.efi → sanboot): ${DL_QEMU_SECONDS}s"

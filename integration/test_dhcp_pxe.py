@@ -343,8 +343,8 @@ def test_proxy():
         check(opt(o, "pxe_client_machine_identifier") == guid, "BIOS: GUID echoed")
     ours, theirs = discover("52:54:00:44:00:02", arch=7)
     check(len(theirs) == 1, "UEFI: dnsmasq offers an address")
-    check(len(ours) == 1 and fname(ours[0]) == "ipxe.efi" and opt(ours[0], "vendor_specific") is None,
-          "UEFI: ipxe.efi, no option 43")
+    check(len(ours) == 1 and fname(ours[0]) == "snponly.efi" and opt(ours[0], "vendor_specific") is None,
+          "UEFI: snponly.efi, no option 43")
     # The UEFI firmware takes dnsmasq's address and asks us on port 4011.
     if theirs:
         mac = "52:54:00:44:00:02"
@@ -364,8 +364,8 @@ def test_proxy():
             if r:
                 got = BOOTP(u.recvfrom(4096)[0])
                 break
-        check(got is not None and mtype(got) == 5 and fname(got) == "ipxe.efi",
-              "UEFI: port 4011 REQUEST answered with an ACK carrying ipxe.efi")
+        check(got is not None and mtype(got) == 5 and fname(got) == "snponly.efi",
+              "UEFI: port 4011 REQUEST answered with an ACK carrying snponly.efi")
         u.close()
         nsx(NS_CL, "ip", "addr", "flush", "dev", "cl0")
     ours, _ = discover("52:54:00:44:00:03", arch=0, ipxe=True)

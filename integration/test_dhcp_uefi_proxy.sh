@@ -18,6 +18,9 @@ dl_dnsmasq plain
 dl_inventory "$DL_TMP/diskless.xml" proxy ignore \
   '<image name="uefi-test" disk="uefi.img"/>' \
   "<host mac=\"$mac\" name=\"pc4\" image=\"uefi-test\" boot=\"sanboot\"/>"
+# efi-loader="ipxe.efi" here (iPXE's own virtio driver); test_boot_uefi.sh covers the default
+# snponly.efi.
+sed -i 's|<dhcp mode=|<dhcp efi-loader="ipxe.efi" mode=|' "$DL_TMP/diskless.xml"
 dl_serve "$bin" "$DL_TMP/diskless.xml"
 dl_qemu pc4 uefi tap0 "$mac" 240
 grep -q "DHCPACK(br0) 10.77.0.1[0-9][0-9] $mac" "$DL_TMP/dnsmasq.log" ||

@@ -2,12 +2,14 @@
 # Boot-time bench: the same VM and the same images booted by diskless and by dnsmasq + tgt (the
 # peer, tuned: enable-ra, no-ping, iPXE 175.176), medians of 3, with ratios. Three paths:
 #   bios   SeaBIOS + iPXE ROM → DHCP → script → iSCSI sanboot of the nasm test disk
-#   uefi   OVMF native PXE → ipxe.efi → script → iSCSI sanboot of the GRUB test disk
+#   uefi   OVMF native PXE → x64 EFI iPXE (diskless: its efi-loader, snponly.efi by default;
+#          dnsmasq: ipxe.efi) → script → iSCSI sanboot of the GRUB test disk
 #   linux  iPXE ROM → script → kernel + initrd over TFTP → iscsistart login, ext4 root written
-# Time = QEMU start to QEMU exit (the guest ends it), wall clock. A third column runs diskless
-# beside a LAN router that only sends IPv6 router advertisements (dnsmasq ra-only, no DHCPv4),
-# since iPXE waits ~13 s per DHCP for a router when none advertises.
+# Time = QEMU start to QEMU exit (the guest ends it), wall clock. diskless answers iPXE's IPv6
+# router solicitations itself (<dhcp ra>, on in full mode), as dnsmasq's enable-ra does.
 # Usage: sudo integration/bench/boot.sh [PATH/TO/diskless] [RUNS]   (default build/diskless, 3)
+# BOOT_PATHS="bios uefi linux" and BOOT_SERVERS="peer diskless" pick a subset; the server
+# "diskless-ipxe.efi" is diskless with efi-loader="ipxe.efi" (the peer's UEFI loader).
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/lib/common.sh"
 source "$here/lib/qemu.sh"
@@ -67,17 +69,12 @@ start_diskless() {
     "<host mac=\"$mac_bios\" name=\"pc-bios\" image=\"bios\" boot=\"sanboot\"/>
      <host mac=\"$mac_uefi\" name=\"pc-uefi\" image=\"uefi\" boot=\"sanboot\"/>
      <host mac=\"$mac_linux\" name=\"pc-linux\" image=\"rootfs\" boot=\"iscsi-root\"/>"
+  # $1: attributes added to <dhcp> (e.g. efi-loader="ipxe.efi").
+  [ -z "${1:-}" ] || sed -i "s|<dhcp mode=|<dhcp $1 mode=|" "$DL_TMP/diskless.xml"
   dl_serve "$bin" "$DL_TMP/diskless.xml"
-  if [ "${1:-}" = ra ]; then
-    dl_spawn radvd dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=br0 \
-      --bind-interfaces --dhcp-range=fd77::,ra-only --enable-ra
-    DL_RA_PID=$DL_LAST_PID
-  fi
 }
 stop_diskless() {
   dl_kill "$DL_DISKLESS_PID"
-  [ -n "${DL_RA_PID:-}" ] && dl_kill "$DL_RA_PID"
-  DL_RA_PID=
   mv "$DL_TMP/diskless.log" "$DL_TMP/diskless-$(date +%s%N).log"
 }
 
@@ -96,13 +93,16 @@ boot() {
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 declare -A result
-for server in peer diskless diskless+ra; do
+paths=${BOOT_PATHS:-bios uefi linux}
+servers=${BOOT_SERVERS:-peer diskless}
+for server in $servers; do
   case $server in
     peer) start_peer ;;
     diskless) start_diskless ;;
-    diskless+ra) start_diskless ra ;;
+    diskless-ipxe.efi) start_diskless 'efi-loader="ipxe.efi"' ;;
+    *) dl_fail "unknown server $server" ;;
   esac
-  for path in bios uefi linux; do
+  for path in $paths; do
     times=()
     for ((r = 1; r <= runs; r++)); do
       t=$(boot "$path") || dl_fail "$server: $path boot $r failed"
@@ -114,10 +114,20 @@ for server in peer diskless diskless+ra; do
   case $server in peer) stop_peer ;; *) stop_diskless ;; esac
 done
 
-printf '\n%-8s %16s %12s %8s %14s %8s\n' path "dnsmasq+tgt (s)" "diskless (s)" ratio "diskless+RA (s)" ratio
-for path in bios uefi linux; do
-  p=${result[peer/$path]} d=${result[diskless/$path]} a=${result[diskless+ra/$path]}
-  printf '%-8s %16s %12s %8s %14s %8s\n' "$path" "$p" "$d" "$(awk -v a="$d" -v b="$p" 'BEGIN {printf "%.2f", a / b}')" \
-    "$a" "$(awk -v a="$a" -v b="$p" 'BEGIN {printf "%.2f", a / b}')"
+echo
+printf '%-8s' path
+for server in $servers; do printf ' %18s' "$server (s)"; [ "$server" = peer ] || printf ' %6s' ratio; done
+echo
+for path in $paths; do
+  p=${result[peer/$path]:-0}
+  printf '%-8s' "$path"
+  for server in $servers; do
+    d=${result[$server/$path]:-0}
+    printf ' %18s' "$d"
+    [ "$server" = peer ] ||
+      printf ' %6s' "$(awk -v a="$d" -v b="$p" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}')"
+  done
+  echo
 done
+echo "(peer = dnsmasq + tgt)"
 echo "(medians of $runs; ratio = diskless / dnsmasq+tgt, lower is better)"

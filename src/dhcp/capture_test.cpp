@@ -168,11 +168,17 @@ TEST(DhcpCapture, OvmfNativePxe) {
   EXPECT_TRUE(p.broadcast());
   auto r = answer(p, inventory::dhcp_mode::proxy);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->pkt.file, "ipxe.efi");
+  EXPECT_EQ(r->pkt.file, "snponly.efi");
   EXPECT_FALSE(r->pkt.has(opt::vendor_specific));  // UEFI: no 43, so it asks port 4011
   EXPECT_EQ(r->pkt.get_string(opt::vendor_class), "PXEClient");
   EXPECT_EQ(r->pkt.find(opt::client_uuid)->size(), 17u);
   EXPECT_EQ(serialize(p), from_hex(ovmf_pxe_discover));
+  // Full mode: "use this boot file" (43.6 = 8), so EDK2 skips the port-4011 round.
+  r = answer(p, inventory::dhcp_mode::full);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->pkt.file, "snponly.efi");
+  ASSERT_TRUE(r->pkt.has(opt::vendor_specific));
+  EXPECT_EQ(to_hex(*r->pkt.find(opt::vendor_specific)), "060108ff");
 }
 
 TEST(DhcpCapture, EveryTruncationIsDroppedOrParsed) {

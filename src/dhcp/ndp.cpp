@@ -163,7 +163,9 @@ void scheduler::plan_multicast(clock::time_point at) {
 void scheduler::solicited(clock::time_point now, const ipv6_address& source) {
   if (!started_) return;
   const auto delay = std::clamp(random_(max_ra_delay), duration{0}, max_ra_delay);
-  if (source != unspecified) {
+  if (next_multicast_ <= now + delay) return;  // a multicast already planned answers it
+  const bool limited = last_multicast_ && *last_multicast_ + min_delay_between_ras > now + delay;
+  if (source != unspecified && limited) {
     // One answer per host in flight (a second RS before it is answered is answered by it).
     for (auto& p : unicast_)
       if (p.to == source) return;

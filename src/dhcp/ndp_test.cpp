@@ -143,7 +143,21 @@ TEST(NdpScheduler, UnsolicitedFirstThreeWithin16sThenMinToMax) {
   EXPECT_EQ(s.next(), t0 + 32s + 300s);
 }
 
-TEST(NdpScheduler, SolicitationFromAHostIsAnsweredByUnicastAfterTheRandomDelay) {
+TEST(NdpScheduler, SolicitationIsAnsweredByMulticastAfterTheRandomDelay) {
+  scheduler s(fixed_random{200ms});
+  const auto t0 = scheduler::clock::time_point{} + 1000s;
+  s.start(t0);
+  (void)s.due(t0);
+  s.solicited(t0 + 10s, ipxe_ll);
+  s.solicited(t0 + 10s + 100ms, ipxe_ll);  // a repeat: answered by the same one
+  EXPECT_EQ(s.next(), t0 + 10s + 200ms);
+  auto out = s.due(t0 + 10s + 200ms);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0], all_nodes);
+  EXPECT_EQ(s.next(), t0 + 10s + 200ms + 16s);  // the second initial one
+}
+
+TEST(NdpScheduler, SolicitationFromAHostIsAnsweredByUnicastWhileMulticastIsRateLimited) {
   scheduler s(fixed_random{200ms});
   const auto t0 = scheduler::clock::time_point{} + 1000s;
   s.start(t0);
@@ -184,10 +198,11 @@ TEST(NdpScheduler, FloodOfHostsIsCappedAndFoldedIntoOneMulticast) {
     auto a = ipxe_ll;
     a[14] = static_cast<std::uint8_t>(i >> 8);
     a[15] = static_cast<std::uint8_t>(i);
-    s.solicited(t0 + 10s, a);
+    s.solicited(t0 + 1s, a);  // within MIN_DELAY_BETWEEN_RAS of the first multicast
   }
-  auto out = s.due(t0 + 10s);
-  EXPECT_EQ(out.size(), scheduler::max_pending_unicast + 1);
+  EXPECT_EQ(s.due(t0 + 1s).size(), scheduler::max_pending_unicast);
+  auto out = s.due(t0 + 3s);  // the rest: one rate-limited multicast
+  ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out.back(), all_nodes);
 }
 

@@ -37,7 +37,7 @@ client_info classify(const packet& p);
 // The file the client should load over TFTP (relative to the TFTP root):
 //   iPXE (any arch)            boot/<mac-with-dashes>.ipxe (the per-host script, no state needed)
 //   BIOS (0, or no option 93)  undionly.kpxe
-//   x64 UEFI (7, 9)            efi_loader (ipxe.efi or snponly.efi)
+//   x64 UEFI (7, 9)            efi_loader (snponly.efi or ipxe.efi)
 //   IA32 (6), ARM (10, 11)     efi_loader too: Debian's ipxe package ships x86_64 EFI builds only
 //                              (/usr/lib/ipxe has no i386 or arm64 .efi), so such a machine gets
 //                              the x64 loader and fails there, with a warning in our log; a site
