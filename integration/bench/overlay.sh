@@ -6,7 +6,7 @@
 #       write allocates in the overlay)             qemu-img bench -w -s 4k -S 12k -d 8, IOPS
 #   (c) sequential 1 MiB reads after a full overwrite (overlay fully allocated)
 #                                                   qemu-img bench -s 1M -d 4, MiB/s
-# Prints the median of RUNS runs per figure and the overlay/raw ratios (aims: reads >= 0.90,
+# Prints the median of RUNS runs per figure (raw and overlay alternating within each round) and the overlay/raw ratios (aims: reads >= 0.90,
 # writes >= 0.70).
 # Usage: integration/bench/overlay.sh [path/to/diskless]   (root; not run by ctest)
 # Environment: SIZE_MB (default 256), RUNS (default 3), DURATION (default 5)
@@ -89,29 +89,29 @@ seq_read() {
   awk -v n="$n" -v s="$s" 'BEGIN { printf "%.1f", n / s }'
 }
 
+# raw and overlay alternate within each round, so load from elsewhere on the machine falls on
+# both alike.
 declare -A res
+measure() { # KEY FUNCTION: RUNS rounds of FUNCTION raw / FUNCTION ovl
+  local key=$1 fn=$2 h i
+  declare -A vals=([raw]="" [ovl]="")
+  for i in $(seq "$runs"); do
+    for h in raw ovl; do vals[$h]+=" $($fn $h)"; done
+  done
+  for h in raw ovl; do
+    res[${key}_$h]=$(printf '%s\n' ${vals[$h]} | median)
+    echo "  $h:${vals[$h]} -> median ${res[${key}_$h]}"
+  done
+}
 echo "== (a) random 4 KiB reads of unwritten data (IOPS)"
-for h in raw ovl; do
-  vals=()
-  for _ in $(seq "$runs"); do vals+=("$(rand_read $h)"); done
-  res[a_$h]=$(printf '%s\n' "${vals[@]}" | median)
-  echo "  $h: ${vals[*]} -> median ${res[a_$h]}"
-done
+measure a rand_read
 echo "== (b) 4 KiB allocating writes, stride 12 KiB, depth 8 (IOPS; $writes writes)"
-for h in raw ovl; do
-  vals=()
-  for _ in $(seq "$runs"); do vals+=("$(cluster_write $h)"); done
-  res[b_$h]=$(printf '%s\n' "${vals[@]}" | median)
-  echo "  $h: ${vals[*]} -> median ${res[b_$h]}"
-done
+measure b cluster_write
 echo "== (c) sequential 1 MiB reads after a full overwrite (MiB/s)"
 for h in raw ovl; do
   bench_secs -w -c "$size_mb" -d 4 -s 1M -S 1M --image-opts "$(opts $h)" >/dev/null
-  vals=()
-  for _ in $(seq "$runs"); do vals+=("$(seq_read $h)"); done
-  res[c_$h]=$(printf '%s\n' "${vals[@]}" | median)
-  echo "  $h: ${vals[*]} -> median ${res[c_$h]}"
 done
+measure c seq_read
 echo
 echo "summary (median of $runs; overlay / raw):"
 printf '  %-44s raw %10s  overlay %10s  ratio %s (aim >= 0.90)\n' "random 4 KiB reads, unwritten (IOPS)" \

@@ -26,7 +26,9 @@ class disk_provider final : public lun_provider {
                                          reinstatement ? storage::login_kind::reinstatement
                                                        : storage::login_kind::new_session);
         },
-        [this, name,
+        // No `this`: the provider may be gone by the time the open completes (server stopping);
+        // the pool outlives every service.
+        [pool = &pool_, name,
          done = std::move(done)](result<std::shared_ptr<storage::block_device>> dev) mutable {
           if (!dev) {
             log::iscsi().error("cannot open the disk of {}: {}", name, dev.error_message());
@@ -34,7 +36,7 @@ class disk_provider final : public lun_provider {
             return;
           }
           auto opts = scsi::disk_unit::options::for_host(name, (*dev)->read_only());
-          done(lu_ptr(std::make_shared<scsi::disk_unit>(std::move(*dev), pool_, opts)));
+          done(lu_ptr(std::make_shared<scsi::disk_unit>(std::move(*dev), *pool, opts)));
         });
   }
 

@@ -25,6 +25,12 @@ class read_only_view final : public block_device {
   std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
     return dev_->read(offset, out);
   }
+  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
+    return dev_->try_read_cached(offset, out);
+  }
+  int file_for(std::uint64_t offset, std::uint64_t length) const override {
+    return dev_->file_for(offset, length);
+  }
   std::error_code write(std::uint64_t, std::span<const std::byte>, bool) override {
     return std::make_error_code(std::errc::read_only_file_system);
   }
@@ -47,6 +53,12 @@ class locked_device final : public block_device {
   bool read_only() const override { return dev_->read_only(); }
   std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
     return dev_->read(offset, out);
+  }
+  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
+    return dev_->try_read_cached(offset, out);
+  }
+  int file_for(std::uint64_t offset, std::uint64_t length) const override {
+    return dev_->file_for(offset, length);
   }
   std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
     return dev_->write(offset, in, fua);
@@ -132,6 +144,10 @@ class disk_catalog::overlay_device final : public block_device {
   std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
     auto d = get();
     return d ? d->read(offset, out) : revoked();
+  }
+  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
+    auto d = get();
+    return d && d->try_read_cached(offset, out);
   }
   std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
     auto d = get();

@@ -23,7 +23,7 @@
 //     the end-sessions callback ends those sessions and the old device is revoked (its I/O gets
 //     EIO), so the new boot's login is not folded into the stale session's unit.
 // Consequence: fetching a running volatile PC's script by hand (curl) ends its sessions and
-// its next login starts from the golden image. `diskless boot` tools render scripts without this.
+// its next login starts from the golden image (HEAD requests do not count).
 //
 // Golden images are opened read-only once and shared by every host that uses them (one page
 // cache, one set of qcow2 metadata caches) for as long as any host holds them.

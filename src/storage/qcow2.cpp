@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,6 +91,18 @@ std::error_code qcow2_image::impl::lookup(std::uint64_t gc, std::uint64_t& entry
   return {};
 }
 
+bool qcow2_image::impl::lookup_cached(std::uint64_t gc, std::uint64_t& entry) const {
+  entry = 0;
+  std::uint64_t i1 = gc / h.l2_entries();
+  if (i1 >= l1.size()) return true;
+  std::uint64_t off = l1[i1] & entry_offset_mask;
+  if (off == 0) return true;
+  auto it = l2.find(off);
+  if (it == l2.end()) return false;
+  entry = it->second.e[gc % h.l2_entries()];
+  return true;
+}
+
 std::error_code qcow2_image::impl::read_backing(std::uint64_t guest, std::span<std::byte> out) {
   std::size_t have = 0;
   if (backing && guest < backing_size)
@@ -147,6 +160,41 @@ void push_extent(std::vector<extent>& v, extent e) {
 }
 }  // namespace
 
+namespace {
+// Maps [offset, offset + len) to extents with `lookup(gc, entry)` (mu held by the caller).
+// Returns an error for compressed clusters; false from lookup stops with `declined`.
+template <typename Lookup>
+std::error_code map_extents(qcow2_image::impl& s, std::uint64_t offset, std::size_t len,
+                            std::vector<extent>& ext, Lookup&& lookup) {
+  std::size_t pos = 0;
+  while (pos < len) {
+    std::uint64_t g = offset + pos;
+    std::uint64_t gc = g >> s.cb;
+    std::uint64_t in = g & (s.cs - 1);
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(s.cs - in, len - pos));
+    std::uint64_t e = 0;
+    if (auto ec = lookup(gc, e)) return ec;
+    switch (classify_l2(e)) {
+      case mapping::unallocated:
+        push_extent(ext, {mapping::unallocated, g, pos, n});
+        break;
+      case mapping::zero:
+        push_extent(ext, {mapping::zero, 0, pos, n});
+        break;
+      case mapping::data:
+        push_extent(ext, {mapping::data, (e & entry_offset_mask) + in, pos, n});
+        break;
+      case mapping::compressed:
+        log::storage().error("{}: compressed cluster at guest offset {} (not supported)",
+                             s.path.string(), gc << s.cb);
+        return std::make_error_code(std::errc::io_error);
+    }
+    pos += n;
+  }
+  return {};
+}
+}  // namespace
+
 std::error_code qcow2_image::read(std::uint64_t offset, std::span<std::byte> out) {
   auto& s = *p_;
   if (offset > s.h.size || out.size() > s.h.size - offset)
@@ -154,32 +202,9 @@ std::error_code qcow2_image::read(std::uint64_t offset, std::span<std::byte> out
   std::vector<extent> ext;
   {
     std::lock_guard lock(s.mu);
-    std::size_t pos = 0;
-    while (pos < out.size()) {
-      std::uint64_t g = offset + pos;
-      std::uint64_t gc = g >> s.cb;
-      std::uint64_t in = g & (s.cs - 1);
-      std::size_t n =
-          static_cast<std::size_t>(std::min<std::uint64_t>(s.cs - in, out.size() - pos));
-      std::uint64_t e = 0;
-      if (auto ec = s.lookup(gc, e)) return ec;
-      switch (classify_l2(e)) {
-        case mapping::unallocated:
-          push_extent(ext, {mapping::unallocated, g, pos, n});
-          break;
-        case mapping::zero:
-          push_extent(ext, {mapping::zero, 0, pos, n});
-          break;
-        case mapping::data:
-          push_extent(ext, {mapping::data, (e & entry_offset_mask) + in, pos, n});
-          break;
-        case mapping::compressed:
-          log::storage().error("{}: compressed cluster at guest offset {} (not supported)",
-                               s.path.string(), gc << s.cb);
-          return std::make_error_code(std::errc::io_error);
-      }
-      pos += n;
-    }
+    if (auto ec = map_extents(s, offset, out.size(), ext,
+                              [&](std::uint64_t gc, std::uint64_t& e) { return s.lookup(gc, e); }))
+      return ec;
   }
   for (const auto& x : ext) {
     auto buf = out.subspan(x.buf_off, x.len);
@@ -198,6 +223,54 @@ std::error_code qcow2_image::read(std::uint64_t offset, std::span<std::byte> out
     if (ec) return ec;
   }
   return {};
+}
+
+bool qcow2_image::try_read_cached(std::uint64_t offset, std::span<std::byte> out) {
+  auto& s = *p_;
+  if (offset > s.h.size || out.size() > s.h.size - offset) return false;
+  std::vector<extent> ext;
+  {
+    // A writer may hold mu across disk I/O (allocation, L2 loads): never wait for it here.
+    std::unique_lock lock(s.mu, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    bool cached = true;
+    auto ec = map_extents(s, offset, out.size(), ext, [&](std::uint64_t gc, std::uint64_t& e) {
+      if (!s.lookup_cached(gc, e)) {
+        cached = false;
+        return std::make_error_code(std::errc::operation_would_block);
+      }
+      return std::error_code{};
+    });
+    if (ec || !cached) return false;
+  }
+  for (const auto& x : ext) {
+    auto buf = out.subspan(x.buf_off, x.len);
+    switch (x.kind) {
+      case mapping::unallocated: {
+        std::size_t have = 0;
+        if (s.backing && x.host < s.backing_size)
+          have = static_cast<std::size_t>(
+              std::min<std::uint64_t>(buf.size(), s.backing_size - x.host));
+        if (have > 0 && !s.backing->try_read_cached(x.host, buf.first(have))) return false;
+        std::fill(buf.begin() + static_cast<std::ptrdiff_t>(have), buf.end(), std::byte{0});
+        break;
+      }
+      case mapping::zero:
+        std::fill(buf.begin(), buf.end(), std::byte{0});
+        break;
+      default: {
+        if (!s.nowait_ok.load(std::memory_order_relaxed)) return false;
+        iovec iov{buf.data(), buf.size()};
+        ssize_t n = ::preadv2(s.fd, &iov, 1, static_cast<off_t>(x.host), RWF_NOWAIT);
+        if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS))
+          s.nowait_ok.store(false, std::memory_order_relaxed);
+        // Short (only some pages cached, or past the end of the file): the pool reads it all.
+        if (n < 0 || static_cast<std::size_t>(n) != buf.size()) return false;
+        break;
+      }
+    }
+  }
+  return true;
 }
 
 std::error_code qcow2_image::write(std::uint64_t offset, std::span<const std::byte> in, bool fua) {

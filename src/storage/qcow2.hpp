@@ -77,6 +77,10 @@ class qcow2_image final : public block_device {
   std::uint64_t size() const override;
   bool read_only() const override;
   std::error_code read(std::uint64_t offset, std::span<std::byte> out) override;
+  // Completes only from memory: cached L2 tables (metadata lock taken with try_lock), the
+  // backing device's own try_read_cached for unallocated clusters, preadv2(RWF_NOWAIT) for data
+  // clusters. Declines (false) on anything that would wait.
+  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override;
   std::error_code write(std::uint64_t offset, std::span<const std::byte> in,
                         bool fua = false) override;
   std::error_code flush() override;

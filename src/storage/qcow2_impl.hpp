@@ -1,6 +1,7 @@
 #pragma once
 // Private state of qcow2_image, shared by qcow2.cpp (I/O paths) and qcow2_meta.cpp (allocation,
 // write-back, creation). Not for use outside those files.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -29,6 +30,7 @@ struct qcow2_image::impl {
   std::uint64_t rc_per_block = 0;
   std::shared_ptr<block_device> backing;
   std::uint64_t backing_size = 0;
+  std::atomic<bool> nowait_ok{true};  // preadv2(RWF_NOWAIT) supported on fd
 
   struct l2_table {
     std::vector<std::uint64_t> e;
@@ -58,6 +60,8 @@ struct qcow2_image::impl {
   // All with mu held.
   std::error_code load_l2(std::uint64_t off, l2_table*& out);
   std::error_code lookup(std::uint64_t guest_cluster, std::uint64_t& entry);
+  // The same from cached L2 tables only: false when the L2 table is not in memory.
+  bool lookup_cached(std::uint64_t guest_cluster, std::uint64_t& entry) const;
   std::error_code read_backing(std::uint64_t guest, std::span<std::byte> out);
   std::error_code load_rc(std::uint64_t off, rc_block*& out);
   std::error_code alloc_cluster(std::uint64_t& host_off);

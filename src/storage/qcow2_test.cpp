@@ -222,6 +222,13 @@ void run_random(std::uint32_t cluster_bits, std::uint64_t base_size, std::uint64
         ASSERT_TRUE(
             std::equal(got.begin(), got.end(), f.model.begin() + static_cast<std::ptrdiff_t>(off)))
             << "op " << i << " read at " << off << " len " << len;
+        // The non-blocking path either declines or returns the same bytes.
+        bytes fast(len);
+        if (q->try_read_cached(off, fast)) {
+          ASSERT_TRUE(std::equal(fast.begin(), fast.end(),
+                                 f.model.begin() + static_cast<std::ptrdiff_t>(off)))
+              << "op " << i << " cached read at " << off << " len " << len;
+        }
         break;
       }
       case 8:
