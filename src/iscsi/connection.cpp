@@ -1,5 +1,11 @@
 #include "iscsi/connection.hpp"
 
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "util/log.hpp"
 
 namespace diskless::iscsi {
@@ -28,6 +34,7 @@ connection::connection(asio::ip::tcp::socket sock, connection_owner& owner)
     : sock_(std::move(sock)), timer_(sock_.get_executor()), owner_(owner), rbuf_(read_chunk) {
   boost::system::error_code ec;
   sock_.set_option(asio::ip::tcp::no_delay(true), ec);  // small responses must not wait
+  sock_.native_non_blocking(true, ec);  // send_on_pool's send()/sendfile() must never block
   auto ep = sock_.remote_endpoint(ec);
   peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
   last_rx_ = started_ = std::chrono::steady_clock::now();
@@ -50,7 +57,9 @@ void connection::close(std::string_view why) {
   log::iscsi().info("{} ({}): connection closed: {}", peer_, initiator_, why);
   boost::system::error_code ec;
   sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  sock_.close(ec);
+  // A pool thread may be sending on the descriptor: it is closed when that job returns, so the
+  // number cannot be reused under it.
+  if (!pool_sending_) sock_.close(ec);
   timer_.cancel();
   session_.reset();  // in-flight completions are dropped from here on
   // wq_ stays until destruction: an aborted async_write may still name its buffers.
@@ -227,8 +236,22 @@ void connection::send(out_pdu p) {
 void connection::do_write() {
   if (writing_ || closed_ || wq_.empty()) return;
   writing_ = true;
-  std::vector<asio::const_buffer> bufs;
+  // A file-backed PDU (and what follows it) goes out from the pool: sendfile may wait for the
+  // disk, which the loop never does.
   std::size_t n = std::min(wq_.size(), max_gather);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (wq_[i].p.from_file()) {
+      if (i == 0) {
+        in_flight_items_ = 1;
+        while (in_flight_items_ < n && wq_[in_flight_items_].p.from_file()) ++in_flight_items_;
+        send_on_pool();
+        return;
+      }
+      n = i;  // memory PDUs before it go first, with one gather write
+      break;
+    }
+  }
+  std::vector<asio::const_buffer> bufs;
   bufs.reserve(n * 3);
   for (std::size_t i = 0; i < n; ++i) {
     auto& it = wq_[i];
@@ -245,22 +268,144 @@ void connection::do_write() {
                         self->close(ec.message());
                         return;
                       }
-                      for (std::size_t i = 0; i < self->in_flight_items_; ++i) {
-                        auto& it = self->wq_.front();
-                        self->wq_bytes_ -= it.f.head_len + it.p.length + it.f.tail_len;
-                        self->wq_.pop_front();
-                      }
-                      self->in_flight_items_ = 0;
-                      if (self->wq_.empty() && self->close_after_flush_) {
-                        self->close("session ended");
-                        return;
-                      }
-                      if (self->paused_ && self->wq_bytes_ < queue_low) {
-                        self->paused_ = false;
-                        self->do_read();
-                      }
-                      self->do_write();
+                      self->wrote(self->in_flight_items_);
                     });
+}
+
+namespace {
+
+// What a pool thread sends: one file-backed PDU as header bytes, file range, trailer bytes.
+struct file_piece {
+  std::array<std::byte, bhs_size + 4> head{};
+  std::size_t head_len = 0;
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::size_t length = 0;
+  std::array<std::byte, 8> tail{};
+  std::size_t tail_len = 0;
+  std::size_t total() const { return head_len + length + tail_len; }
+};
+
+struct file_progress {
+  std::size_t items = 0;  // pieces completely sent
+  std::size_t pos = 0;    // bytes of the next piece already sent
+  int err = 0;            // errno of a failure (the connection must end), 0 if none
+};
+
+// Sends pieces from byte `pos` of the first on a non-blocking socket until done or EAGAIN.
+file_progress send_pieces(int sock, const std::vector<file_piece>& pieces, std::size_t pos) {
+  file_progress p;
+  p.pos = pos;
+  for (const auto& pc : pieces) {
+    while (p.pos < pc.total()) {
+      ssize_t k;
+      if (p.pos < pc.head_len) {
+        // MSG_MORE: the header joins the data that follows in one segment.
+        k = ::send(sock, pc.head.data() + p.pos, pc.head_len - p.pos, MSG_NOSIGNAL | MSG_MORE);
+      } else if (p.pos < pc.head_len + pc.length) {
+        std::size_t done = p.pos - pc.head_len;
+        off_t off = static_cast<off_t>(pc.offset + done);
+        k = ::sendfile(sock, pc.fd, &off, pc.length - done);
+        if (k == 0) {  // the image shrank under us: the promised bytes cannot be sent
+          p.err = EIO;
+          return p;
+        }
+      } else {
+        std::size_t done = p.pos - pc.head_len - pc.length;
+        k = ::send(sock, pc.tail.data() + done, pc.tail_len - done, MSG_NOSIGNAL);
+      }
+      if (k < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) p.err = errno;
+        return p;
+      }
+      p.pos += static_cast<std::size_t>(k);
+    }
+    ++p.items;
+    p.pos = 0;
+  }
+  return p;
+}
+
+}  // namespace
+
+void connection::send_on_pool() {
+  std::vector<file_piece> pieces(in_flight_items_);
+  for (std::size_t i = 0; i < in_flight_items_; ++i) {
+    auto& it = wq_[i];
+    auto& pc = pieces[i];
+    pc.head = it.f.head;
+    pc.head_len = it.f.head_len;
+    pc.fd = it.p.file_fd;
+    pc.offset = it.p.offset;
+    pc.length = it.p.length;
+    pc.tail = it.f.tail;
+    pc.tail_len = it.f.tail_len;
+  }
+  pool_sending_ = true;
+  owner_.pool().submit(
+      [sock = sock_.native_handle(), pieces = std::move(pieces), pos = file_pos_] {
+        return send_pieces(sock, pieces, pos);
+      },
+      [self = shared_from_this()](file_progress p) {
+        self->pool_sending_ = false;
+        if (self->closed_) {
+          boost::system::error_code ec;
+          self->sock_.close(ec);  // deferred by close() while the pool used the descriptor
+          self->writing_ = false;
+          return;
+        }
+        if (p.err) {
+          self->writing_ = false;
+          self->close(std::string("send: ") + std::strerror(p.err));
+          return;
+        }
+        std::size_t total = self->in_flight_items_;
+        self->file_pos_ = p.pos;
+        if (p.items < total) {
+          // The socket is full: pop what went out, wait until it drains, go on from there.
+          self->in_flight_items_ = total - p.items;
+          if (p.items) self->wrote_partial(p.items);
+          self->sock_.async_wait(asio::socket_base::wait_write,
+                                 [self](const boost::system::error_code& ec) {
+                                   if (self->closed_) {
+                                     self->writing_ = false;
+                                     return;
+                                   }
+                                   if (ec) {
+                                     self->writing_ = false;
+                                     self->close(ec.message());
+                                     return;
+                                   }
+                                   self->send_on_pool();
+                                 });
+          return;
+        }
+        self->writing_ = false;
+        self->wrote(total);
+      });
+}
+
+void connection::wrote_partial(std::size_t items) {
+  for (std::size_t i = 0; i < items; ++i) {
+    auto& it = wq_.front();
+    wq_bytes_ -= it.f.head_len + it.p.length + it.f.tail_len;
+    wq_.pop_front();
+  }
+}
+
+void connection::wrote(std::size_t items) {
+  wrote_partial(items);
+  in_flight_items_ = 0;
+  if (wq_.empty() && close_after_flush_) {
+    close("session ended");
+    return;
+  }
+  if (paused_ && wq_bytes_ < queue_low) {
+    paused_ = false;
+    do_read();
+  }
+  do_write();
 }
 
 }  // namespace diskless::iscsi

@@ -14,6 +14,7 @@
 #include "iscsi/pdu.hpp"
 #include "iscsi/session.hpp"
 #include "util/asio.hpp"
+#include "util/io_pool.hpp"
 
 namespace diskless::iscsi {
 
@@ -24,6 +25,8 @@ class connection_owner {
  public:
   virtual ~connection_owner() = default;
   virtual inventory::inventory_ptr current_inventory() = 0;
+  // Where file-backed Data-In is sent from (sendfile may wait for the disk).
+  virtual io_pool& pool() = 0;
   virtual std::string portal_for(const asio::ip::tcp::endpoint& local) = 0;
   virtual std::uint16_t new_tsih() = 0;
   // A normal session's login is complete: reinstate (end an older session with the same
@@ -64,6 +67,11 @@ class connection : public std::enable_shared_from_this<connection> {
   void login_complete(login_machine::step s);
   void send(out_pdu p);
   void do_write();
+  // Sends queue items [0, in_flight_items_) from byte file_pos_ of the first, with send() and
+  // sendfile() on a pool thread (file-backed Data-In); continues on the loop.
+  void send_on_pool();
+  void wrote(std::size_t items);          // items sent: pop them, resume reading, write more
+  void wrote_partial(std::size_t items);  // only pop them
   void arm_timer();
 
   asio::ip::tcp::socket sock_;
@@ -83,6 +91,8 @@ class connection : public std::enable_shared_from_this<connection> {
   std::deque<write_item> wq_;
   std::size_t wq_bytes_ = 0;
   std::size_t in_flight_items_ = 0;
+  std::size_t file_pos_ = 0;  // bytes of wq_.front() already sent by send_on_pool
+  bool pool_sending_ = false;  // a pool thread uses the socket: close() must not close its fd
   bool writing_ = false, reading_ = false, paused_ = false, waiting_lu_ = false;
   bool close_after_flush_ = false, closed_ = false;
   std::chrono::steady_clock::time_point last_rx_, started_;

@@ -1,5 +1,7 @@
 #include "iscsi/pdu.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -33,6 +35,16 @@ void out_pdu::attach(std::shared_ptr<const std::byte> b, std::size_t off, std::s
   store_u24(bhs, 5, static_cast<std::uint32_t>(len));
 }
 
+void out_pdu::attach_file(std::shared_ptr<const void> hold, int fd, std::uint64_t off,
+                          std::size_t len) {
+  buf.reset();
+  file_hold = std::move(hold);
+  file_fd = fd;
+  offset = static_cast<std::size_t>(off);
+  length = len;
+  store_u24(bhs, 5, static_cast<std::uint32_t>(len));
+}
+
 void out_pdu::attach(bytes b) {
   auto n = b.size();
   attach(std::make_shared<const bytes>(std::move(b)), 0, n);
@@ -59,9 +71,9 @@ wire_frame frame_for(const out_pdu& p, bool header_digest, bool data_digest) {
     f.head_len += 4;
   }
   auto d = p.data();
-  std::size_t pad = (4 - d.size() % 4) % 4;
+  std::size_t pad = (4 - p.length % 4) % 4;
   f.tail_len = pad;  // tail is zero-initialised
-  if (data_digest && !d.empty()) {
+  if (data_digest && !d.empty() && !p.from_file()) {
     auto crc = crc32c_update(0, d);
     crc = crc32c_update(crc, byte_span(f.tail.data(), pad));
     put_le32(f.tail.data() + pad, crc);
@@ -73,8 +85,20 @@ wire_frame frame_for(const out_pdu& p, bool header_digest, bool data_digest) {
 bytes serialize(const out_pdu& p, bool header_digest, bool data_digest) {
   auto f = frame_for(p, header_digest, data_digest);
   bytes out(f.head.begin(), f.head.begin() + f.head_len);
-  auto d = p.data();
-  out.insert(out.end(), d.begin(), d.end());
+  if (p.from_file()) {  // tests: read the file's bytes (short or failed reads leave zeros)
+    std::size_t at = out.size();
+    out.resize(at + p.length);
+    std::size_t got = 0;
+    while (got < p.length) {
+      ssize_t n = ::pread(p.file_fd, out.data() + at + got, p.length - got,
+                          static_cast<off_t>(p.offset + got));
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+  } else {
+    auto d = p.data();
+    out.insert(out.end(), d.begin(), d.end());
+  }
   out.insert(out.end(), f.tail.begin(), f.tail.begin() + f.tail_len);
   return out;
 }

@@ -72,6 +72,12 @@ struct out_pdu {
   bhs_bytes bhs{};
   std::shared_ptr<const std::byte> buf;  // the data's first byte; keeps its owner alive
   std::size_t offset = 0, length = 0;
+  // Or the data stays in a file: bytes [offset, offset + length) of file_fd, sent by sendfile;
+  // file_hold keeps the descriptor open (and the SCSI range locked) until the PDU is dropped.
+  std::shared_ptr<const void> file_hold;
+  int file_fd = -1;
+
+  bool from_file() const { return file_fd >= 0; }
 
   bhs_view h() { return bhs_view{bhs}; }
   byte_span data() const { return buf ? byte_span(buf.get() + offset, length) : byte_span{}; }
@@ -81,6 +87,7 @@ struct out_pdu {
   // The same for a block without a vector (byte_buffer::share()); [off, off+len) must be in it.
   void attach(std::shared_ptr<const std::byte> b, std::size_t off, std::size_t len);
   void attach(bytes b);
+  void attach_file(std::shared_ptr<const void> hold, int fd, std::uint64_t off, std::size_t len);
 };
 
 // 8-byte LUN field (SAM-5 §4.7) → LUN number; single-level peripheral and flat addressing.
@@ -88,7 +95,8 @@ std::uint64_t decode_lun(std::uint64_t field);
 std::uint64_t encode_lun(std::uint64_t lun);
 
 // Header and trailer bytes of an out_pdu as they go on the wire (§11.2: BHS, header digest; data
-// padding to 4 bytes, data digest). Data itself is sent from out_pdu::data().
+// padding to 4 bytes, data digest). Data itself is sent from out_pdu::data() (or its file). File
+// PDUs get no data digest: the caller must not ask for one (the bytes are not in memory).
 struct wire_frame {
   std::array<std::byte, bhs_size + 4> head{};
   std::size_t head_len = 0;

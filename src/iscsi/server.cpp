@@ -1,7 +1,5 @@
 #include "iscsi/server.hpp"
 
-#include <malloc.h>
-
 #include <map>
 #include <set>
 
@@ -16,7 +14,11 @@ namespace {
 class iscsi_service final : public app::service, public connection_owner {
  public:
   iscsi_service(app::context& ctx, std::unique_ptr<lun_provider> provider)
-      : io_(ctx.io), inv_(ctx.inventory), provider_(std::move(provider)), acceptor_(ctx.io) {
+      : io_(ctx.io),
+        pool_(ctx.pool),
+        inv_(ctx.inventory),
+        provider_(std::move(provider)),
+        acceptor_(ctx.io) {
     // The disk side asks to end a host's sessions (overlay reset --force, stale sessions at a
     // volatile host's new boot), from any thread.
     provider_->on_end_sessions([this, alive = std::weak_ptr<int>(alive_)](const std::string& h) {
@@ -30,15 +32,8 @@ class iscsi_service final : public app::service, public connection_owner {
 
   std::string_view name() const override { return "iscsi"; }
 
-  result<void> start() override {
-    // Data buffers of 1 MiB and more are allocated and freed per command (reads, writes). By
-    // default glibc serves them with fresh mmap()s: every command then pays page faults, kernel
-    // zeroing and munmap TLB shootdowns (a third of the CPU on sequential reads). Keeping them in
-    // the heap lets freed buffers be reused.
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 512 << 20);
-    return listen();
-  }
+  // Large data buffers stay in the malloc heap: see app/server.cpp (mallopt at serve start).
+  result<void> start() override { return listen(); }
 
   void stop() override {
     stopped_ = true;
@@ -81,6 +76,7 @@ class iscsi_service final : public app::service, public connection_owner {
 
   // connection_owner
   inventory::inventory_ptr current_inventory() override { return inv_; }
+  io_pool& pool() override { return pool_; }
 
   std::string portal_for(const asio::ip::tcp::endpoint& local) override {
     // §13.8: TargetAddress=domainname[:port][,portal-group-tag].
@@ -198,6 +194,7 @@ class iscsi_service final : public app::service, public connection_owner {
   }
 
   asio::io_context& io_;
+  io_pool& pool_;
   inventory::inventory_ptr inv_;
   std::unique_ptr<lun_provider> provider_;
   asio::ip::tcp::acceptor acceptor_;

@@ -203,6 +203,7 @@ bool session::command(pdu p) {
   t.expected_length = edtl;
   t.data_in_expected = read;
   t.data_out_expected = write;
+  t.file_data_ok = !cfg_.params.data_digest;  // a data digest needs the bytes in memory
   t.cdb.assign(p.bhs.begin() + 32, p.bhs.end());
   // §11.3.5 / §11.2.1.4: an Extended CDB AHS (type 1) carries CDB bytes beyond 16.
   byte_reader ahs(p.ahs);
@@ -415,7 +416,9 @@ void session::respond(task_state& ts, scsi::task_result r) {
   std::uint32_t data_sn = 0;
   std::uint8_t resid_flag = 0;
   std::uint32_t residual = 0;
-  auto produced = static_cast<std::uint32_t>(std::min<std::size_t>(r.data_in.size(), 0xffffffffu));
+  const bool from_file = r.file_in.fd >= 0;
+  auto produced = static_cast<std::uint32_t>(
+      std::min<std::size_t>(from_file ? r.file_in.length : r.data_in.size(), 0xffffffffu));
   if (read) {
     // §11.4.5: residuals against the Expected Data Transfer Length.
     if (produced < edtl) {
@@ -462,7 +465,10 @@ void session::respond(task_state& ts, scsi::task_result r) {
         h.set_u8(3, static_cast<std::uint8_t>(r.st));
         h.set_u32(44, residual);
       }
-      o.attach(buf, off, n);
+      if (from_file)
+        o.attach_file(r.file_in.hold, r.file_in.fd, r.file_in.offset + off, n);
+      else
+        o.attach(buf, off, n);
       send_(std::move(o));
       off += n;
     }

@@ -354,7 +354,8 @@ TEST(session, send_targets_lists_only_allowed) {
   rig r({}, true);
   r.s->on_pdu(text_req(std::string_view("SendTargets=All\0", 16), 1));
   ASSERT_EQ(r.out.size(), 1u);
-  out_pdu reply{r.out[0].bhs, {}, 0, 0};
+  out_pdu reply;
+  reply.bhs = r.out[0].bhs;
   reply.attach(r.out[0].data);
   auto kv = keys_of(reply);
   // pc1's own target and the open "lab" one; never pc2/pc3.

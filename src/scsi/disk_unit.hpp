@@ -55,14 +55,8 @@ class disk_unit final : public logical_unit {
   void nexus_lost(nexus_id nexus) override;
 
   const unit_info& info() const { return info_; }
-  // Queues a unit attention for one nexus (or every known nexus but `except` with all_but).
-  void add_unit_attention(nexus_id nexus, asc_t code);
-  void add_unit_attention_all_but(nexus_id except, asc_t code);
 
- private:
-  struct nexus_state {
-    std::deque<asc_t> unit_attentions;
-  };
+  // Range locks (see with_range); public for the holds that file_data READ results carry.
   struct range_op {
     std::uint64_t lba = 0, end = 0;
     bool exclusive = false;
@@ -71,7 +65,16 @@ class disk_unit final : public logical_unit {
     unique_function<void(std::list<range_op>::iterator)> start;
   };
   using range_handle = std::list<range_op>::iterator;
+  // Ends a range op (loop thread only).
+  void release_range(range_handle h) { release(h); }
+  // Queues a unit attention for one nexus (or every known nexus but `except` with all_but).
+  void add_unit_attention(nexus_id nexus, asc_t code);
+  void add_unit_attention_all_but(nexus_id except, asc_t code);
 
+ private:
+  struct nexus_state {
+    std::deque<asc_t> unit_attentions;
+  };
   nexus_state& nexus(nexus_id id);
   void dispatch(const command_info& c, task t, completion done);
 

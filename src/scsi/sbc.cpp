@@ -12,6 +12,9 @@ namespace {
 
 // Reads up to this size are first tried on the loop (page-cache hits, see disk_unit::read).
 constexpr std::size_t inline_read_max = std::size_t{1} << 20;
+// Reads from this size on are sent straight from the image file when the transport can: below
+// it the copy is cheaper than the transport's extra hand-off to the pool.
+constexpr std::size_t file_data_min = 64 << 10;
 
 std::uint8_t at(byte_span b, std::size_t i) {
   return i < b.size() ? std::to_integer<std::uint8_t>(b[i]) : 0;
@@ -63,6 +66,22 @@ struct io_result {
   bytes data;
   std::optional<std::uint32_t> mismatch;
 };
+// Keeps a READ's range locked and its device open while the transport sends file_data.
+struct range_hold {
+  range_hold(disk_unit* u, std::weak_ptr<bool> alive, disk_unit::range_handle h,
+             std::shared_ptr<storage::block_device> dev)
+      : unit(u), alive(std::move(alive)), handle(h), dev(std::move(dev)) {}
+  ~range_hold() {
+    if (!alive.expired()) unit->release_range(handle);
+  }
+  range_hold(const range_hold&) = delete;
+  range_hold& operator=(const range_hold&) = delete;
+  disk_unit* unit;
+  std::weak_ptr<bool> alive;
+  disk_unit::range_handle handle;
+  std::shared_ptr<storage::block_device> dev;
+};
+
 struct read_result {
   byte_buffer data;  // from for_overwrite: fully written by a successful read
   std::error_code ec;
@@ -87,8 +106,16 @@ void disk_unit::read(const command_info& c, task t, completion done) {
   std::uint64_t off = b.lba * info_.block_size;
   std::size_t len = std::size_t{b.blocks} * info_.block_size;
   std::weak_ptr<bool> alive = alive_;
+  const bool file_ok = t.file_data_ok && len >= file_data_min;
   with_range(b.lba, b.blocks, false,
-             [this, alive, off, len, done = std::move(done)](range_handle h) mutable {
+             [this, alive, off, len, file_ok, done = std::move(done)](range_handle h) mutable {
+               if (int fd = file_ok ? dev_->file_for(off, len) : -1; fd >= 0) {
+                 // Zero copy: the transport sends the bytes from the file; the range stays
+                 // locked until it drops the hold (then the bytes are on the wire).
+                 task_result r;
+                 r.file_in = {std::make_shared<range_hold>(this, alive, h, dev_), fd, off, len};
+                 return done(std::move(r));
+               }
                // A page-cache hit completes here on the loop (one preadv2 with RWF_NOWAIT);
                // anything that would wait for the disk goes to the pool.
                if (len <= inline_read_max) {

@@ -5,6 +5,7 @@
 // initiator's expected transfer length (the command's allocation length rules), never shorter
 // than what the command produced.
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "util/byte_buffer.hpp"
@@ -29,6 +30,17 @@ enum class status : std::uint8_t {
 // ISID) and keeps it stable across session reinstatement.
 using nexus_id = std::uint64_t;
 
+// Data-in that stays in a file: the transport sends bytes [offset, offset + length) of fd itself
+// (sendfile: no copy through user space). `hold` keeps fd open and the command's LBA range locked
+// (so no overlapping write can change the bytes before they are sent); the transport drops it
+// once the bytes are on the wire, and must only read fd where blocking is allowed (the pool).
+struct file_data {
+  std::shared_ptr<const void> hold;
+  int fd = -1;
+  std::uint64_t offset = 0;
+  std::size_t length = 0;
+};
+
 struct task {
   nexus_id nexus = 0;
   std::uint64_t lun = 0;              // LUN number (0 for LUN 0), already decoded by the transport
@@ -38,6 +50,7 @@ struct task {
   bool data_out_expected = false;     // W bit
   bool data_in_expected = false;      // R bit
   bytes data_out;                     // all write data, gathered by the transport
+  bool file_data_ok = false;          // the transport can send a task_result::file_in
   // Optional: the initiator port's TransportID (SPC-4 §7.6.4; for iSCSI format 01b: the iSCSI
   // name + ",i,0x" + ISID), reported by PERSISTENT RESERVE IN / READ FULL STATUS. When empty, a
   // TransportID with PROTOCOL IDENTIFIER Fh (no specific protocol) carrying the nexus id is used.
@@ -47,6 +60,7 @@ struct task {
 struct task_result {
   status st = status::good;
   byte_buffer data_in;  // what the command produced (the transport truncates to expected_length)
+  file_data file_in;  // instead of data_in (only when task::file_data_ok; fd < 0 when unused)
   bytes sense;    // fixed-format sense data (SPC-4 §4.5.3) when st == check_condition
   // For commands that take data-out: the number of bytes the CDB itself describes (the SCSI
   // transfer length, e.g. blocks * block size for WRITE), so the transport can report write

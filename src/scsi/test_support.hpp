@@ -53,7 +53,10 @@ struct unit_fixture {
     std::optional<task_result> out;
     unit.execute(std::move(t), [&](task_result r) { out = std::move(r); });
     EXPECT_TRUE(out.has_value()) << "no completion";
-    return out ? std::move(*out) : task_result{status::busy, {}, {}};
+    if (out) return std::move(*out);
+    task_result none;
+    none.st = status::busy;
+    return none;
   }
 
   std::shared_ptr<storage::memory_device> dev;

@@ -32,6 +32,15 @@ class block_device {
     (void)out;
     return false;
   }
+  // When bytes [offset, offset + length) of the disk are bytes [offset, offset + length) of one
+  // file (a raw image), that file's descriptor, for zero-copy sends (sendfile); it stays open as
+  // long as this device lives. -1 otherwise (the default; overlays, memory devices). Never
+  // blocks. Callers must still only read the descriptor where blocking is allowed (the pool).
+  virtual int file_for(std::uint64_t offset, std::uint64_t length) const {
+    (void)offset;
+    (void)length;
+    return -1;
+  }
   virtual std::error_code write(std::uint64_t offset, std::span<const std::byte> in,
                                 bool fua = false) = 0;
   // Makes every completed write durable (fdatasync for files).

@@ -51,6 +51,10 @@ class raw_file final : public block_device {
     return {};
   }
 
+  int file_for(std::uint64_t offset, std::uint64_t length) const override {
+    return in_range(offset, length) ? fd_ : -1;
+  }
+
   bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
     if (!nowait_ok_.load(std::memory_order_relaxed) || !in_range(offset, out.size()))
       return false;
