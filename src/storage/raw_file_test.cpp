@@ -114,5 +114,24 @@ TEST_F(RawFile, ShrunkFileGivesErrorNotZeros) {
   EXPECT_TRUE((*dev)->read(8192, b));
 }
 
+TEST_F(RawFile, CachedReadAndFileRange) {
+  auto dev = open_raw(path_, false);
+  ASSERT_TRUE(dev) << dev.error_message();
+  auto p = pattern(65536, 9);
+  ASSERT_FALSE((*dev)->write(131072, p));  // just written: in the page cache
+  std::vector<std::byte> out(65536);
+  // RWF_NOWAIT may decline (file systems without it); when it reads, the bytes are right.
+  if ((*dev)->try_read_cached(131072, out)) {
+    EXPECT_EQ(out, p);
+  }
+  EXPECT_FALSE((*dev)->try_read_cached((1 << 20) - 512, out));  // past the end: declined
+  // The file range is the disk range, within bounds only.
+  int fd = (*dev)->file_for(131072, 65536);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pread(fd, out.data(), out.size(), 131072), 65536);
+  EXPECT_EQ(out, p);
+  EXPECT_EQ((*dev)->file_for((1 << 20) - 512, 1024), -1);
+}
+
 }  // namespace
 }  // namespace diskless::storage
