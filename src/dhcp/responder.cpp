@@ -42,6 +42,16 @@ packet base_reply(const env& e, message_type t) {
 // Boot information for PXE and iPXE clients (PXE spec §2.4, RFC 4578, DESIGN.md §3).
 void add_boot(packet& r, const env& e, bool proxy) {
   const auto& c = e.client;
+  if (c.http && !c.ipxe) {
+    // UEFI HTTP Boot (UEFI 2.9 §24.7.2): "HTTPClient" in option 60 and the boot URI in the
+    // file field. The EFI iPXE comes from our HTTP service (http/route.hpp: /ipxe/<loader>);
+    // iPXE then asks again as iPXE and gets its script like everyone else.
+    r.set(opt::vendor_class, to_bytes("HTTPClient"));
+    r.file = fmt::format("http://{}:{}/ipxe/{}", e.server.str(), e.inv.server.http.port,
+                         e.inv.server.dhcp.efi_loader);
+    if (c.guid) r.set(opt::client_uuid, *c.guid);
+    return;
+  }
   if (!c.pxe && !c.ipxe) return;
   r.siaddr = e.server;  // next server: TFTP on ourselves
   r.file = boot_file(c, e.mac, e.inv.server.dhcp.efi_loader);
@@ -119,7 +129,7 @@ std::optional<reply> respond_4011(const env& e, std::string* why) {
 
 // proxyDHCP on port 67 (PXE spec §2.2.3): PXE DISCOVERs only, OFFER with yiaddr 0.
 std::optional<reply> respond_proxy(const env& e, std::string* why) {
-  if (!e.client.pxe) return no_reply(why, "not a PXE client (proxy mode)");
+  if (!e.client.pxe && !e.client.http) return no_reply(why, "not a PXE client (proxy mode)");
   if (e.req.type() != message_type::discover)
     return no_reply(why, "proxy mode answers only DISCOVER on port 67");
   auto r = base_reply(e, message_type::offer);
@@ -276,8 +286,10 @@ std::optional<reply> respond(const packet& req, const inventory::inventory& inv,
   e.host = inv.find_host(e.mac);
   if (!e.host && inv.unknown.what == inventory::unknown_policy::kind::ignore)
     return no_reply(why, "unknown MAC, policy ignore");
-  if (e.client.http && !e.client.pxe)
-    return no_reply(why, "HTTPClient (UEFI HTTP Boot) not served yet");
+  if (e.client.http && !e.client.ipxe && !inv.server.http.enabled)
+    return no_reply(why, "HTTPClient (UEFI HTTP Boot) needs <http enabled=\"true\">");
+  if (e.client.http && !e.client.ipxe && !e.client.uefi())
+    return no_reply(why, "HTTPClient without a UEFI architecture (option 93)");
   if (ctx.local_port == pxe_port) return respond_4011(e, why);
   if (mode == inventory::dhcp_mode::proxy) return respond_proxy(e, why);
   return respond_full(e, why);

@@ -218,8 +218,29 @@ TEST(DhcpResponder, QuirksForceOption43AndDelay) {
   EXPECT_EQ(r->delay, 250ms);
 }
 
-TEST(DhcpResponder, HttpClientIgnored) {
+TEST(DhcpResponder, HttpClientGetsTheEfiLoaderUrl) {
+  for (auto mode : {dhcp_mode::full, dhcp_mode::proxy}) {
+    auto inv = make_inv(mode);
+    inv.server.http.port = 8080;
+    lease_table leases;
+    configure_leases(leases, inv);
+    auto p = request(message_type::discover, known_mac, {false, false, 16});
+    p.set(opt::vendor_class, to_bytes("HTTPClient:Arch:00016:UNDI:003001"));
+    std::string why;
+    auto r = ask(p, inv, leases, server_port, &why);
+    ASSERT_TRUE(r) << why;
+    EXPECT_EQ(r->pkt.type(), message_type::offer);
+    // UEFI 2.9 §24.7.2: "HTTPClient" echoed in option 60, the URI in the file field.
+    EXPECT_EQ(r->pkt.get_string(opt::vendor_class), "HTTPClient");
+    EXPECT_EQ(r->pkt.file, "http://" + inv.server.address->str() + ":8080/ipxe/snponly.efi");
+    EXPECT_FALSE(r->pkt.has(opt::vendor_specific));
+    EXPECT_EQ(r->pkt.yiaddr.is_unspecified(), mode == dhcp_mode::proxy);
+  }
+}
+
+TEST(DhcpResponder, HttpClientIgnoredWithoutHttp) {
   auto inv = make_inv(dhcp_mode::full);
+  inv.server.http.enabled = false;
   lease_table leases;
   configure_leases(leases, inv);
   auto p = request(message_type::discover, known_mac, {false, false, 16});
@@ -227,6 +248,11 @@ TEST(DhcpResponder, HttpClientIgnored) {
   std::string why;
   EXPECT_FALSE(ask(p, inv, leases, server_port, &why));
   EXPECT_NE(why.find("HTTPClient"), std::string::npos);
+  // Without option 93 there is no loader to name.
+  inv.server.http.enabled = true;
+  auto q = request(message_type::discover, known_mac, {false, false, std::nullopt});
+  q.set(opt::vendor_class, to_bytes("HTTPClient:Arch:00016:UNDI:003001"));
+  EXPECT_FALSE(ask(q, inv, leases, server_port, &why));
 }
 
 TEST(DhcpResponder, NoServerAddressNoReply) {

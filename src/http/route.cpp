@@ -120,6 +120,16 @@ plan route(std::string_view method, std::string_view target, const inventory::in
   if (path == "/metrics") return metrics(inv, stats);
   if (path.find("..") != std::string_view::npos || path.find('%') != std::string_view::npos)
     return plan{404, "text/plain", "not found\n", {}};  // only our own names are served
+  // The EFI iPXE builds for UEFI HTTP Boot clients (dhcp/responder.cpp): from the TFTP root when
+  // an admin put one there, else from Debian's ipxe package, as TFTP does. Only these names.
+  if (path == "/ipxe/snponly.efi" || path == "/ipxe/ipxe.efi") {
+    const auto name = path.substr(6);
+    auto local = inv.resolve(inv.server.tftp.root) / name;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(local, ec))
+      local = std::filesystem::path("/usr/lib/ipxe") / name;
+    return plan{200, "application/efi", {}, local};
+  }
   auto r = boot::lookup(inv, templates, path);
   if (!r) {
     log::http().error("{}: {}", path, r.error_message());

@@ -76,6 +76,16 @@ TEST_F(Routes, ScriptsFilesStatusMetrics) {
   EXPECT_NE(m.body.find("diskless_http_requests_total 7"), std::string::npos) << m.body;
 }
 
+TEST_F(Routes, EfiLoadersForHttpBoot) {
+  auto s = route("GET", "/ipxe/snponly.efi", *inv_, templates_, stats_);
+  EXPECT_EQ(s.status, 200u);
+  EXPECT_EQ(s.file, "/usr/lib/ipxe/snponly.efi");  // /srv/images/tftp has none
+  EXPECT_EQ(route("GET", "/ipxe/ipxe.efi", *inv_, templates_, stats_).file,
+            "/usr/lib/ipxe/ipxe.efi");
+  EXPECT_EQ(route("GET", "/ipxe/undionly.kpxe", *inv_, templates_, stats_).status, 404u);
+  EXPECT_EQ(route("GET", "/ipxe/../ipxe.efi", *inv_, templates_, stats_).status, 404u);
+}
+
 TEST_F(Routes, RefusalsAndUnknowns) {
   EXPECT_EQ(route("POST", "/status", *inv_, templates_, stats_).status, 405u);
   EXPECT_EQ(route("GET", "/boot/52-54-00-00-00-99.ipxe", *inv_, templates_, stats_).status, 404u);
