@@ -92,28 +92,33 @@ boot() {
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
-declare -A result
+declare -A result times
 paths=${BOOT_PATHS:-bios uefi linux}
 servers=${BOOT_SERVERS:-peer diskless}
-for server in $servers; do
-  case $server in
-    peer) start_peer ;;
-    diskless) start_diskless ;;
-    diskless-ipxe.efi) start_diskless 'efi-loader="ipxe.efi"' ;;
-    *) dl_fail "unknown server $server" ;;
-  esac
-  for path in $paths; do
-    times=()
-    for ((r = 1; r <= runs; r++)); do
+# Servers alternate within each round (the machine's load drifts; all of one server, then all of
+# the other, would carry that drift into the ratio).
+for ((r = 1; r <= runs; r++)); do
+  for server in $servers; do
+    case $server in
+      peer) start_peer ;;
+      diskless) start_diskless ;;
+      diskless-ipxe.efi) start_diskless 'efi-loader="ipxe.efi"' ;;
+      *) dl_fail "unknown server $server" ;;
+    esac
+    for path in $paths; do
       t=$(boot "$path") || dl_fail "$server: $path boot $r failed"
-      times+=("$t")
-      echo "  $server $path run $r: ${times[-1]} s" >&2
+      times[$server/$path]+=" $t"
+      echo "  $server $path run $r: $t s" >&2
     done
-    result[$server/$path]=$(median "${times[@]}")
+    case $server in peer) stop_peer ;; *) stop_diskless ;; esac
   done
-  case $server in peer) stop_peer ;; *) stop_diskless ;; esac
 done
-
+for server in $servers; do
+  for path in $paths; do
+    # shellcheck disable=SC2086
+    result[$server/$path]=$(median ${times[$server/$path]})
+  done
+done
 echo
 printf '%-8s' path
 for server in $servers; do printf ' %18s' "$server (s)"; [ "$server" = peer ] || printf ' %6s' ratio; done
