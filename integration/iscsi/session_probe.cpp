@@ -197,6 +197,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s reinstate|idle URL INITIATOR\n", argv[0]);
     return 2;
   }
+  // The target closes a replaced session's socket while we may still be writing to it: that
+  // must be an error return from libiscsi, not SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
   std::string mode = argv[1];
   if (mode == "reinstate") return reinstate(argv[2], argv[3]);
   if (mode == "idle") return idle(argv[2], argv[3]);
