@@ -131,11 +131,14 @@ bool session::ordered_entry(pdu p, bool is_task) {
 
 void session::release_ordered() {
   while (!waiting_.empty() && waiting_.begin()->first == cfg_.exp_cmd_sn) {
+    const std::uint32_t sn = waiting_.begin()->first;
     auto q = std::move(waiting_.begin()->second);
     waiting_.erase(waiting_.begin());
     ++cfg_.exp_cmd_sn;
     if (q.what == queued::kind::task) {
-      if (auto it = tasks_.find(q.itt); it != tasks_.end()) {
+      // The ITT may already name a newer task when this one ended early (refused, or its data
+      // out of sequence): only the task that holds this CmdSN is released.
+      if (auto it = tasks_.find(q.itt); it != tasks_.end() && it->second->cmd_sn == sn) {
         it->second->ordered = true;
         maybe_execute(q.itt);
       }
@@ -285,27 +288,56 @@ bool session::data_out(const pdu& p) {
   const std::uint32_t ttt = p.u32(20), data_sn = p.u32(36), offset = p.u32(40);
   const auto len = static_cast<std::uint32_t>(p.data.size());
   // §11.7.4-11.7.5 with DataPDUInOrder=Yes: each PDU continues where the last one stopped.
-  bool ok = ts.t.data_out_expected;
+  // A PDU that does not is answered by ending its task (below); `asc` says why (SPC-4 4Bh codes
+  // and RFC 7143 §11.4.7.2).
+  std::uint16_t asc = 0;
   r2t_state* r = nullptr;
-  if (ok && ttt == reserved_tag) {
-    ok = offset == ts.received && data_sn == ts.unsol_next_sn && offset + len <= ts.unsol_end &&
-         offset + len >= offset;
-    if (ok) ++ts.unsol_next_sn;
-  } else if (ok) {
+  if (!ts.t.data_out_expected) {
+    asc = 0x0c0c;  // unexpected unsolicited data
+  } else if (ttt == reserved_tag) {
+    if (data_sn != ts.unsol_next_sn)
+      asc = 0x4b00;  // DATA PHASE ERROR
+    else if (offset != ts.received)
+      asc = 0x4b05;  // DATA OFFSET ERROR
+    else if (offset + len > ts.unsol_end || offset + len < offset)
+      asc = 0x4b02;  // TOO MUCH WRITE DATA
+    else
+      ++ts.unsol_next_sn;
+  } else {
     auto rit = r2ts_.find(ttt);
-    ok = rit != r2ts_.end() && rit->second.itt == ts.t.tag;
-    if (ok) {
+    if (rit == r2ts_.end() || rit->second.itt != ts.t.tag) {
+      asc = 0x4b01;  // INVALID TARGET PORT TRANSFER TAG RECEIVED
+    } else {
       r = &rit->second;
-      ok = offset == r->offset + r->received && data_sn == r->next_data_sn &&
-           len <= r->length - r->received;
+      if (data_sn != r->next_data_sn)
+        asc = 0x4b00;
+      else if (offset != r->offset + r->received)
+        asc = 0x4b05;
+      else if (len > r->length - r->received)
+        asc = 0x4b02;
+      else
+        ++r->next_data_sn;
     }
-    if (ok) ++r->next_data_sn;
   }
-  if (!ok) {
-    log::iscsi().info("Data-Out with bad DataSN/offset/TTT for ITT {:#x}", ts.t.tag);
-    reject(p, reject_protocol);
-    closing_ = true;  // ERL 0: the task cannot be recovered (§7.1.5)
-    return false;
+  if (asc != 0) {
+    log::iscsi().info("Data-Out for ITT {:#x} (DataSN {}, offset {}, TTT {:#x}) out of sequence",
+                      ts.t.tag, data_sn, offset, ttt);
+    if (ts.executing) {
+      reject(p, reject_protocol);  // all its data is in; the stray PDU alone is refused
+      return true;
+    }
+    // ERL 0 cannot ask for the data again (no recovery R2T, §7.1.4), so the task ends with
+    // CHECK CONDITION, ABORTED COMMAND (a Reject must not end a task implicitly, §7.1.4.1). The
+    // PDU framing is intact, so the session goes on; the rest of this task's Data-Out PDUs find
+    // no task and are dropped.
+    for (auto x = r2ts_.begin(); x != r2ts_.end();)
+      x = x->second.itt == ts.t.tag ? r2ts_.erase(x) : std::next(x);
+    scsi::task_result res;
+    res.st = scsi::status::check_condition;
+    res.sense = make_sense(0x0b, static_cast<std::uint8_t>(asc >> 8),
+                           static_cast<std::uint8_t>(asc & 0xff));
+    respond(ts, std::move(res));
+    return true;
   }
   std::memcpy(ts.t.data_out.data() + offset, p.data.data(), len);
   ts.received += len;

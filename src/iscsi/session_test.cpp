@@ -212,17 +212,93 @@ TEST(session, write_immediate_unsolicited_and_r2t) {
   EXPECT_TRUE(std::equal(pat.begin(), pat.end(), r.lu->disk.begin() + 2048));
 }
 
-TEST(session, bad_data_sn_or_offset_ends_session) {
-  rig r;
+// Sense bytes of a SCSI Response: SenseLength (2), then fixed format 70h ... key at [4], ASC/ASCQ
+// at [14]/[15].
+void expect_check_condition(const pdu& o, int key, int asc, int ascq) {
+  ASSERT_EQ(o.op(), opcode::scsi_response);
+  EXPECT_EQ(o.u8(3), 0x02);
+  ASSERT_GE(o.data.size(), 16u);
+  EXPECT_EQ(std::to_integer<int>(o.data[2]), 0x70);
+  EXPECT_EQ(std::to_integer<int>(o.data[4]) & 0x0f, key);
+  EXPECT_EQ(std::to_integer<int>(o.data[14]), asc);
+  EXPECT_EQ(std::to_integer<int>(o.data[15]), ascq);
+}
+
+// At ERL 0 a Data-Out out of sequence ends its task with CHECK CONDITION, ABORTED COMMAND and
+// the session goes on (RFC 7143 §7.1.4.1); later Data-Out PDUs of that task are dropped.
+TEST(session, data_out_out_of_sequence_ends_the_task) {
+  struct bad {
+    std::uint32_t sn, off, len;
+    bool use_ttt;
+    int asc, ascq;
+  };
+  for (auto b : {bad{1, 0, 512, true, 0x4b, 0x00},     // DataSN 1 first
+                 bad{0xffffffff, 0, 512, true, 0x4b, 0x00},
+                 bad{0, 512, 512, true, 0x4b, 0x05},   // offset gap
+                 bad{0, 0, 1536, true, 0x4b, 0x02},    // more than the R2T asked for
+                 bad{0, 0, 512, false, 0x4b, 0x01}}) {  // a TTT we never gave
+    rig r;
+    ASSERT_TRUE(r.s->on_pdu(rig::cmd(0x2a, 0, 2, false, true, 1024, 3, r.cmd_sn++)));
+    ASSERT_EQ(r.out.size(), 1u);
+    auto ttt = b.use_ttt ? r.out[0].u32(20) : 0x1234u;
+    r.out.clear();
+    EXPECT_TRUE(r.s->on_pdu(rig::data_out(3, ttt, b.sn, b.off, bytes(b.len), false)));
+    ASSERT_EQ(r.out.size(), 1u);
+    expect_check_condition(r.out[0], 0x0b, b.asc, b.ascq);
+    EXPECT_EQ(r.s->tasks_in_flight(), 0u);
+    // The rest of its data is dropped; the session still works.
+    EXPECT_TRUE(r.s->on_pdu(rig::data_out(3, ttt, 1, 512, bytes(512), true)));
+    r.out.clear();
+    ASSERT_TRUE(r.s->on_pdu(r.read10(0, 1, 4)));
+    ASSERT_FALSE(r.out.empty());
+    EXPECT_EQ(r.out.back().op(), opcode::data_in);
+  }
+}
+
+// Unsolicited Data-Out (InitialR2T=No) with DataSN 0 twice, as libiscsi's iSCSIDataSnInvalid
+// sends it: the second PDU ends the task.
+TEST(session, unsolicited_data_sn_repeated_ends_the_task) {
+  session_params p;
+  p.initial_r2t = false;
+  rig r(p);
   ASSERT_TRUE(r.s->on_pdu(rig::cmd(0x2a, 0, 2, false, true, 1024, 3, r.cmd_sn++)));
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_TRUE(r.s->on_pdu(rig::data_out(3, reserved_tag, 0, 0, bytes(512), false)));
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_TRUE(r.s->on_pdu(rig::data_out(3, reserved_tag, 0, 512, bytes(512), true)));
   ASSERT_EQ(r.out.size(), 1u);
-  auto ttt = r.out[0].u32(20);
-  EXPECT_FALSE(r.s->on_pdu(rig::data_out(3, ttt, 1, 0, bytes(512), false)));  // DataSN 1 first
-  EXPECT_EQ(r.out.back().op(), opcode::reject);
-  rig r2;
-  r2.s->on_pdu(rig::cmd(0x2a, 0, 2, false, true, 1024, 3, r2.cmd_sn++));
-  ttt = r2.out[0].u32(20);
-  EXPECT_FALSE(r2.s->on_pdu(rig::data_out(3, ttt, 0, 512, bytes(512), false)));  // offset gap
+  expect_check_condition(r.out[0], 0x0b, 0x4b, 0x00);
+  // Data for a read command is unexpected unsolicited data (§11.4.7.2: 0Ch/0Ch).
+  r.lu->hold = true;
+  r.out.clear();
+  ASSERT_TRUE(r.s->on_pdu(rig::cmd(0x28, 0, 1, true, false, 512, 5, r.cmd_sn + 1)));
+  EXPECT_TRUE(r.s->on_pdu(rig::data_out(5, reserved_tag, 0, 0, bytes(512), true)));
+  ASSERT_EQ(r.out.size(), 1u);
+  expect_check_condition(r.out[0], 0x0b, 0x0c, 0x0c);
+  // Its CmdSN still counts: the next command runs once the gap before it is filled.
+  r.lu->hold = false;
+  r.out.clear();
+  ASSERT_TRUE(r.s->on_pdu(rig::cmd(0x28, 0, 1, true, false, 512, 5, r.cmd_sn++)));
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.back().op(), opcode::data_in);
+}
+
+TEST(session, write_bound_matches_maximum_transfer_length) {
+  rig r;
+  ASSERT_TRUE(r.s->on_pdu(rig::cmd(0x2a, 0, 0, false, true, 32u << 20, 3, r.cmd_sn++)));
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out[0].op(), opcode::r2t);
+  r.out.clear();
+  ASSERT_TRUE(r.s->on_pdu(rig::cmd(0x2a, 0, 0, false, true, (32u << 20) + 512, 4, r.cmd_sn++)));
+  ASSERT_EQ(r.out.size(), 1u);
+  EXPECT_EQ(r.out[0].op(), opcode::scsi_response);
+  EXPECT_EQ(r.out[0].u8(3), 0x02);  // CHECK CONDITION
+  // Sense data: 2-byte length, fixed format 70h, key 05h, ASC/ASCQ 24h/00h.
+  ASSERT_GE(r.out[0].data.size(), 16u);
+  EXPECT_EQ(std::to_integer<int>(r.out[0].data[2]), 0x70);
+  EXPECT_EQ(std::to_integer<int>(r.out[0].data[4]) & 0x0f, 0x05);
+  EXPECT_EQ(std::to_integer<int>(r.out[0].data[14]), 0x24);
+  EXPECT_EQ(std::to_integer<int>(r.out[0].data[15]), 0x00);
 }
 
 TEST(session, immediate_data_refused_when_not_negotiated) {
