@@ -69,8 +69,8 @@ struct io_result {
 // Keeps a READ's range locked and its device open while the transport sends file_data.
 struct range_hold {
   range_hold(disk_unit* u, std::weak_ptr<bool> alive, disk_unit::range_handle h,
-             std::shared_ptr<storage::block_device> dev)
-      : unit(u), alive(std::move(alive)), handle(h), dev(std::move(dev)) {}
+             std::shared_ptr<storage::block_device> dev, std::shared_ptr<const void> keep)
+      : unit(u), alive(std::move(alive)), handle(h), dev(std::move(dev)), keep(std::move(keep)) {}
   ~range_hold() {
     if (!alive.expired()) unit->release_range(handle);
   }
@@ -80,6 +80,7 @@ struct range_hold {
   std::weak_ptr<bool> alive;
   disk_unit::range_handle handle;
   std::shared_ptr<storage::block_device> dev;
+  std::shared_ptr<const void> keep;  // block_device::file_extent::keep
 };
 
 struct read_result {
@@ -109,11 +110,14 @@ void disk_unit::read(const command_info& c, task t, completion done) {
   const bool file_ok = t.file_data_ok && len >= file_data_min;
   with_range(b.lba, b.blocks, false,
              [this, alive, off, len, file_ok, done = std::move(done)](range_handle h) mutable {
-               if (int fd = file_ok ? dev_->file_for(off, len) : -1; fd >= 0) {
+               if (auto fe = file_ok ? dev_->file_for(off, len) : storage::block_device::file_extent{};
+                   fe.fd >= 0) {
                  // Zero copy: the transport sends the bytes from the file; the range stays
-                 // locked until it drops the hold (then the bytes are on the wire).
+                 // locked until it drops the hold (then the bytes are on the wire), which keeps
+                 // discards (exclusive, see unmap) from freeing the run meanwhile.
                  task_result r;
-                 r.file_in = {std::make_shared<range_hold>(this, alive, h, dev_), fd, off, len};
+                 r.file_in = {std::make_shared<range_hold>(this, alive, h, dev_, std::move(fe.keep)),
+                              fe.fd, fe.offset, len};
                  return done(std::move(r));
                }
                // A page-cache hit completes here on the loop (one preadv2 with RWF_NOWAIT);
@@ -258,7 +262,7 @@ void disk_unit::write_same(const command_info& c, task t, completion done) {
   std::uint64_t off = b.lba * info_.block_size;
   std::uint64_t total = b.blocks * std::uint64_t{info_.block_size};
   std::weak_ptr<bool> alive = alive_;
-  with_range(b.lba, b.blocks, false,
+  with_range(b.lba, b.blocks, discard,  // exclusive when discarding: see unmap
              [this, alive, off, total, discard, block = std::move(block),
               done = std::move(done)](range_handle h) mutable {
                pool_.submit(
@@ -316,8 +320,10 @@ void disk_unit::unmap(task t, completion done) {
   }
   if (ranges.empty()) return done(good());
   std::weak_ptr<bool> alive = alive_;
+  // Exclusive: a zero-copy READ in flight over the range sends from the file run it was mapped
+  // to (read above), and a discarded qcow2 cluster may be reused for other data at once.
   with_range(
-      lo, hi - lo, false,
+      lo, hi - lo, true,
       [this, alive, ranges = std::move(ranges), done = std::move(done)](range_handle h) mutable {
         pool_.submit(
             [dev = dev_, ranges = std::move(ranges)] {

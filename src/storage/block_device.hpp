@@ -8,6 +8,7 @@
 // successful flush() (or was made with fua = true) is on stable storage.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <system_error>
 
@@ -32,14 +33,24 @@ class block_device {
     (void)out;
     return false;
   }
-  // When bytes [offset, offset + length) of the disk are bytes [offset, offset + length) of one
-  // file (a raw image), that file's descriptor, for zero-copy sends (sendfile); it stays open as
-  // long as this device lives. -1 otherwise (the default; overlays, memory devices). Never
-  // blocks. Callers must still only read the descriptor where blocking is allowed (the pool).
-  virtual int file_for(std::uint64_t offset, std::uint64_t length) const {
+  // Where bytes [offset, offset + length) of the disk lie as one run of bytes in one file (a raw
+  // image; a qcow2 data run; a range an overlay has not written, in its raw backing file): that
+  // file's descriptor and the run's offset in it, for zero-copy sends (sendfile). `keep` holds
+  // whatever must stay alive for the descriptor to stay open beyond this device's own lifetime
+  // (an overlay that can be revoked); hold it until the send is over. fd = -1 when there is no
+  // such run or finding out would wait (the default; memory devices). Never blocks: the loop
+  // calls it. The caller must still only read the descriptor where blocking is allowed (the
+  // pool), and keeps [offset, offset + length) from being discarded meanwhile (a qcow2 cluster
+  // freed by a discard may be reused for other data).
+  struct file_extent {
+    int fd = -1;
+    std::uint64_t offset = 0;
+    std::shared_ptr<const void> keep;
+  };
+  virtual file_extent file_for(std::uint64_t offset, std::uint64_t length) {
     (void)offset;
     (void)length;
-    return -1;
+    return {};
   }
   virtual std::error_code write(std::uint64_t offset, std::span<const std::byte> in,
                                 bool fua = false) = 0;

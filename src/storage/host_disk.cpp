@@ -28,7 +28,7 @@ class read_only_view final : public block_device {
   bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
     return dev_->try_read_cached(offset, out);
   }
-  int file_for(std::uint64_t offset, std::uint64_t length) const override {
+  file_extent file_for(std::uint64_t offset, std::uint64_t length) override {
     return dev_->file_for(offset, length);
   }
   std::error_code write(std::uint64_t, std::span<const std::byte>, bool) override {
@@ -57,7 +57,7 @@ class locked_device final : public block_device {
   bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
     return dev_->try_read_cached(offset, out);
   }
-  int file_for(std::uint64_t offset, std::uint64_t length) const override {
+  file_extent file_for(std::uint64_t offset, std::uint64_t length) override {
     return dev_->file_for(offset, length);
   }
   std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
@@ -148,6 +148,15 @@ class disk_catalog::overlay_device final : public block_device {
   bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
     auto d = get();
     return d && d->try_read_cached(offset, out);
+  }
+  // The image stays open while the caller holds `keep`, even if it is revoked meanwhile (a reset
+  // closes it): the descriptor is never reused under a send in flight.
+  file_extent file_for(std::uint64_t offset, std::uint64_t length) override {
+    auto d = get();
+    if (!d) return {};
+    auto fe = d->file_for(offset, length);
+    if (fe.fd >= 0) fe.keep = std::move(d);
+    return fe;
   }
   std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
     auto d = get();

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -273,6 +274,36 @@ bool qcow2_image::try_read_cached(std::uint64_t offset, std::span<std::byte> out
   return true;
 }
 
+block_device::file_extent qcow2_image::file_for(std::uint64_t offset, std::uint64_t length) {
+  auto& s = *p_;
+  if (offset > s.h.size || length > s.h.size - offset || length == 0) return {};
+  std::vector<extent> ext;
+  {
+    std::unique_lock lock(s.mu, std::try_to_lock);
+    if (!lock.owns_lock()) return {};
+    auto ec = map_extents(s, offset, static_cast<std::size_t>(length), ext,
+                          [&](std::uint64_t gc, std::uint64_t& e) {
+                            return s.lookup_cached(gc, e)
+                                       ? std::error_code{}
+                                       : std::make_error_code(std::errc::operation_would_block);
+                          });
+    if (ec || ext.size() != 1) return {};
+  }
+  const auto& x = ext.front();
+  if (x.kind == mapping::unallocated) {
+    // Past the backing device's end the overlay reads zeros, which a file run cannot give.
+    if (!s.backing || x.host > s.backing_size || length > s.backing_size - x.host) return {};
+    return s.backing->file_for(x.host, length);
+  }
+  if (x.kind != mapping::data) return {};
+  // A data cluster past the end of the file reads as zeros through read() (pread_zero_fill);
+  // sendfile would come up short, so such a run is declined.
+  struct stat st {};
+  if (::fstat(s.fd, &st) != 0 || x.host + length > static_cast<std::uint64_t>(st.st_size))
+    return {};
+  return {s.fd, x.host, nullptr};
+}
+
 std::error_code qcow2_image::write(std::uint64_t offset, std::span<const std::byte> in, bool fua) {
   auto& s = *p_;
   if (!s.writable) return std::make_error_code(std::errc::read_only_file_system);
@@ -283,6 +314,10 @@ std::error_code qcow2_image::write(std::uint64_t offset, std::span<const std::by
   {
     std::lock_guard lock(s.mu);
     if (s.broken) return std::make_error_code(std::errc::io_error);
+    if (!in.empty()) {
+      if (auto ec = s.prepare_allocation(offset >> s.cb, (offset + in.size() - 1) >> s.cb))
+        return ec;
+    }
     std::size_t pos = 0;
     while (pos < in.size()) {
       std::uint64_t g = offset + pos;

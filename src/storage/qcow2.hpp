@@ -81,6 +81,10 @@ class qcow2_image final : public block_device {
   // backing device's own try_read_cached for unallocated clusters, preadv2(RWF_NOWAIT) for data
   // clusters. Declines (false) on anything that would wait.
   bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override;
+  // A range that maps, through cached L2 tables only, to one contiguous run of data clusters in
+  // this file, or lies wholly in unallocated clusters over a backing device that has a file run
+  // for it. Declines (fd = -1) on zero clusters, mixed or split runs, and anything uncached.
+  file_extent file_for(std::uint64_t offset, std::uint64_t length) override;
   std::error_code write(std::uint64_t offset, std::span<const std::byte> in,
                         bool fua = false) override;
   std::error_code flush() override;

@@ -69,6 +69,9 @@ struct qcow2_image::impl {
   std::error_code allocate_and_write(std::uint64_t guest_cluster, std::uint64_t old_entry,
                                      std::uint64_t within, std::span<const std::byte> data);
   std::error_code mark_zero(std::uint64_t guest_cluster);
+  // Before a write of guest clusters [first, last] allocates: the refcount blocks the next
+  // clusters will need and the missing L2 tables, so its data clusters follow in one run.
+  std::error_code prepare_allocation(std::uint64_t first, std::uint64_t last);
   // Write metadata back by itself beyond 16 MiB of dirty L2 tables or many pending frees (bounds
   // what a crash without a guest flush may lose, and memory held by pending frees).
   bool too_dirty() const { return l2_dirty * cs > (16u << 20) || pending_free.size() > 65536; }

@@ -102,11 +102,70 @@ std::error_code qcow2_image::impl::l2_for_write(std::uint64_t gc, l2_table*& t) 
   return load_l2(off, t);
 }
 
+// Sequential guest writes then make sequential runs in the file, which zero-copy reads send
+// whole (file_for); otherwise a new refcount block lands inside the run every rc_per_block
+// clusters and an L2 table wherever a write crosses into a new L2 range. Placement only: what
+// is allocated, and the write-back order, are as in alloc_cluster and l2_for_write.
+std::error_code qcow2_image::impl::prepare_allocation(std::uint64_t first, std::uint64_t last) {
+  const std::uint64_t per_l2 = h.l2_entries();
+  std::uint64_t missing_l2 = 0;
+  for (std::uint64_t i1 = first / per_l2; i1 <= last / per_l2 && i1 < l1.size(); ++i1)
+    if ((l1[i1] & entry_offset_mask) == 0) ++missing_l2;
+  // Refcount blocks for every cluster this write may take, each placed in a free cluster that
+  // an existing block describes (alloc_cluster), ahead of the run rather than inside it.
+  std::uint64_t need = missing_l2;
+  for (std::uint64_t gc = first; gc <= last; ++gc) {
+    std::uint64_t e = 0;
+    if (auto ec = lookup(gc, e)) return ec;
+    auto kind = classify_l2(e);
+    if (kind == mapping::unallocated || (kind == mapping::zero && (e & entry_offset_mask) == 0))
+      ++need;
+  }
+  if (need == 0) return {};  // an overwrite in place
+  for (std::uint64_t bi = free_hint / rc_per_block;
+       bi <= (free_hint + need) / rc_per_block && bi < rt.size(); ++bi) {
+    if ((rt[bi] & rt_offset_mask) != 0) continue;
+    if (bi == free_hint / rc_per_block) continue;  // alloc_cluster places it in itself
+    std::uint64_t at = 0;
+    if (auto ec = alloc_cluster(at)) return ec;
+    if ((rt[bi] & rt_offset_mask) != 0) {
+      // alloc_cluster found the blocks before full and made this one itself, in itself; `at`
+      // is not needed after all: give it back (refcount 0 again) rather than leak it.
+      rc_block* b = nullptr;
+      if (auto ec = load_rc(rt[(at >> cb) / rc_per_block] & rt_offset_mask, b)) return ec;
+      refcount_set(b->data, h.refcount_order, (at >> cb) % rc_per_block, 0);
+      if (!b->dirty) {
+        b->dirty = true;
+        ++rc_dirty;
+      }
+      free_hint = std::min(free_hint, at >> cb);
+      break;
+    }
+    rc_block nb;
+    nb.data.resize(cs);
+    nb.dirty = true;
+    ++rc_dirty;
+    rc[at] = std::move(nb);
+    rt[bi] = at;
+    rt_dirty.insert(bi);
+  }
+  for (std::uint64_t i1 = first / per_l2; i1 <= last / per_l2 && i1 < l1.size(); ++i1) {
+    if ((l1[i1] & entry_offset_mask) != 0) continue;
+    l2_table* t = nullptr;
+    if (auto ec = l2_for_write(i1 * per_l2, t)) return ec;
+  }
+  return {};
+}
+
 std::error_code qcow2_image::impl::allocate_and_write(std::uint64_t gc, std::uint64_t old,
                                                       std::uint64_t within,
                                                       std::span<const std::byte> data) {
   auto kind = classify_l2(old);
   std::uint64_t host = 0;
+  // A new L2 table is allocated before the data cluster, so sequentially written data lies in
+  // one run of the file after it (zero-copy reads send such runs whole; file_for).
+  l2_table* t = nullptr;
+  if (auto ec = l2_for_write(gc, t)) return ec;
   // A zero cluster that kept its data cluster (QEMU's preallocated zero) is written in place.
   if (kind == mapping::zero && (old & entry_offset_mask) != 0) {
     host = old & entry_offset_mask;
@@ -125,8 +184,7 @@ std::error_code qcow2_image::impl::allocate_and_write(std::uint64_t gc, std::uin
     std::copy(data.begin(), data.end(), buf.begin() + static_cast<std::ptrdiff_t>(within));
     if (auto ec = pwrite_full(fd, buf, host)) return ec;
   }
-  l2_table* t = nullptr;
-  if (auto ec = l2_for_write(gc, t)) return ec;
+  if (auto ec = l2_for_write(gc, t)) return ec;  // again: allocating may have moved the cache
   t->e[gc % h.l2_entries()] = host | entry_copied;
   if (!t->dirty) {
     t->dirty = true;

@@ -229,6 +229,15 @@ void run_random(std::uint32_t cluster_bits, std::uint64_t base_size, std::uint64
                                  f.model.begin() + static_cast<std::ptrdiff_t>(off)))
               << "op " << i << " cached read at " << off << " len " << len;
         }
+        // A file run, when there is one, holds the same bytes.
+        if (auto fe = q->file_for(off, len); fe.fd >= 0) {
+          bytes run(len);
+          ASSERT_EQ(::pread(fe.fd, run.data(), len, static_cast<off_t>(fe.offset)),
+                    static_cast<ssize_t>(len));
+          ASSERT_TRUE(std::equal(run.begin(), run.end(),
+                                 f.model.begin() + static_cast<std::ptrdiff_t>(off)))
+              << "op " << i << " file run at " << off << " len " << len;
+        }
         break;
       }
       case 8:
@@ -276,6 +285,36 @@ TEST(Qcow2Image, NoBackingFile) {
   ASSERT_FALSE((*q)->write(65534, one));
   ASSERT_FALSE((*q)->read(65534, std::span(got).first(5)));
   EXPECT_EQ(to_string(std::span(got).first(5)), "hello");
+}
+
+// Zero-copy runs (file_for): written data as one run of this file, unwritten data as the raw
+// backing file's run, and nothing for zero clusters, mixed ranges or ranges past the backing.
+TEST(Qcow2Image, FileRuns) {
+  std::mt19937_64 rng(7);
+  fixture f(rng, 1 << 20, 4 << 20, 12);
+  auto q = f.open();
+  ASSERT_TRUE(q);
+  auto data = random_bytes(rng, 256 << 10);
+  ASSERT_FALSE(q->write(1 << 20, data));  // clusters allocated in order: one run
+  std::copy(data.begin(), data.end(), f.model.begin() + (1 << 20));
+  auto check = [&](std::uint64_t off, std::uint64_t len) {
+    auto fe = q->file_for(off, len);
+    if (fe.fd < 0) return false;
+    bytes run(len);
+    EXPECT_EQ(::pread(fe.fd, run.data(), len, static_cast<off_t>(fe.offset)),
+              static_cast<ssize_t>(len));
+    EXPECT_TRUE(
+        std::equal(run.begin(), run.end(), f.model.begin() + static_cast<std::ptrdiff_t>(off)));
+    return true;
+  };
+  EXPECT_TRUE(check(1 << 20, 256 << 10));        // written: the overlay's own run
+  EXPECT_TRUE(check(4096, 64 << 10));            // unwritten, within the base: the base's run
+  EXPECT_FALSE(check((1 << 20) - 4096, 8192));   // half base, half overlay
+  EXPECT_FALSE(check(2 << 20, 4096));            // past the base's end: reads as zeros
+  ASSERT_FALSE(q->discard(1 << 20, 8192));       // zero clusters
+  std::fill_n(f.model.begin() + (1 << 20), 8192, std::byte{0});
+  EXPECT_FALSE(check(1 << 20, 8192));
+  EXPECT_TRUE(check((1 << 20) + 8192, 64 << 10));
 }
 
 TEST(Qcow2Image, PartialClusterCopiesFromBacking) {

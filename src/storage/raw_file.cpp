@@ -51,8 +51,9 @@ class raw_file final : public block_device {
     return {};
   }
 
-  int file_for(std::uint64_t offset, std::uint64_t length) const override {
-    return in_range(offset, length) ? fd_ : -1;
+  file_extent file_for(std::uint64_t offset, std::uint64_t length) override {
+    if (!in_range(offset, length)) return {};
+    return {fd_, offset, nullptr};
   }
 
   bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {

@@ -126,11 +126,12 @@ TEST_F(RawFile, CachedReadAndFileRange) {
   }
   EXPECT_FALSE((*dev)->try_read_cached((1 << 20) - 512, out));  // past the end: declined
   // The file range is the disk range, within bounds only.
-  int fd = (*dev)->file_for(131072, 65536);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::pread(fd, out.data(), out.size(), 131072), 65536);
+  auto fe = (*dev)->file_for(131072, 65536);
+  ASSERT_GE(fe.fd, 0);
+  EXPECT_EQ(fe.offset, 131072u);
+  ASSERT_EQ(::pread(fe.fd, out.data(), out.size(), 131072), 65536);
   EXPECT_EQ(out, p);
-  EXPECT_EQ((*dev)->file_for((1 << 20) - 512, 1024), -1);
+  EXPECT_EQ((*dev)->file_for((1 << 20) - 512, 1024).fd, -1);
 }
 
 }  // namespace
