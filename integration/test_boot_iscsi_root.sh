@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boot path 5 (iscsi-root): BIOS iPXE ROM → DHCP → boot/<mac>.ipxe rendered from
-# templates/iscsi-root.ipxe → kernel + initrd over TFTP → the initramfs (busybox + open-iscsi's
+# templates/iscsi-root.ipxe → kernel + initrd over HTTP (the default: HTTP is on) → the initramfs (busybox + open-iscsi's
 # iscsistart + the kernel's iSCSI modules) reads iscsi_initiator=, iscsi_target_name=,
 # iscsi_target_ip=, iscsi_target_port=, root= and rootfstype= from the kernel command line, logs
 # into diskless's target for the host with the Linux kernel initiator, mounts the ext4 root
@@ -24,6 +24,9 @@ dl_inventory "$DL_TMP/diskless.xml" full ignore \
   "<host mac=\"$mac\" name=\"pc5\" image=\"rootfs\" boot=\"iscsi-root\"/>"
 dl_serve "$bin" "$DL_TMP/diskless.xml"
 dl_qemu pc5 bios tap0 "$mac" 240
+dl_expect_serial pc5 "http://$DL_SERVER:8080/boot/52-54-00-b5-00-01.ipxe"
+dl_expect_serial pc5 "http://$DL_SERVER:8080/images/rootfs/vmlinuz"
+dl_expect_serial pc5 "http://$DL_SERVER:8080/images/rootfs/initrd"
 dl_expect_serial pc5 "DISKLESS-ISCSI-LOGIN iqn.2026-11.lan.diskless:initiator:pc5 -> iqn.2026-11.lan.diskless:pc5 at $DL_SERVER:3260"
 dl_expect_serial pc5 "DISKLESS-ISCSI-ROOT-OK"
 [ "$DL_QEMU_RC" = 0 ] || dl_fail "pc5: QEMU ended with $DL_QEMU_RC (expected a clean power-off)"
@@ -33,4 +36,4 @@ case $got in
   *"iqn.2026-11.lan.diskless:initiator:pc5: $token"*) ;;
   *) dl_fail "the root filesystem lacks the file the PC wrote (got: '$got')" ;;
 esac
-echo "PASS boot path 5 (iscsi-root: iscsistart login, ext4 root written): ${DL_QEMU_SECONDS}s"
+echo "PASS boot path 5 (iscsi-root: script, kernel and initrd over HTTP, iscsistart login, ext4 root written): ${DL_QEMU_SECONDS}s"

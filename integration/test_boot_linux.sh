@@ -3,7 +3,8 @@
 # → the image's kernel and initrd over TFTP as diskless's virtual files images/<image>/vmlinuz
 # and images/<image>/initrd → a Debian kernel (apt-get download, unpacked) runs a busybox-static
 # initramfs that prints a marker with its command line and powers off. The command line must
-# carry the image's cmdline (with a token made here).
+# carry the image's cmdline (with a token made here). HTTP is off here (DL_HTTP=off), so this
+# is the TFTP path; test_boot_iscsi_root.sh takes the default one (HTTP).
 # Usage: test_boot_linux.sh PATH/TO/diskless
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/common.sh"
@@ -16,7 +17,7 @@ mac=52:54:00:b4:00:01
 token=linux-$RANDOM$RANDOM
 "$here/images/kernel.sh" "$DL_TMP/kernel"
 "$here/images/initramfs.sh" marker "$DL_TMP/kernel" "$DL_TMP/initrd.gz"
-dl_inventory "$DL_TMP/diskless.xml" full ignore \
+DL_HTTP=off dl_inventory "$DL_TMP/diskless.xml" full ignore \
   "<image name=\"deb\" kernel=\"kernel/vmlinuz\" initrd=\"initrd.gz\" cmdline=\"console=ttyS0 quiet panic=-1 diskless_token=$token\"/>" \
   "<host mac=\"$mac\" name=\"pc4\" image=\"deb\" boot=\"linux\"/>"
 dl_serve "$bin" "$DL_TMP/diskless.xml"

@@ -1,9 +1,12 @@
 # Runs the diskless binary for the boot tests (source after common.sh).
-#   dl_inventory FILE DHCP_MODE UNKNOWN IMAGES_XML HOSTS_XML   writes an inventory for br0
+#   dl_inventory FILE DHCP_MODE UNKNOWN IMAGES_XML HOSTS_XML   writes an inventory for br0;
+#                             HTTP on port 8080 as by default (iPXE then gets its script, kernel
+#                             and initrd over HTTP), or off with DL_HTTP=off (all over TFTP)
 #   dl_serve BINARY FILE      starts `diskless serve` in $DL_NS (cwd $DL_TMP: relative paths in
 #                             the inventory resolve there), waits for TFTP, DHCP and iSCSI
 dl_inventory() {
-  local file=$1 mode=$2 unknown=$3 images=$4 hosts=$5 dhcp
+  local file=$1 mode=$2 unknown=$3 images=$4 hosts=$5 dhcp http=true
+  [ "${DL_HTTP:-on}" = on ] || http=false
   if [ "$mode" = full ]; then
     dhcp='<dhcp mode="full" range="10.77.0.100-10.77.0.199" netmask="255.255.255.0" router="10.77.0.1"/>'
   else
@@ -15,7 +18,7 @@ dl_inventory() {
     $dhcp
     <tftp root="tftp"/>
     <iscsi port="3260" iqn="iqn.2026-11.lan.diskless"/>
-    <http port="8080" enabled="false"/>
+    <http port="8080" enabled="$http"/>
     <state dir="state"/>
   </server>
   <images>
@@ -41,6 +44,7 @@ dl_serve() {
   dl_wait_port udp 69
   [ "${3:-dhcp}" = nodhcp ] || dl_wait_port udp 67
   dl_wait_port tcp 3260
+  if grep -q '<http port="8080" enabled="true"/>' "$file"; then dl_wait_port tcp 8080; fi
 }
 
 # Prints the diskless log (tail) to stderr; for failure messages.

@@ -25,6 +25,7 @@ class Published : public ::testing::Test {
     auto inv = std::make_shared<inventory::inventory>();
     inv->base_dir = dir_;
     inv->server.address = ipv4_address::parse("10.77.0.1");
+    inv->server.http.enabled = false;  // the script names TFTP URLs
     inventory::image img;
     img.name = "deb";
     img.kernel = std::move(kernel);

@@ -19,6 +19,7 @@ inventory::inventory make_inventory() {
   inventory::inventory inv;
   inv.server.address = ipv4_address::parse("10.77.0.1");
   inv.server.iscsi.iqn = "iqn.2026-11.lan.diskless";
+  inv.server.http.enabled = false;  // files over TFTP; LinuxOverHttp turns it on
   inventory::image win;
   win.name = "win10-lab";
   win.disk = "images/win10-lab.img";
@@ -102,6 +103,23 @@ TEST(Script, Linux) {
   EXPECT_TRUE(has(s, "\nisset tftp://10.77.0.1/images/debian/initrd || goto boot\n")) << s;
   EXPECT_TRUE(has(s, "\ninitrd --name initrd tftp://10.77.0.1/images/debian/initrd ")) << s;
   EXPECT_TRUE(has(s, "\nboot "));
+}
+
+// With the HTTP service on, kernels and initrds (script and menu) are HTTP URLs on its port.
+TEST(Script, LinuxOverHttp) {
+  auto inv = make_inventory();
+  inv.server.http.enabled = true;
+  inv.server.http.port = 8081;
+  auto s = script(inv, "52-54-00-12-34-02");
+  EXPECT_TRUE(has(s, "\nkernel http://10.77.0.1:8081/images/debian/vmlinuz initrd=initrd ")) << s;
+  EXPECT_TRUE(has(s, "\ninitrd --name initrd http://10.77.0.1:8081/images/debian/initrd ")) << s;
+  EXPECT_FALSE(has(s, "tftp://")) << s;
+  s = script(inv, "52:54:00:12:34:05");
+  EXPECT_TRUE(has(s, "\n:img-debian\nkernel http://10.77.0.1:8081/images/debian/vmlinuz ")) << s;
+  // Without a configured address iPXE's next-server stands in, in HTTP URLs too.
+  inv.server.address.reset();
+  s = script(inv, "52-54-00-12-34-02");
+  EXPECT_TRUE(has(s, "\nkernel http://${next-server}:8081/images/debian/vmlinuz ")) << s;
 }
 
 TEST(Script, LinuxWithoutInitrdSkipsIt) {

@@ -143,7 +143,7 @@ TEST(DhcpCapture, IpxeBios) {
   for (auto mode : {inventory::dhcp_mode::proxy, inventory::dhcp_mode::full}) {
     auto r = answer(p, mode);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->pkt.file, "boot/52-54-00-aa-00-02.ipxe");
+    EXPECT_EQ(r->pkt.file, "http://10.77.2.1:8080/boot/52-54-00-aa-00-02.ipxe");
     EXPECT_FALSE(r->pkt.has(opt::vendor_specific));
     EXPECT_EQ(r->pkt.has(opt::ipxe_encap), mode == inventory::dhcp_mode::full);
   }
@@ -156,7 +156,7 @@ TEST(DhcpCapture, IpxeEfi) {
   EXPECT_EQ(c.arch, arch::efi_bc);
   auto r = answer(p, inventory::dhcp_mode::full);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r->pkt.file, "boot/52-54-00-aa-00-03.ipxe");
+  EXPECT_EQ(r->pkt.file, "http://10.77.2.1:8080/boot/52-54-00-aa-00-03.ipxe");
 }
 
 TEST(DhcpCapture, OvmfNativePxe) {

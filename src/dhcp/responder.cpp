@@ -55,6 +55,10 @@ void add_boot(packet& r, const env& e, bool proxy) {
   if (!c.pxe && !c.ipxe) return;
   r.siaddr = e.server;  // next server: TFTP on ourselves
   r.file = boot_file(c, e.mac, e.inv.server.dhcp.efi_loader);
+  // DESIGN.md §3: iPXE fetches its script over HTTP once HTTP is on (a URL in the file field;
+  // iPXE takes any URI there), and TFTP otherwise. Firmware PXE ROMs only speak TFTP.
+  if (c.ipxe && e.inv.server.http.enabled)
+    r.file = fmt::format("http://{}:{}/{}", e.server.str(), e.inv.server.http.port, r.file);
   if (!c.ipxe && arch_without_loader(c.arch))
     log::dhcp().warn("{}: architecture {} has no native iPXE build here; offering {}", e.mac.str(),
                      c.arch, r.file);

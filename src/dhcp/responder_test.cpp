@@ -89,7 +89,7 @@ std::optional<reply> ask(const packet& p, const inventory::inventory& inv, lease
 }
 
 std::string expected_file(client_kind k, const mac_address& m) {
-  if (k.ipxe) return "boot/" + m.dashed() + ".ipxe";
+  if (k.ipxe) return "http://10.77.2.1:8080/boot/" + m.dashed() + ".ipxe";  // HTTP is on
   if (!k.arch || *k.arch == 0) return "undionly.kpxe";
   return "snponly.efi";  // the default efi-loader
 }
@@ -204,6 +204,27 @@ TEST(DhcpResponder, SnponlyConfigured) {
   auto r = ask(request(message_type::discover, known_mac, {true, false, 7}), inv, leases);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->pkt.file, "snponly.efi");
+}
+
+// DESIGN.md §3: iPXE gets its script as an HTTP URL when HTTP is on, as a TFTP path when off
+// (port from the inventory); firmware PXE always gets a TFTP boot file.
+TEST(DhcpResponder, IpxeScriptOverHttpOrTftp) {
+  for (auto mode : {dhcp_mode::full, dhcp_mode::proxy}) {
+    auto inv = make_inv(mode);
+    inv.server.http.port = 18080;
+    lease_table leases;
+    configure_leases(leases, inv);
+    auto r = ask(request(message_type::discover, known_mac, {true, true, 0}), inv, leases);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->pkt.file, "http://10.77.2.1:18080/boot/52-54-00-12-34-01.ipxe");
+    auto fw = ask(request(message_type::discover, known_mac, {true, false, 0}), inv, leases);
+    ASSERT_TRUE(fw);
+    EXPECT_EQ(fw->pkt.file, "undionly.kpxe");
+    inv.server.http.enabled = false;
+    r = ask(request(message_type::discover, known_mac, {true, true, 0}), inv, leases);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->pkt.file, "boot/52-54-00-12-34-01.ipxe");
+  }
 }
 
 TEST(DhcpResponder, QuirksForceOption43AndDelay) {
