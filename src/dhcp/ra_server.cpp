@@ -42,7 +42,9 @@ std::optional<ndp::ipv6_address> link_local(const std::string& name) {
   for (auto* a = list; a && !out; a = a->ifa_next) {
     if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET6 || name != a->ifa_name) continue;
     ndp::ipv6_address v;
-    std::memcpy(v.data(), &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, 16);
+    sockaddr_in6 sa{};  // AF_INET6: ifa_addr points to a whole sockaddr_in6
+    std::memcpy(&sa, a->ifa_addr, sizeof sa);
+    std::memcpy(v.data(), &sa.sin6_addr, 16);
     if (ndp::is_link_local(v)) out = v;
   }
   ::freeifaddrs(list);
