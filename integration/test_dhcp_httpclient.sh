@@ -55,7 +55,7 @@ for mode in full proxy; do
   dl_inventory "$DL_TMP/diskless.xml" "$mode" ignore '<image name="u" disk="u.img"/>' \
     "<host mac=\"$mac\" name=\"pc9\" image=\"u\" boot=\"sanboot\"/>"
   truncate -s 1M "$DL_TMP/u.img"
-  sed -i 's|<http port="8080" enabled="false"/>|<http port="8080"/>|' "$DL_TMP/diskless.xml"
+  grep -q '<http port="8080" enabled="true"/>' "$DL_TMP/diskless.xml" || dl_fail "HTTP is not on"
   dl_serve "$bin" "$DL_TMP/diskless.xml"
   dl_wait_port tcp 8080
   got=$(probe)
@@ -71,7 +71,7 @@ for mode in full proxy; do
 done
 
 # HTTP off: no answer, and the log says why.
-dl_inventory "$DL_TMP/diskless.xml" full ignore '<image name="u" disk="u.img"/>' \
+DL_HTTP=off dl_inventory "$DL_TMP/diskless.xml" full ignore '<image name="u" disk="u.img"/>' \
   "<host mac=\"$mac\" name=\"pc9\" image=\"u\" boot=\"sanboot\"/>"
 dl_serve "$bin" "$DL_TMP/diskless.xml"
 got=$(probe)

@@ -34,7 +34,7 @@ grep -q "REQUEST $mac -> ACK 0.0.0.0 file ipxe.efi" "$DL_TMP/diskless.log" || {
   dl_show_diskless_log
   dl_fail "the UEFI firmware did not get ipxe.efi from port 4011"
 }
-grep -q "DISCOVER $mac -> OFFER 0.0.0.0 file boot/52-54-00-d4-00-01.ipxe" "$DL_TMP/diskless.log" ||
+grep -q "DISCOVER $mac -> OFFER 0.0.0.0 file http://$DL_SERVER:8080/boot/52-54-00-d4-00-01.ipxe" "$DL_TMP/diskless.log" ||
   dl_fail "iPXE was not offered its script"
 dl_expect_serial pc4 "diskless: pc4 boots uefi-test from iSCSI target iqn.2026-11.lan.diskless:pc4"
 dl_expect_uefi_disk pc4 "$DL_TMP/uefi.img"
