@@ -5,7 +5,8 @@
 # iscsi_target_ip=, iscsi_target_port=, root= and rootfstype= from the kernel command line, logs
 # into diskless's target for the host with the Linux kernel initiator, mounts the ext4 root
 # partition, writes a file with a token, syncs and powers off. The test then reads that file
-# out of the image (debugfs): the write went through diskless to the disk.
+# out of the image (debugfs): the write went through diskless to the disk. The script's sanhook
+# also leaves an iBFT, which the initramfs must find naming the same initiator and target.
 # Usage: test_boot_iscsi_root.sh PATH/TO/diskless
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/common.sh"
@@ -27,6 +28,8 @@ dl_qemu pc5 bios tap0 "$mac" 240
 dl_expect_serial pc5 "http://$DL_SERVER:8080/boot/52-54-00-b5-00-01.ipxe"
 dl_expect_serial pc5 "http://$DL_SERVER:8080/images/rootfs/vmlinuz"
 dl_expect_serial pc5 "http://$DL_SERVER:8080/images/rootfs/initrd"
+# iPXE's sanhook left an iBFT naming the host's initiator and target (the iBFT path).
+dl_expect_serial pc5 "DISKLESS-IBFT iqn.2026-11.lan.diskless:initiator:pc5 -> iqn.2026-11.lan.diskless:pc5"
 dl_expect_serial pc5 "DISKLESS-ISCSI-LOGIN iqn.2026-11.lan.diskless:initiator:pc5 -> iqn.2026-11.lan.diskless:pc5 at $DL_SERVER:3260"
 dl_expect_serial pc5 "DISKLESS-ISCSI-ROOT-OK"
 [ "$DL_QEMU_RC" = 0 ] || dl_fail "pc5: QEMU ended with $DL_QEMU_RC (expected a clean power-off)"

@@ -6,6 +6,8 @@
 #       iscsi_target_ip= iscsi_target_port= [iscsi_username= iscsi_password=], the Debian
 #       initramfs-tools open-iscsi hook's parameters) with iscsistart, mounts root= as rootfstype=,
 #       writes /diskless-iscsi-root.txt there, syncs, prints "DISKLESS-ISCSI-ROOT-OK" and powers off.
+#       It also prints the initiator and target of the iBFT, if the firmware left one
+#       ("DISKLESS-IBFT <initiator> -> <target>").
 # KERNEL_DIR is what kernel.sh made (its modules are copied in as needed).
 set -euo pipefail
 mode=${1:?usage: initramfs.sh marker|iscsi KERNEL_DIR OUT}
@@ -39,7 +41,7 @@ else
   kroot=$kdir/root
   [ -f "$kroot/lib/modules/$version/modules.dep" ] || depmod -b "$kroot" "$version"
   # iscsi_tcp refuses to start a connection unless crc32c is available, even with digests off.
-  mods=(e1000 virtio_net virtio_pci crc32c_generic libcrc32c iscsi_tcp sd_mod ext4)
+  mods=(e1000 virtio_net virtio_pci crc32c_generic libcrc32c iscsi_tcp sd_mod ext4 iscsi_ibft)
   : > "$r/modules.list"
   for m in "${mods[@]}"; do
     modprobe -d "$kroot" -S "$version" --show-depends "$m" | awk '$1 == "insmod" {print $2}' |
@@ -74,6 +76,8 @@ ip link set eth0 up || fail "no eth0"
 udhcpc -i eth0 -q -n -t 10 -T 1 -s /usr/share/udhcpc/default.script > /dev/ttyS0 2>&1 ||
   fail "no DHCP lease"
 say "DISKLESS-NET $(ip -4 -o addr show dev eth0)"
+# The iBFT iPXE's sanhook left (iscsi_ibft exports it); what an iBFT-reading initramfs would use.
+say "DISKLESS-IBFT $(cat /sys/firmware/ibft/initiator/initiator-name 2>/dev/null) -> $(cat /sys/firmware/ibft/target0/target-name 2>/dev/null)"
 initiator=$(arg iscsi_initiator); target=$(arg iscsi_target_name)
 ip=$(arg iscsi_target_ip); port=$(arg iscsi_target_port)
 user=$(arg iscsi_username); pass=$(arg iscsi_password)

@@ -143,6 +143,11 @@ TEST(Script, IscsiRootCarriesBothInitramfsForms) {
         std::string(" console=ttyS0 quiet ")})
     EXPECT_TRUE(has(s, part)) << "missing '" << part << "' in\n" << s;
   EXPECT_FALSE(has(s, "iscsi_in_username"));
+  // The iBFT path: sanhook of the host's target, with its CHAP user, before the kernel.
+  EXPECT_TRUE(has(s, "\nset username u3\n")) << s;
+  const auto hook = s.find("\nsanhook iscsi:10.77.0.1::::" + t + " ");
+  EXPECT_NE(hook, std::string::npos) << s;
+  EXPECT_LT(hook, s.find("\nkernel ")) << s;
 }
 
 TEST(Script, IscsiRootWithoutChapHasNoCredentials) {
