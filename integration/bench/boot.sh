@@ -112,22 +112,26 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR
 declare -A result times
 paths=${BOOT_PATHS:-bios chain uefi linux}
 servers=${BOOT_SERVERS:-peer diskless}
-# Servers alternate within each round (the machine's load drifts; all of one server, then all of
-# the other, would carry that drift into the ratio).
+# Each path is booted by every server back to back, and the order of the servers flips every
+# round (A B, B A, ...): the machine's speed drifts (under TCG a boot's time is mostly guest
+# CPU), and a fixed order, or all paths of one server before the other's, would put the drift
+# into the ratio. Servers start afresh for each boot (not timed: the clock starts with QEMU).
 for ((r = 1; r <= runs; r++)); do
-  for server in $servers; do
-    case $server in
-      peer) start_peer ;;
-      diskless) start_diskless ;;
-      diskless-ipxe.efi) start_diskless 'efi-loader="ipxe.efi"' ;;
-      *) dl_fail "unknown server $server" ;;
-    esac
-    for path in $paths; do
+  order=$servers
+  if ((r % 2 == 0)); then order=$(printf '%s\n' $servers | tac | tr '\n' ' '); fi
+  for path in $paths; do
+    for server in $order; do
+      case $server in
+        peer) start_peer ;;
+        diskless) start_diskless ;;
+        diskless-ipxe.efi) start_diskless 'efi-loader="ipxe.efi"' ;;
+        *) dl_fail "unknown server $server" ;;
+      esac
       t=$(boot "$path") || dl_fail "$server: $path boot $r failed"
       times[$server/$path]+=" $t"
       echo "  $server $path run $r: $t s" >&2
+      case $server in peer) stop_peer ;; *) stop_diskless ;; esac
     done
-    case $server in peer) stop_peer ;; *) stop_diskless ;; esac
   done
 done
 for server in $servers; do
