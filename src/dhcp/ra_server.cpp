@@ -15,6 +15,7 @@
 #include <random>
 
 #include "dhcp/ndp.hpp"
+#include "util/datagram.hpp"
 #include "util/asio.hpp"
 #include "util/log.hpp"
 
@@ -171,25 +172,12 @@ class ra_service final : public app::service {
       iovec iov{buf.data(), buf.size()};
       alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int)) +
                                             CMSG_SPACE(sizeof(in6_pktinfo))> ctrl{};
-      msghdr msg{};
-      msg.msg_name = &src;
-      msg.msg_namelen = sizeof src;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = ctrl.data();
-      msg.msg_controllen = ctrl.size();
+      auto msg = datagram_msg(&src, sizeof src, iov, ctrl);
       const auto n = ::recvmsg(sock_->native_handle(), &msg, MSG_DONTWAIT);
       if (n < 0) break;
-      int hop_limit = -1, ifindex = 0;
-      for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level != IPPROTO_IPV6) continue;
-        if (c->cmsg_type == IPV6_HOPLIMIT) std::memcpy(&hop_limit, CMSG_DATA(c), sizeof(int));
-        if (c->cmsg_type == IPV6_PKTINFO) {
-          in6_pktinfo pi;
-          std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-          ifindex = static_cast<int>(pi.ipi6_ifindex);
-        }
-      }
+      const int hop_limit = find_control<int>(msg, IPPROTO_IPV6, IPV6_HOPLIMIT).value_or(-1);
+      const auto pi = find_control<in6_pktinfo>(msg, IPPROTO_IPV6, IPV6_PKTINFO);
+      const int ifindex = pi ? static_cast<int>(pi->ipi6_ifindex) : 0;
       if (ifindex != 0 && ifindex != ifindex_) continue;
       ndp::ipv6_address from;
       std::memcpy(from.data(), &src.sin6_addr, 16);
@@ -233,21 +221,11 @@ class ra_service final : public app::service {
     dst.sin6_scope_id = static_cast<std::uint32_t>(ifindex_);
     iovec iov{ra.data(), ra.size()};
     alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in6_pktinfo))> ctrl{};
-    msghdr msg{};
-    msg.msg_name = &dst;
-    msg.msg_namelen = sizeof dst;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl.data();
-    msg.msg_controllen = ctrl.size();
-    auto* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+    auto msg = datagram_msg(&dst, sizeof dst, iov, ctrl);
     in6_pktinfo pi{};
     std::memcpy(&pi.ipi6_addr, from->data(), 16);
     pi.ipi6_ifindex = static_cast<unsigned>(ifindex_);
-    std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    set_control(msg, IPPROTO_IPV6, IPV6_PKTINFO, pi);
     // The kernel computes the ICMPv6 checksum on raw ICMPv6 sockets (RFC 3542 §3.1).
     if (::sendmsg(sock_->native_handle(), &msg, MSG_DONTWAIT) < 0) {
       // EINVAL/EADDRNOTAVAIL while the link-local address is tentative (DAD, ~1 s after the

@@ -16,6 +16,7 @@
 #include "dhcp/responder.hpp"
 #include "dhcp/wire.hpp"
 #include "util/asio.hpp"
+#include "util/datagram.hpp"
 #include "util/file.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
@@ -196,22 +197,11 @@ class dhcp_service final : public app::service {
       sockaddr_in src{};
       iovec iov{buf.data(), buf.size()};
       alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in_pktinfo))> ctrl{};
-      msghdr msg{};
-      msg.msg_name = &src;
-      msg.msg_namelen = sizeof src;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = ctrl.data();
-      msg.msg_controllen = ctrl.size();
+      auto msg = datagram_msg(&src, sizeof src, iov, ctrl);
       const auto n = ::recvmsg(l.sock.native_handle(), &msg, MSG_DONTWAIT);
       if (n < 0) break;
-      int ifindex = 0;
-      for (auto* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-          in_pktinfo pi;
-          std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-          ifindex = pi.ipi_ifindex;
-        }
+      const auto pi = find_control<in_pktinfo>(msg, IPPROTO_IP, IP_PKTINFO);
+      const int ifindex = pi ? pi->ipi_ifindex : 0;
       if (ifindex_ != 0 && ifindex != 0 && ifindex != ifindex_) continue;  // not our interface
       handle(byte_span(buf.data(), static_cast<std::size_t>(n)),
              ipv4_address(ntohl(src.sin_addr.s_addr)), ntohs(src.sin_port), l.port, ifindex);
@@ -277,22 +267,13 @@ class dhcp_service final : public app::service {
     dst.sin_addr.s_addr = htonl(out.to.value());
     iovec iov{const_cast<std::byte*>(out.data.data()), out.data.size()};
     alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in_pktinfo))> ctrl{};
-    msghdr msg{};
-    msg.msg_name = &dst;
-    msg.msg_namelen = sizeof dst;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
+    // Leave by the interface the request came in on (matters for 255.255.255.255).
+    auto msg = datagram_msg(&dst, sizeof dst, iov,
+                            out.ifindex != 0 ? std::span<char>(ctrl) : std::span<char>());
     if (out.ifindex != 0) {
-      // Leave by the interface the request came in on (matters for 255.255.255.255).
-      msg.msg_control = ctrl.data();
-      msg.msg_controllen = ctrl.size();
-      auto* c = CMSG_FIRSTHDR(&msg);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
       in_pktinfo pi{};
       pi.ipi_ifindex = out.ifindex;
-      std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      set_control(msg, IPPROTO_IP, IP_PKTINFO, pi);
     }
     if (::sendmsg(fd, &msg, MSG_DONTWAIT) < 0)
       log::dhcp().debug("send to {}:{}: {}", out.to.str(), out.port, std::strerror(errno));

@@ -15,6 +15,7 @@
 #include "tftp/transfer.hpp"
 #include "tftp/wire.hpp"
 #include "util/asio.hpp"
+#include "util/datagram.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
 
@@ -186,23 +187,12 @@ class tftp_service final : public app::service {
     sockaddr_in src{};
     iovec iov{buf.data(), buf.size()};
     alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in_pktinfo))> cbuf{};
-    msghdr msg{};
-    msg.msg_name = &src;
-    msg.msg_namelen = sizeof src;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.data();
-    msg.msg_controllen = cbuf.size();
+    auto msg = datagram_msg(&src, sizeof src, iov, cbuf);
     ssize_t n = ::recvmsg(sock_.native_handle(), &msg, MSG_DONTWAIT);
     if (n < 0) return errno == EINTR;
-    in_pktinfo pi{};
-    bool have_pi = false;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-        std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-        have_pi = true;
-      }
-    }
+    const auto pktinfo = find_control<in_pktinfo>(msg, IPPROTO_IP, IP_PKTINFO);
+    const bool have_pi = pktinfo.has_value();
+    const in_pktinfo pi = pktinfo.value_or(in_pktinfo{});
     udp::endpoint peer(asio::ip::address_v4(ntohl(src.sin_addr.s_addr)), ntohs(src.sin_port));
     if (msg.msg_flags & MSG_TRUNC) {
       log::tftp().debug("{}: oversized request dropped", endpoint_str(peer));
