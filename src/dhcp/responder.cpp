@@ -39,6 +39,11 @@ packet base_reply(const env& e, message_type t) {
   return r;
 }
 
+// A file of our HTTP service (http/route.hpp), as a URL for the DHCP file field.
+std::string http_url(const env& e, std::string_view path) {
+  return fmt::format("http://{}:{}/{}", e.server.str(), e.inv.server.http.port, path);
+}
+
 // Boot information for PXE and iPXE clients (PXE spec §2.4, RFC 4578, DESIGN.md §3).
 void add_boot(packet& r, const env& e, bool proxy) {
   const auto& c = e.client;
@@ -47,8 +52,7 @@ void add_boot(packet& r, const env& e, bool proxy) {
     // file field. The EFI iPXE comes from our HTTP service (http/route.hpp: /ipxe/<loader>);
     // iPXE then asks again as iPXE and gets its script like everyone else.
     r.set(opt::vendor_class, to_bytes("HTTPClient"));
-    r.file = fmt::format("http://{}:{}/ipxe/{}", e.server.str(), e.inv.server.http.port,
-                         e.inv.server.dhcp.efi_loader);
+    r.file = http_url(e, "ipxe/" + e.inv.server.dhcp.efi_loader);
     if (c.guid) r.set(opt::client_uuid, *c.guid);
     return;
   }
@@ -57,8 +61,7 @@ void add_boot(packet& r, const env& e, bool proxy) {
   r.file = boot_file(c, e.mac, e.inv.server.dhcp.efi_loader);
   // DESIGN.md §3: iPXE fetches its script over HTTP once HTTP is on (a URL in the file field;
   // iPXE takes any URI there), and TFTP otherwise. Firmware PXE ROMs only speak TFTP.
-  if (c.ipxe && e.inv.server.http.enabled)
-    r.file = fmt::format("http://{}:{}/{}", e.server.str(), e.inv.server.http.port, r.file);
+  if (c.ipxe && e.inv.server.http.enabled) r.file = http_url(e, r.file);
   if (!c.ipxe && arch_without_loader(c.arch))
     log::dhcp().warn("{}: architecture {} has no native iPXE build here; offering {}", e.mac.str(),
                      c.arch, r.file);

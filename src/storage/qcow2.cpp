@@ -196,6 +196,21 @@ std::error_code map_extents(qcow2_image::impl& s, std::uint64_t offset, std::siz
 }
 }  // namespace
 
+namespace {
+// map_extents from memory only, for the loop's non-blocking paths: false when the metadata lock
+// is busy (a writer may hold it across disk I/O: allocation, L2 loads), an L2 table is not
+// cached, or the range holds a compressed cluster.
+bool map_extents_cached(qcow2_image::impl& s, std::uint64_t offset, std::size_t len,
+                        std::vector<extent>& ext) {
+  std::unique_lock lock(s.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return false;
+  return !map_extents(s, offset, len, ext, [&](std::uint64_t gc, std::uint64_t& e) {
+    return s.lookup_cached(gc, e) ? std::error_code{}
+                                  : std::make_error_code(std::errc::operation_would_block);
+  });
+}
+}  // namespace
+
 std::error_code qcow2_image::read(std::uint64_t offset, std::span<std::byte> out) {
   auto& s = *p_;
   if (offset > s.h.size || out.size() > s.h.size - offset)
@@ -230,20 +245,7 @@ bool qcow2_image::try_read_cached(std::uint64_t offset, std::span<std::byte> out
   auto& s = *p_;
   if (offset > s.h.size || out.size() > s.h.size - offset) return false;
   std::vector<extent> ext;
-  {
-    // A writer may hold mu across disk I/O (allocation, L2 loads): never wait for it here.
-    std::unique_lock lock(s.mu, std::try_to_lock);
-    if (!lock.owns_lock()) return false;
-    bool cached = true;
-    auto ec = map_extents(s, offset, out.size(), ext, [&](std::uint64_t gc, std::uint64_t& e) {
-      if (!s.lookup_cached(gc, e)) {
-        cached = false;
-        return std::make_error_code(std::errc::operation_would_block);
-      }
-      return std::error_code{};
-    });
-    if (ec || !cached) return false;
-  }
+  if (!map_extents_cached(s, offset, out.size(), ext)) return false;
   for (const auto& x : ext) {
     auto buf = out.subspan(x.buf_off, x.len);
     switch (x.kind) {
@@ -278,17 +280,8 @@ block_device::file_extent qcow2_image::file_for(std::uint64_t offset, std::uint6
   auto& s = *p_;
   if (offset > s.h.size || length > s.h.size - offset || length == 0) return {};
   std::vector<extent> ext;
-  {
-    std::unique_lock lock(s.mu, std::try_to_lock);
-    if (!lock.owns_lock()) return {};
-    auto ec = map_extents(s, offset, static_cast<std::size_t>(length), ext,
-                          [&](std::uint64_t gc, std::uint64_t& e) {
-                            return s.lookup_cached(gc, e)
-                                       ? std::error_code{}
-                                       : std::make_error_code(std::errc::operation_would_block);
-                          });
-    if (ec || ext.size() != 1) return {};
-  }
+  if (!map_extents_cached(s, offset, static_cast<std::size_t>(length), ext) || ext.size() != 1)
+    return {};
   const auto& x = ext.front();
   if (x.kind == mapping::unallocated) {
     // Past the backing device's end the overlay reads zeros, which a file run cannot give.

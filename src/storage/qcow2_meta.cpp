@@ -162,10 +162,6 @@ std::error_code qcow2_image::impl::allocate_and_write(std::uint64_t gc, std::uin
                                                       std::span<const std::byte> data) {
   auto kind = classify_l2(old);
   std::uint64_t host = 0;
-  // A new L2 table is allocated before the data cluster, so sequentially written data lies in
-  // one run of the file after it (zero-copy reads send such runs whole; file_for).
-  l2_table* t = nullptr;
-  if (auto ec = l2_for_write(gc, t)) return ec;
   // A zero cluster that kept its data cluster (QEMU's preallocated zero) is written in place.
   if (kind == mapping::zero && (old & entry_offset_mask) != 0) {
     host = old & entry_offset_mask;
@@ -184,7 +180,8 @@ std::error_code qcow2_image::impl::allocate_and_write(std::uint64_t gc, std::uin
     std::copy(data.begin(), data.end(), buf.begin() + static_cast<std::ptrdiff_t>(within));
     if (auto ec = pwrite_full(fd, buf, host)) return ec;
   }
-  if (auto ec = l2_for_write(gc, t)) return ec;  // again: allocating may have moved the cache
+  l2_table* t = nullptr;  // allocated by prepare_allocation, ahead of the data
+  if (auto ec = l2_for_write(gc, t)) return ec;
   t->e[gc % h.l2_entries()] = host | entry_copied;
   if (!t->dirty) {
     t->dirty = true;
