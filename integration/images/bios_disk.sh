@@ -77,28 +77,7 @@ read_error:
   out 0xf4, al
   jmp halt
 
-puts:
-  lodsb
-  test al, al
-  jz .done
-  call putc
-  jmp puts
-.done:
-  ret
-
-putc:
-  push dx
-  push ax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop ax
-  mov dx, 0x3f8
-  out dx, al
-  pop dx
-  ret
+%include "serial.asm"
 
 msg_boot: db 13, 10, "DISKLESS-BIOS-BOOT", 13, 10, 0
 msg_a: db "SUM-A=", 0
@@ -116,7 +95,7 @@ dap_lba:
 times 510 - (\$ - \$\$) db 0
 dw 0xaa55
 ASM
-nasm -f bin -o "$work/boot.bin" "$work/boot.asm"
+nasm -f bin -I "$(dirname "$0")/" -o "$work/boot.bin" "$work/boot.asm"
 truncate -s 64M "$out"
 dd if="$work/boot.bin" of="$out" conv=notrunc status=none
 for lba in $lba_a $lba_b; do

@@ -125,28 +125,7 @@ show16:
   call putc
   ret
 
-puts:
-  lodsb
-  test al, al
-  jz .done
-  call putc
-  jmp puts
-.done:
-  ret
-
-putc:
-  push dx
-  push ax
-  mov dx, 0x3fd
-.wait:
-  in al, dx
-  test al, 0x20
-  jz .wait
-  pop ax
-  mov dx, 0x3f8
-  out dx, al
-  pop dx
-  ret
+%include "serial.asm"
 
 msg_boot: db 13, 10, "DISKLESS-MARKER-BOOT", 13, 10, 0
 msg_old: db "OLD=", 0
@@ -165,7 +144,7 @@ dap_buf:
 times 510 - (\$ - \$\$) db 0
 dw 0xaa55
 ASM
-nasm -f bin -o "$work/boot.bin" "$work/boot.asm"
+nasm -f bin -I "$(dirname "$0")/" -o "$work/boot.bin" "$work/boot.asm"
 truncate -s 16M "$out"
 dd if="$work/boot.bin" of="$out" conv=notrunc status=none
 printf '%s' "$golden" | dd of="$out" bs=512 seek="$lba" conv=notrunc status=none
