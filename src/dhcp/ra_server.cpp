@@ -15,8 +15,8 @@
 #include <random>
 
 #include "dhcp/ndp.hpp"
-#include "util/datagram.hpp"
 #include "util/asio.hpp"
+#include "util/datagram.hpp"
 #include "util/log.hpp"
 
 namespace diskless::dhcp {
@@ -109,8 +109,8 @@ class ra_service final : public app::service {
     if (ifindex_ == 0) return fail("no such interface");
     const int fd = ::socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
     if (fd < 0) return fail("raw ICMPv6 socket");
-    sock_ = std::make_unique<socket_t>(io_, asio::generic::raw_protocol(AF_INET6, IPPROTO_ICMPV6),
-                                       fd);
+    sock_ =
+        std::make_unique<socket_t>(io_, asio::generic::raw_protocol(AF_INET6, IPPROTO_ICMPV6), fd);
     const int on = 1, hops = 255, off = 0;
     icmp6_filter filter;
     ICMP6_FILTER_SETBLOCKALL(&filter);
@@ -170,8 +170,8 @@ class ra_service final : public app::service {
     for (int i = 0; i < 64; ++i) {
       sockaddr_in6 src{};
       iovec iov{buf.data(), buf.size()};
-      alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int)) +
-                                            CMSG_SPACE(sizeof(in6_pktinfo))> ctrl{};
+      alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(in6_pktinfo))>
+          ctrl{};
       auto msg = datagram_msg(&src, sizeof src, iov, ctrl);
       const auto n = ::recvmsg(sock_->native_handle(), &msg, MSG_DONTWAIT);
       if (n < 0) break;
@@ -241,9 +241,10 @@ class ra_service final : public app::service {
   // Retries for a while (DAD takes about a second), then waits for the next RS or period.
   void failed(const ndp::ipv6_address& to) {
     if (++failures_ == max_failures)
-      log::dhcp().warn("ra: cannot send router advertisements on {} (no usable IPv6 link-local "
-                       "address?)",
-                       ifname_);
+      log::dhcp().warn(
+          "ra: cannot send router advertisements on {} (no usable IPv6 link-local "
+          "address?)",
+          ifname_);
     if (failures_ < max_failures) sched_.retry(clock::now(), to);
   }
 

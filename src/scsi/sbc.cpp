@@ -108,42 +108,43 @@ void disk_unit::read(const command_info& c, task t, completion done) {
   std::size_t len = std::size_t{b.blocks} * info_.block_size;
   std::weak_ptr<bool> alive = alive_;
   const bool file_ok = t.file_data_ok && len >= file_data_min;
-  with_range(b.lba, b.blocks, false,
-             [this, alive, off, len, file_ok, done = std::move(done)](range_handle h) mutable {
-               if (auto fe = file_ok ? dev_->file_for(off, len) : storage::block_device::file_extent{};
-                   fe.fd >= 0) {
-                 // Zero copy: the transport sends the bytes from the file; the range stays
-                 // locked until it drops the hold (then the bytes are on the wire), which keeps
-                 // discards (exclusive, see unmap) from freeing the run meanwhile.
-                 task_result r;
-                 r.file_in = {std::make_shared<range_hold>(this, alive, h, dev_, std::move(fe.keep)),
-                              fe.fd, fe.offset, len};
-                 return done(std::move(r));
-               }
-               // A page-cache hit completes here on the loop (one preadv2 with RWF_NOWAIT);
-               // anything that would wait for the disk goes to the pool.
-               if (len <= inline_read_max) {
-                 auto data = byte_buffer::for_overwrite(len);
-                 if (dev_->try_read_cached(off, data)) {
-                   release(h);
-                   return done(good(std::move(data)));
-                 }
-               }
-               pool_.submit(
-                   [dev = dev_, off, len] {
-                     read_result r{byte_buffer::for_overwrite(len), {}};
-                     r.ec = dev->read(off, r.data);
-                     return r;
-                   },
-                   [this, alive, h, done = std::move(done)](read_result r) mutable {
-                     if (!alive.expired()) release(h);
-                     if (r.ec) {
-                       log::scsi().warn("read failed: {}", r.ec.message());
-                       return done(read_error());
-                     }
-                     done(good(std::move(r.data)));
-                   });
-             });
+  with_range(
+      b.lba, b.blocks, false,
+      [this, alive, off, len, file_ok, done = std::move(done)](range_handle h) mutable {
+        if (auto fe = file_ok ? dev_->file_for(off, len) : storage::block_device::file_extent{};
+            fe.fd >= 0) {
+          // Zero copy: the transport sends the bytes from the file; the range stays
+          // locked until it drops the hold (then the bytes are on the wire), which keeps
+          // discards (exclusive, see unmap) from freeing the run meanwhile.
+          task_result r;
+          r.file_in = {std::make_shared<range_hold>(this, alive, h, dev_, std::move(fe.keep)),
+                       fe.fd, fe.offset, len};
+          return done(std::move(r));
+        }
+        // A page-cache hit completes here on the loop (one preadv2 with RWF_NOWAIT);
+        // anything that would wait for the disk goes to the pool.
+        if (len <= inline_read_max) {
+          auto data = byte_buffer::for_overwrite(len);
+          if (dev_->try_read_cached(off, data)) {
+            release(h);
+            return done(good(std::move(data)));
+          }
+        }
+        pool_.submit(
+            [dev = dev_, off, len] {
+              read_result r{byte_buffer::for_overwrite(len), {}};
+              r.ec = dev->read(off, r.data);
+              return r;
+            },
+            [this, alive, h, done = std::move(done)](read_result r) mutable {
+              if (!alive.expired()) release(h);
+              if (r.ec) {
+                log::scsi().warn("read failed: {}", r.ec.message());
+                return done(read_error());
+              }
+              done(good(std::move(r.data)));
+            });
+      });
 }
 
 void disk_unit::write(const command_info& c, task t, completion done) {

@@ -173,8 +173,8 @@ TEST(Qcow2Interop, SequentialWritesMakeOneRunPerWrite) {
       ASSERT_GE(fe.fd, 0) << "no single run at " << off;
       bytes run(1 << 20);
       ASSERT_EQ(::pread(fe.fd, run.data(), run.size(), static_cast<off_t>(fe.offset)), 1 << 20);
-      ASSERT_TRUE(std::equal(run.begin(), run.end(),
-                             s.model.begin() + static_cast<std::ptrdiff_t>(off)))
+      ASSERT_TRUE(
+          std::equal(run.begin(), run.end(), s.model.begin() + static_cast<std::ptrdiff_t>(off)))
           << off;
     }
   }

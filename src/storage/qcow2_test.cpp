@@ -307,11 +307,11 @@ TEST(Qcow2Image, FileRuns) {
         std::equal(run.begin(), run.end(), f.model.begin() + static_cast<std::ptrdiff_t>(off)));
     return true;
   };
-  EXPECT_TRUE(check(1 << 20, 256 << 10));        // written: the overlay's own run
-  EXPECT_TRUE(check(4096, 64 << 10));            // unwritten, within the base: the base's run
-  EXPECT_FALSE(check((1 << 20) - 4096, 8192));   // half base, half overlay
-  EXPECT_FALSE(check(2 << 20, 4096));            // past the base's end: reads as zeros
-  ASSERT_FALSE(q->discard(1 << 20, 8192));       // zero clusters
+  EXPECT_TRUE(check(1 << 20, 256 << 10));       // written: the overlay's own run
+  EXPECT_TRUE(check(4096, 64 << 10));           // unwritten, within the base: the base's run
+  EXPECT_FALSE(check((1 << 20) - 4096, 8192));  // half base, half overlay
+  EXPECT_FALSE(check(2 << 20, 4096));           // past the base's end: reads as zeros
+  ASSERT_FALSE(q->discard(1 << 20, 8192));      // zero clusters
   std::fill_n(f.model.begin() + (1 << 20), 8192, std::byte{0});
   EXPECT_FALSE(check(1 << 20, 8192));
   EXPECT_TRUE(check((1 << 20) + 8192, 64 << 10));

@@ -57,8 +57,7 @@ class raw_file final : public block_device {
   }
 
   bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
-    if (!nowait_ok_.load(std::memory_order_relaxed) || !in_range(offset, out.size()))
-      return false;
+    if (!nowait_ok_.load(std::memory_order_relaxed) || !in_range(offset, out.size())) return false;
     // preadv2(RWF_NOWAIT) (Linux 4.14+) returns EAGAIN instead of starting disk I/O, and may
     // return a short count when only the first pages are cached. Anything short of the whole
     // range declines: the pool then does a plain read of all of it.
