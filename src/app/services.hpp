@@ -2,7 +2,7 @@
 #include <memory>
 #include <vector>
 
-#include "app/service.hpp"
+#include "service/service.hpp"
 
 namespace diskless::app {
 // Every protocol service enabled by the inventory, not yet started.

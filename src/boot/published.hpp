@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "app/service.hpp"
 #include "boot/script.hpp"
 #include "inventory/model.hpp"
+#include "service/service.hpp"
 
 namespace diskless::boot {
 

@@ -6,7 +6,7 @@
 // scheduler says. It never stops `serve`: without IPv6 or an interface it logs a warning.
 #include <memory>
 
-#include "app/service.hpp"
+#include "service/service.hpp"
 
 namespace diskless::dhcp {
 

@@ -9,7 +9,7 @@
 // reopened when the mode or interface changed. Needs root (ports < 1024, SO_BINDTODEVICE).
 #include <memory>
 
-#include "app/service.hpp"
+#include "service/service.hpp"
 
 namespace diskless::dhcp {
 

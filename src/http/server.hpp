@@ -4,7 +4,7 @@
 // <http enabled="false"/>.
 #include <memory>
 
-#include "app/service.hpp"
+#include "service/service.hpp"
 
 namespace diskless::http {
 

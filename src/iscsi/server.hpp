@@ -3,8 +3,8 @@
 // with a disk. No Asio in this header.
 #include <memory>
 
-#include "app/service.hpp"
 #include "iscsi/lun_provider.hpp"
+#include "service/service.hpp"
 
 namespace diskless::iscsi {
 

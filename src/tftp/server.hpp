@@ -5,7 +5,7 @@
 // port_range_low/high, max_transfers) and <server interface>.
 #include <memory>
 
-#include "app/service.hpp"
+#include "service/service.hpp"
 #include "tftp/files.hpp"
 
 namespace diskless::tftp {

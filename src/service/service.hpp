@@ -1,7 +1,8 @@
 #pragma once
-// The service registry contract. Each protocol (DHCP, TFTP, iSCSI, HTTP) is a service that the
-// app builds once at start and then drives through this interface. All calls happen on the
-// loop thread. Services must not block the loop: file and disk work goes to the io_pool.
+// The service contract (src/service/README.md). Each protocol (DHCP, TFTP, iSCSI, HTTP, IPv6 RA)
+// is a service that `serve` builds once at start and then drives through this interface. All
+// calls happen on the loop thread. Services must not block the loop: file and disk work goes to
+// the io_pool.
 #include <memory>
 #include <string_view>
 
@@ -16,7 +17,7 @@ namespace diskless {
 class io_pool;
 }
 
-namespace diskless::app {
+namespace diskless::svc {
 
 class service {
  public:
@@ -37,4 +38,11 @@ struct context {
   inventory::inventory_ptr inventory;  // the inventory in force at start
 };
 
+}  // namespace diskless::svc
+
+// The names the protocols spell today (app::service, app::context), kept while their sources
+// move to svc::; they are the same types.
+namespace diskless::app {
+using svc::context;
+using svc::service;
 }  // namespace diskless::app
