@@ -4,9 +4,9 @@
 #include "boot/published.hpp"
 #include "dhcp/ra_server.hpp"
 #include "dhcp/server.hpp"
+#include "disks/catalog.hpp"
 #include "http/server.hpp"
 #include "iscsi/server.hpp"
-#include "storage/host_disk.hpp"
 #include "tftp/server.hpp"
 
 namespace diskless::app {
@@ -37,7 +37,7 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   out.push_back(dhcp::make_service(ctx));
   out.push_back(dhcp::make_ra_service(ctx));  // IPv6 RAs on the DHCP interface
   // A host's boot script being served marks its new boot for volatile overlays.
-  auto disks = std::make_shared<storage::disk_catalog>();
+  auto disks = std::make_shared<diskless::disks::disk_catalog>();
   boot::on_script_served([w = std::weak_ptr(disks)](const mac_address& mac) {
     if (auto d = w.lock()) d->mark_new_boot(mac);
   });

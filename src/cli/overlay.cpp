@@ -1,6 +1,6 @@
 // `diskless overlay list | reset HOST [--force] | commit HOST`: the per-host copy-on-write disks
 // (issue 7). The running server is another process; we coordinate through the state dir only
-// (storage/host_disk.hpp): an exclusive flock on <host>.qcow2 means the host is logged in, a
+// (disks/catalog.hpp): an exclusive flock on <host>.qcow2 means the host is logged in, a
 // shared flock on an image file means some host uses it, <host>.reset asks the server to reset a
 // live overlay itself and <host>.reset.done is its answer.
 #include <fcntl.h>
@@ -16,8 +16,9 @@
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "disks/catalog.hpp"
 #include "inventory/load.hpp"
-#include "storage/host_disk.hpp"
+#include "storage/image.hpp"
 #include "storage/qcow2.hpp"
 #include "util/file.hpp"
 
@@ -101,7 +102,7 @@ int list(const inventory::inventory& inv) {
     if (!img || !img->has_disk()) continue;
     std::string on_disk = "-", alloc = "-", state;
     if (has_overlay(h)) {
-      auto ov = storage::overlay_path(inv, h);
+      auto ov = disks::overlay_path(inv, h);
       struct stat st;
       if (::stat(ov.c_str(), &st) != 0) {
         state = "no overlay yet";
@@ -136,7 +137,7 @@ int list(const inventory::inventory& inv) {
 // Takes the overlay's exclusive lock: null (message printed) when it is busy or cannot be opened.
 std::unique_ptr<locked_file> lock_overlay(const inventory::inventory& inv, const inventory::host& h,
                                           const char* what, bool quiet_if_busy = false) {
-  auto ov = storage::overlay_path(inv, h);
+  auto ov = disks::overlay_path(inv, h);
   auto lk = std::make_unique<locked_file>(ov, O_RDWR, LOCK_EX);
   if (lk->locked()) return lk;
   if (!lk->busy()) {
@@ -160,13 +161,13 @@ void remove_overlay(const fs::path& ov) {
 }
 
 // The host is logged in: the serving process owns the overlay, so it must reset it itself
-// (storage/host_disk.hpp): write <host>.reset with a token, wait for <host>.reset.done.
+// (disks/catalog.hpp): write <host>.reset with a token, wait for <host>.reset.done.
 // 0: done by the server; 1: failed (printed); 2: the server no longer has it open (retry here).
 int ask_server_to_reset(const inventory::inventory& inv, const inventory::host& h) {
   if (server_pid(inv) == 0)
     std::fprintf(stderr, "diskless overlay reset: warning: no running server found in %s\n",
                  inv.resolve(inv.server.state_dir).c_str());
-  auto req = storage::overlays_dir(inv) / (h.name + ".reset");
+  auto req = disks::overlays_dir(inv) / (h.name + ".reset");
   auto done = req;
   done += ".done";
   std::error_code ec;
@@ -197,7 +198,7 @@ int ask_server_to_reset(const inventory::inventory& inv, const inventory::host& 
 }
 
 int reset(const inventory::inventory& inv, const inventory::host& h, bool force) {
-  auto ov = storage::overlay_path(inv, h);
+  auto ov = disks::overlay_path(inv, h);
   const char* done_msg = "reset %s: overlay discarded; it starts again from image %s\n";
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (!fs::exists(ov)) {
@@ -226,7 +227,7 @@ int reset(const inventory::inventory& inv, const inventory::host& h, bool force)
 }
 
 int commit(const inventory::inventory& inv, const inventory::host& h) {
-  auto ov = storage::overlay_path(inv, h);
+  auto ov = disks::overlay_path(inv, h);
   if (!fs::exists(ov)) {
     std::printf("%s has no overlay: nothing to commit\n", h.name.c_str());
     return 0;
@@ -296,7 +297,7 @@ int commit(const inventory::inventory& inv, const inventory::host& h) {
               h.name.c_str(), image.c_str());
   for (const auto& o : inv.hosts)
     if (o.name != h.name && o.image == h.image && o.overlay == overlay_mode::persistent &&
-        fs::exists(storage::overlay_path(inv, o)))
+        fs::exists(disks::overlay_path(inv, o)))
       std::printf(
           "note: %s keeps a persistent overlay over the changed image; consider "
           "`diskless overlay reset %s`\n",

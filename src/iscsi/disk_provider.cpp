@@ -1,8 +1,8 @@
 #include <utility>
 
+#include "disks/catalog.hpp"
 #include "iscsi/lun_provider.hpp"
 #include "scsi/disk_unit.hpp"
-#include "storage/host_disk.hpp"
 #include "util/log.hpp"
 
 namespace diskless::iscsi {
@@ -10,9 +10,9 @@ namespace {
 
 class disk_provider final : public lun_provider {
  public:
-  disk_provider(io_pool& pool, std::shared_ptr<storage::disk_catalog> catalog)
+  disk_provider(io_pool& pool, std::shared_ptr<disks::disk_catalog> catalog)
       : pool_(pool),
-        catalog_(catalog ? std::move(catalog) : std::make_shared<storage::disk_catalog>()) {}
+        catalog_(catalog ? std::move(catalog) : std::make_shared<disks::disk_catalog>()) {}
   ~disk_provider() override { catalog_->on_end_sessions(nullptr); }
 
   void open(inventory::inventory_ptr inv, const inventory::host& h, bool reinstatement,
@@ -22,9 +22,9 @@ class disk_provider final : public lun_provider {
     // Opening may touch the disk (qcow2 headers, creating overlays): never on the loop.
     pool_.submit(
         [catalog = catalog_, inv, hp, reinstatement]() {
-          return catalog->open_host_disk(*inv, *hp,
-                                         reinstatement ? storage::login_kind::reinstatement
-                                                       : storage::login_kind::new_session);
+          return catalog->open_host_disk(
+              *inv, *hp,
+              reinstatement ? disks::login_kind::reinstatement : disks::login_kind::new_session);
         },
         // No `this`: the provider may be gone by the time the open completes (server stopping);
         // the pool outlives every service.
@@ -50,13 +50,13 @@ class disk_provider final : public lun_provider {
 
  private:
   io_pool& pool_;
-  std::shared_ptr<storage::disk_catalog> catalog_;
+  std::shared_ptr<disks::disk_catalog> catalog_;
 };
 
 }  // namespace
 
 std::unique_ptr<lun_provider> make_disk_provider(io_pool& pool,
-                                                 std::shared_ptr<storage::disk_catalog> catalog) {
+                                                 std::shared_ptr<disks::disk_catalog> catalog) {
   return std::make_unique<disk_provider>(pool, std::move(catalog));
 }
 

@@ -36,16 +36,16 @@ class lun_provider {
 
 }  // namespace diskless::iscsi
 
-namespace diskless::storage {
+namespace diskless::disks {
 class disk_catalog;
 }
 
 namespace diskless::iscsi {
 
-// Opens the host's disk with storage::disk_catalog (overlay modes, shared golden images) on the
+// Opens the host's disk with disks::disk_catalog (overlay modes, shared golden images) on the
 // I/O pool and serves it as a scsi::disk_unit. The catalog may be shared with the boot-script
 // path (disk_catalog::mark_new_boot); by default the provider makes its own.
 std::unique_ptr<lun_provider> make_disk_provider(
-    io_pool& pool, std::shared_ptr<storage::disk_catalog> catalog = nullptr);
+    io_pool& pool, std::shared_ptr<disks::disk_catalog> catalog = nullptr);
 
 }  // namespace diskless::iscsi

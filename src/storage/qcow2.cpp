@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "storage/host_disk.hpp"
+#include "storage/image.hpp"
 #include "storage/qcow2_impl.hpp"
 #include "storage/raw_file.hpp"
 #include "util/log.hpp"
@@ -424,9 +424,6 @@ std::error_code qcow2_image::for_each_defined(
 
 namespace {
 
-result<std::shared_ptr<block_device>> open_backing(const std::filesystem::path& p,
-                                                   std::string format, int depth);
-
 result<std::shared_ptr<qcow2_image>> open_qcow2_at(const std::filesystem::path& path,
                                                    const qcow2_open_options& o, int depth) {
   if (depth > 16) return error{path.string() + ": backing chain deeper than 16 images"};
@@ -489,7 +486,7 @@ result<std::shared_ptr<qcow2_image>> open_qcow2_at(const std::filesystem::path& 
   } else if (!h->backing_file.empty() && !o.no_backing) {
     std::filesystem::path bp = h->backing_file;
     if (bp.is_relative()) bp = path.parent_path() / bp;
-    auto b = open_backing(bp, h->backing_format, depth + 1);
+    auto b = open_image(bp, {.format = h->backing_format, .chain_depth = depth + 1});
     if (!b) return fail("backing file: " + b.error_message());
     s->backing = *b;
   }
@@ -505,27 +502,11 @@ result<std::shared_ptr<qcow2_image>> open_qcow2_at(const std::filesystem::path& 
   return std::make_shared<qcow2_image>(std::move(s));
 }
 
-result<std::shared_ptr<block_device>> open_backing(const std::filesystem::path& p,
-                                                   std::string format, int depth) {
-  if (format.empty()) {
-    auto f = detect_format(p);
-    if (!f) return error{f.error_message()};
-    format = *f == image_format::qcow2 ? "qcow2" : "raw";
-  }
-  if (format == "raw") return open_raw(p, true);
-  if (format == "qcow2") {
-    auto q = open_qcow2_at(p, {}, depth);
-    if (!q) return error{q.error_message()};
-    return std::shared_ptr<block_device>(*q);
-  }
-  return error{p.string() + ": backing format '" + format + "' is not supported"};
-}
-
 }  // namespace
 
 result<std::shared_ptr<qcow2_image>> open_qcow2(const std::filesystem::path& path,
                                                 const qcow2_open_options& o) {
-  return open_qcow2_at(path, o, 0);
+  return open_qcow2_at(path, o, o.chain_depth);
 }
 
 }  // namespace diskless::storage

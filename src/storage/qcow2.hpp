@@ -52,6 +52,9 @@ struct qcow2_open_options {
   // Do not open the backing file at all (metadata inspection, commit): unallocated clusters then
   // read as zeros.
   bool no_backing = false;
+  // Images above this one in a backing chain (set by storage::open_image when it opens a
+  // backing file); a chain deeper than 16 is refused.
+  int chain_depth = 0;
 };
 
 // Usage figures for `diskless overlay list`.

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <random>
 
-#include "storage/host_disk.hpp"
+#include "storage/image.hpp"
 #include "storage/qcow2.hpp"
 #include "util/file.hpp"
 

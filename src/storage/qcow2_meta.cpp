@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "storage/host_disk.hpp"
+#include "storage/image.hpp"
 #include "storage/qcow2_impl.hpp"
 #include "storage/raw_file.hpp"
 #include "util/log.hpp"

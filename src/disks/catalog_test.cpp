@@ -1,5 +1,5 @@
 // disk_catalog: what each overlay mode gives a host, across logins and reinstated sessions.
-#include "storage/host_disk.hpp"
+#include "disks/catalog.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@
 #include "storage/qcow2.hpp"
 #include "util/file.hpp"
 
-namespace diskless::storage {
+namespace diskless::disks {
 namespace {
 
 namespace fs = std::filesystem;
@@ -65,7 +65,7 @@ struct env {
 
 const bytes marker = to_bytes("MARKER-SECTOR");
 
-std::string read_marker(block_device& d) {
+std::string read_marker(storage::block_device& d) {
   bytes b(marker.size());
   EXPECT_FALSE(d.read(4096, b));
   return to_string(b);
@@ -194,7 +194,7 @@ TEST(DiskCatalog, GoldenImageIsSharedAndLockedWhileUsed) {
   auto p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   auto v = cat.open_host_disk(e.inv, e.host("v"), login_kind::new_session);
   ASSERT_TRUE(p.ok() && v.ok());
-  auto q = open_qcow2(e.dir / "state/overlays/p.qcow2", {});
+  auto q = storage::open_qcow2(e.dir / "state/overlays/p.qcow2", {});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ((*q)->header().backing_file, (e.dir / "gold.img").string());
   EXPECT_EQ((*q)->header().backing_format, "raw");
@@ -277,16 +277,5 @@ TEST(DiskCatalog, ResetRequests) {
   EXPECT_TRUE(disk_catalog::take_reset_requests(e.inv).empty());
 }
 
-TEST(DetectFormat, ByMagic) {
-  env e;
-  EXPECT_EQ(*detect_format(e.dir / "gold.img"), image_format::raw);
-  ASSERT_TRUE(create_qcow2(e.dir / "x.qcow2", {1 << 20, "", "", 16}).ok());
-  EXPECT_EQ(*detect_format(e.dir / "x.qcow2"), image_format::qcow2);
-  EXPECT_FALSE(detect_format(e.dir / "missing").ok());
-  auto q = open_image(e.dir / "x.qcow2", false);
-  ASSERT_TRUE(q.ok());
-  EXPECT_TRUE((*q)->read_only());
-}
-
 }  // namespace
-}  // namespace diskless::storage
+}  // namespace diskless::disks

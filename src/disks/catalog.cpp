@@ -1,75 +1,33 @@
-#include "storage/host_disk.hpp"
+#include "disks/catalog.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 
+#include "storage/forwarding_device.hpp"
+#include "storage/image.hpp"
 #include "storage/qcow2.hpp"
-#include "storage/raw_file.hpp"
 #include "util/file.hpp"
 #include "util/log.hpp"
 
-namespace diskless::storage {
+namespace diskless::disks {
+
+using storage::block_device;
 
 namespace {
 
-class read_only_view final : public block_device {
- public:
-  explicit read_only_view(std::shared_ptr<block_device> dev) : dev_(std::move(dev)) {}
-  std::uint64_t size() const override { return dev_->size(); }
-  bool read_only() const override { return true; }
-  std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
-    return dev_->read(offset, out);
-  }
-  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
-    return dev_->try_read_cached(offset, out);
-  }
-  file_extent file_for(std::uint64_t offset, std::uint64_t length) override {
-    return dev_->file_for(offset, length);
-  }
-  std::error_code write(std::uint64_t, std::span<const std::byte>, bool) override {
-    return std::make_error_code(std::errc::read_only_file_system);
-  }
-  std::error_code flush() override { return {}; }
-  std::error_code discard(std::uint64_t, std::uint64_t) override {
-    return std::make_error_code(std::errc::read_only_file_system);
-  }
-
- private:
-  std::shared_ptr<block_device> dev_;
-};
-
 // Forwards to a device and holds a shared flock on its image file while alive: `overlay commit`
 // takes an exclusive one to know that no host uses the image.
-class locked_device final : public block_device {
+class locked_device final : public storage::forwarding_device {
  public:
-  locked_device(std::shared_ptr<block_device> dev, int fd) : dev_(std::move(dev)), fd_(fd) {}
+  locked_device(std::shared_ptr<block_device> dev, int fd)
+      : forwarding_device(std::move(dev)), fd_(fd) {}
   ~locked_device() override { ::close(fd_); }
-  std::uint64_t size() const override { return dev_->size(); }
-  bool read_only() const override { return dev_->read_only(); }
-  std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
-    return dev_->read(offset, out);
-  }
-  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
-    return dev_->try_read_cached(offset, out);
-  }
-  file_extent file_for(std::uint64_t offset, std::uint64_t length) override {
-    return dev_->file_for(offset, length);
-  }
-  std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
-    return dev_->write(offset, in, fua);
-  }
-  std::error_code flush() override { return dev_->flush(); }
-  std::error_code discard(std::uint64_t offset, std::uint64_t length) override {
-    return dev_->discard(offset, length);
-  }
 
  private:
-  std::shared_ptr<block_device> dev_;
   int fd_;
 };
 
@@ -94,155 +52,13 @@ std::string key_of(const std::filesystem::path& p) {
 
 }  // namespace
 
-// What an overlay file is made from: enough to recreate it empty without the inventory.
-struct overlay_recipe {
-  std::filesystem::path path;  // <state dir>/overlays/<host>.qcow2
-  std::string backing;         // absolute path of the golden image, as stored in the header
-  std::string backing_format;  // "raw" or "qcow2"
-  std::uint64_t size = 0;      // the golden image's size
-};
-
-namespace {
-
-// Creates the overlay empty beside its path and renames it over, so a crash leaves the old
-// overlay or the new one, and a device still holding the old file keeps its (unlinked) inode.
-result<void> create_fresh(const overlay_recipe& r) {
-  qcow2_create_options c;
-  c.size = r.size;
-  c.backing_file = r.backing;
-  c.backing_format = r.backing_format;
-  // 4 KiB clusters up to 1 TiB: a guest's 4 KiB write then allocates a whole cluster with no
-  // copy-on-write read, where 64 KiB clusters copy 60 KiB from the golden image first (measured
-  // in-process: ~97k vs ~16k allocating writes/s). The metadata is held in memory anyway.
-  c.cluster_bits = c.size <= (1ull << 40) ? 12 : 16;
-  auto tmp = r.path;
-  tmp += ".new";
-  if (auto res = create_qcow2(tmp, c); !res) return res;
-  std::error_code ec;
-  std::filesystem::rename(tmp, r.path, ec);
-  if (ec) return error{r.path.string() + ": " + ec.message()};
-  if (int dfd = ::open(r.path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
-}
-
-}  // namespace
-
-// A host's overlay as handed to the iSCSI layer: forwards to the qcow2 image until revoked.
-class disk_catalog::overlay_device final : public block_device {
- public:
-  overlay_device(std::shared_ptr<block_device> dev, std::string host, overlay_recipe recipe)
-      : host_(std::move(host)),
-        recipe_(std::move(recipe)),
-        size_(dev->size()),
-        dev_(std::move(dev)) {}
-  std::uint64_t size() const override { return size_; }
-  bool read_only() const override { return false; }
-  std::error_code read(std::uint64_t offset, std::span<std::byte> out) override {
-    auto d = get();
-    return d ? d->read(offset, out) : revoked();
-  }
-  bool try_read_cached(std::uint64_t offset, std::span<std::byte> out) override {
-    auto d = get();
-    return d && d->try_read_cached(offset, out);
-  }
-  // The image stays open while the caller holds `keep`, even if it is revoked meanwhile (a reset
-  // closes it): the descriptor is never reused under a send in flight.
-  file_extent file_for(std::uint64_t offset, std::uint64_t length) override {
-    auto d = get();
-    if (!d) return {};
-    auto fe = d->file_for(offset, length);
-    if (fe.fd >= 0) fe.keep = std::move(d);
-    return fe;
-  }
-  std::error_code write(std::uint64_t offset, std::span<const std::byte> in, bool fua) override {
-    auto d = get();
-    return d ? d->write(offset, in, fua) : revoked();
-  }
-  std::error_code flush() override {
-    auto d = get();
-    return d ? d->flush() : revoked();
-  }
-  std::error_code discard(std::uint64_t offset, std::uint64_t length) override {
-    auto d = get();
-    return d ? d->discard(offset, length) : revoked();
-  }
-  // Drops the image; it closes (metadata written back, lock released) when in-flight I/O ends.
-  void revoke() {
-    std::shared_ptr<block_device> old;
-    {
-      std::lock_guard lock(mutex_);
-      old = std::move(dev_);
-    }
-  }
-  const std::string& host() const { return host_; }
-  const overlay_recipe& recipe() const { return recipe_; }
-
- private:
-  std::shared_ptr<block_device> get() {
-    std::lock_guard lock(mutex_);
-    return dev_;
-  }
-  static std::error_code revoked() { return std::make_error_code(std::errc::io_error); }
-
-  std::string host_;
-  overlay_recipe recipe_;
-  std::uint64_t size_;
-  std::mutex mutex_;
-  std::shared_ptr<block_device> dev_;
-};
-
-result<image_format> detect_format(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return error{path.string() + ": " + std::strerror(errno)};
-  std::array<unsigned char, 4> magic{};
-  ssize_t n;
-  do {
-    n = ::pread(fd, magic.data(), magic.size(), 0);
-  } while (n < 0 && errno == EINTR);
-  int e = errno;
-  ::close(fd);
-  if (n < 0) return error{path.string() + ": " + std::strerror(e)};
-  if (n == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && magic[3] == 0xfb)
-    return image_format::qcow2;
-  return image_format::raw;
-}
-
-result<std::shared_ptr<block_device>> open_image(const std::filesystem::path& path, bool writable) {
-  auto fmt = detect_format(path);
-  if (!fmt) return error{fmt.error_message()};
-  if (*fmt == image_format::qcow2) {
-    qcow2_open_options o;
-    o.writable = writable;
-    auto q = open_qcow2(path, o);
-    if (!q) return error{q.error_message()};
-    return std::shared_ptr<block_device>(*q);
-  }
-  return open_raw(path, !writable);
-}
-
-std::filesystem::path overlays_dir(const inventory::inventory& inv) {
-  return inv.resolve(inv.server.state_dir) / "overlays";
-}
-
-std::filesystem::path overlay_path(const inventory::inventory& inv, const inventory::host& h) {
-  return overlays_dir(inv) / (h.name + ".qcow2");
-}
-
-std::shared_ptr<block_device> make_read_only_view(std::shared_ptr<block_device> dev) {
-  return std::make_shared<read_only_view>(std::move(dev));
-}
-
 result<std::shared_ptr<block_device>> disk_catalog::golden(const std::filesystem::path& p) {
   // Called with mutex_ held.
   auto key = key_of(p);
   if (auto it = golden_.find(key); it != golden_.end()) {
     if (auto dev = it->second.lock()) return dev;
   }
-  auto dev = open_image(p, false);
+  auto dev = storage::open_image(p, false);
   if (!dev) return dev;
   dev = hold_shared_lock(p, *dev);
   if (!dev) return dev;
@@ -271,7 +87,7 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
       if (auto it = writable_.find(key); it != writable_.end()) {
         if (auto dev = it->second.lock()) return dev;
       }
-      auto dev = open_image(path, true);
+      auto dev = storage::open_image(path, true);
       if (!dev) return dev;
       dev = hold_shared_lock(path, *dev);
       if (!dev) return dev;
@@ -281,7 +97,7 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
     case inventory::overlay_mode::readonly: {
       auto g = golden(path);
       if (!g) return g;
-      return make_read_only_view(*g);
+      return storage::make_read_only_view(*g);
     }
     case inventory::overlay_mode::persistent:
     case inventory::overlay_mode::volatile_:
@@ -311,19 +127,18 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   auto base = std::filesystem::absolute(image, ec).lexically_normal();
   std::filesystem::create_directories(ov.parent_path(), ec);
   if (ec) return error{ov.parent_path().string() + ": " + ec.message()};
-  auto fmt = detect_format(base);
+  auto fmt = storage::detect_format(base);
   if (!fmt) return error{fmt.error_message()};
-  overlay_recipe recipe{ov, base.string(), *fmt == image_format::qcow2 ? "qcow2" : "raw",
-                        (*g)->size()};
+  overlay_recipe recipe{ov, base.string(), std::string(storage::format_name(*fmt)), (*g)->size()};
 
-  qcow2_open_options o;
+  storage::qcow2_open_options o;
   o.writable = true;
   o.backing = *g;
   o.lock = true;
   const bool reuse = !fresh && std::filesystem::exists(ov);
-  std::shared_ptr<qcow2_image> q;
+  std::shared_ptr<storage::qcow2_image> q;
   if (reuse) {
-    auto r = open_qcow2(ov, o);
+    auto r = storage::open_qcow2(ov, o);
     if (!r) return error{"host " + h.name + ": " + r.error_message()};
     const auto& hd = (*r)->header();
     if (hd.backing_file != base.string() || hd.size != ((*g)->size() + 511) / 512 * 512)
@@ -338,7 +153,7 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
     for (auto& old : take_live(h.name)) old->revoke();
     if (auto r = create_fresh(recipe); !r)
       return error{"host " + h.name + ": " + r.error_message()};
-    auto r = open_qcow2(ov, o);
+    auto r = storage::open_qcow2(ov, o);
     if (!r) return error{"host " + h.name + ": " + r.error_message()};
     q = *r;
   }
@@ -367,8 +182,7 @@ disk_catalog::~disk_catalog() {
   if (watcher_.joinable()) watcher_.join();
 }
 
-std::vector<std::shared_ptr<disk_catalog::overlay_device>> disk_catalog::take_live(
-    const std::string& host) {
+std::vector<std::shared_ptr<overlay_device>> disk_catalog::take_live(const std::string& host) {
   std::vector<std::shared_ptr<overlay_device>> out;
   for (auto it = overlays_.begin(); it != overlays_.end();) {
     auto d = it->second.lock();
@@ -491,4 +305,4 @@ std::vector<std::string> disk_catalog::take_reset_requests(const inventory::inve
   return out;
 }
 
-}  // namespace diskless::storage
+}  // namespace diskless::disks

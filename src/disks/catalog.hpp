@@ -1,6 +1,6 @@
 #pragma once
-// Per-host disks: the block_device a host's iSCSI LUN 0 sees, chosen by its overlay mode
-// (shared/DESIGN.md §2, issue 7).
+// Per-host disks: the storage::block_device a host's iSCSI LUN 0 sees, chosen by its overlay mode
+// (src/disks/README.md).
 //
 //   none        the image itself, read-write (validation allows one such writer per image)
 //   readonly    a read-only view of the shared golden image (writes → DATA PROTECT upstream,
@@ -51,29 +51,13 @@
 #include <thread>
 #include <vector>
 
+#include "disks/overlay.hpp"
 #include "inventory/model.hpp"
 #include "storage/block_device.hpp"
 #include "util/net.hpp"
 #include "util/result.hpp"
 
-namespace diskless::storage {
-
-enum class image_format { raw, qcow2 };
-
-// Reads the first bytes of the file: "QFI\xfb" is qcow2, anything else raw.
-result<image_format> detect_format(const std::filesystem::path& path);
-
-// Opens an image file (raw or qcow2, by magic). A qcow2 image opens its backing chain
-// read-only. writable == false gives a read_only() device.
-result<std::shared_ptr<block_device>> open_image(const std::filesystem::path& path, bool writable);
-
-// <state dir>/overlays/<host name>.qcow2 (state dir resolved against the inventory's base dir).
-std::filesystem::path overlays_dir(const inventory::inventory& inv);
-std::filesystem::path overlay_path(const inventory::inventory& inv, const inventory::host& h);
-
-// A read-only view over another device: read_only() is true, write/discard fail with EROFS,
-// flush succeeds.
-std::shared_ptr<block_device> make_read_only_view(std::shared_ptr<block_device> dev);
+namespace diskless::disks {
 
 enum class login_kind {
   new_session,    // a login that does not replace a live session of the same initiator + ISID
@@ -96,8 +80,9 @@ class disk_catalog {
   // device of the host is returned again, unless the login is the host's new boot (see above):
   // then a volatile overlay is recreated empty (new file renamed over; the old device is
   // revoked). Errors are messages fit for the log (missing image, bad qcow2, no space...).
-  result<std::shared_ptr<block_device>> open_host_disk(const inventory::inventory& inv,
-                                                       const inventory::host& h, login_kind k);
+  result<std::shared_ptr<storage::block_device>> open_host_disk(const inventory::inventory& inv,
+                                                                const inventory::host& h,
+                                                                login_kind k);
 
   // The PC with this MAC fetched its boot script: a new boot (see above). Cheap; may be called
   // on the event loop (takes no lock held across disk I/O).
@@ -120,21 +105,20 @@ class disk_catalog {
   static std::vector<std::string> take_reset_requests(const inventory::inventory& inv);
 
  private:
-  class overlay_device;
-  result<std::shared_ptr<block_device>> golden(const std::filesystem::path& p);
-  result<std::shared_ptr<block_device>> open_overlay(const inventory::inventory& inv,
-                                                     const inventory::host& h,
-                                                     const std::filesystem::path& image,
-                                                     bool fresh);
+  result<std::shared_ptr<storage::block_device>> golden(const std::filesystem::path& p);
+  result<std::shared_ptr<storage::block_device>> open_overlay(const inventory::inventory& inv,
+                                                              const inventory::host& h,
+                                                              const std::filesystem::path& image,
+                                                              bool fresh);
   std::vector<std::shared_ptr<overlay_device>> take_live(const std::string& host);  // mutex_ held
   void end_sessions(const std::string& host);
   void watch(const std::filesystem::path& dir);  // mutex_ held
   void watcher();
 
   std::mutex mutex_;  // held across disk I/O (opening, creating overlays): never on the loop
-  std::map<std::string, std::weak_ptr<block_device>> golden_;      // by canonical path
-  std::map<std::string, std::weak_ptr<block_device>> writable_;    // overlay="none" images
-  std::map<std::string, std::weak_ptr<overlay_device>> overlays_;  // by overlay path
+  std::map<std::string, std::weak_ptr<storage::block_device>> golden_;    // by canonical path
+  std::map<std::string, std::weak_ptr<storage::block_device>> writable_;  // overlay="none" images
+  std::map<std::string, std::weak_ptr<overlay_device>> overlays_;         // by overlay path
   std::set<std::filesystem::path> watched_;
   std::condition_variable cv_;
   bool stopping_ = false;
@@ -148,4 +132,4 @@ class disk_catalog {
   host_callback end_sessions_;
 };
 
-}  // namespace diskless::storage
+}  // namespace diskless::disks

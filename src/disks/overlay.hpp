@@ -1,0 +1,54 @@
+#pragma once
+// Per-host overlay files (src/disks/README.md): where they live, how one is made empty, and the
+// revocable device a host's iSCSI LUN sees while the catalog serves it.
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "inventory/model.hpp"
+#include "storage/forwarding_device.hpp"
+#include "util/result.hpp"
+
+namespace diskless::disks {
+
+// <state dir>/overlays/<host name>.qcow2 (state dir resolved against the inventory's base dir).
+std::filesystem::path overlays_dir(const inventory::inventory& inv);
+std::filesystem::path overlay_path(const inventory::inventory& inv, const inventory::host& h);
+
+// What an overlay file is made from: enough to recreate it empty without the inventory.
+struct overlay_recipe {
+  std::filesystem::path path;  // <state dir>/overlays/<host>.qcow2
+  std::string backing;         // absolute path of the golden image, as stored in the header
+  std::string backing_format;  // "raw" or "qcow2"
+  std::uint64_t size = 0;      // the golden image's size
+};
+
+// Creates the overlay empty beside its path and renames it over, so a crash leaves the old
+// overlay or the new one, and a device still holding the old file keeps its (unlinked) inode.
+result<void> create_fresh(const overlay_recipe& r);
+
+// A host's overlay as handed to the iSCSI layer: forwards to the qcow2 image until revoked, then
+// its I/O fails with EIO. Thread-safe.
+class overlay_device final : public storage::forwarding_device {
+ public:
+  overlay_device(std::shared_ptr<storage::block_device> dev, std::string host,
+                 overlay_recipe recipe)
+      : forwarding_device(std::move(dev)), host_(std::move(host)), recipe_(std::move(recipe)) {}
+  // The image stays open while the caller holds `keep`, even if it is revoked meanwhile (a reset
+  // closes it): the descriptor is never reused under a send in flight.
+  file_extent file_for(std::uint64_t offset, std::uint64_t length) override;
+  // Drops the image; it closes (metadata written back, lock released) when in-flight I/O ends.
+  void revoke();
+  const std::string& host() const { return host_; }
+  const overlay_recipe& recipe() const { return recipe_; }
+
+ private:
+  std::shared_ptr<storage::block_device> target() override;
+
+  std::string host_;
+  overlay_recipe recipe_;
+  std::mutex mutex_;  // guards dev_ (forwarding_device's), which revoke() drops
+};
+
+}  // namespace diskless::disks
