@@ -2,11 +2,11 @@
 #include "app/services.hpp"
 
 #include "boot/published.hpp"
-#include "dhcp/ra_server.hpp"
 #include "dhcp/server.hpp"
 #include "disks/catalog.hpp"
 #include "http/server.hpp"
 #include "iscsi/server.hpp"
+#include "ra/server.hpp"
 #include "tftp/server.hpp"
 
 namespace diskless::app {
@@ -35,7 +35,7 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   out.push_back(boot::make_service(boot_files));  // first: reloads before TFTP serves again
   out.push_back(tftp::make_service(ctx, std::make_shared<boot_file_provider>(boot_files)));
   out.push_back(dhcp::make_service(ctx));
-  out.push_back(dhcp::make_ra_service(ctx));  // IPv6 RAs on the DHCP interface
+  out.push_back(ra::make_service(ctx));  // IPv6 RAs on the DHCP interface
   // A host's boot script being served marks its new boot for volatile overlays.
   auto disks = std::make_shared<diskless::disks::disk_catalog>();
   boot::on_script_served([w = std::weak_ptr(disks)](const mac_address& mac) {

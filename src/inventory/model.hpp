@@ -38,7 +38,7 @@ struct dhcp_config {
   // undionly.kpxe is for BIOS; it starts ~5 s sooner than ipxe.efi under QEMU/OVMF) or
   // "ipxe.efi" (iPXE's own NIC drivers).
   std::string efi_loader = "snponly.efi";
-  // IPv6 Router Advertisements on the interface (dhcp/ndp.hpp): "no default router" answers
+  // IPv6 Router Advertisements on the interface (ra/ndp.hpp): "no default router" answers
   // to Router Solicitations, so iPXE does not wait ~13 s for a router. Unset: on in full mode
   // only (in proxy mode the LAN's own router is expected to advertise).
   std::optional<bool> ra;

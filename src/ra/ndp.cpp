@@ -1,12 +1,14 @@
-#include "dhcp/ndp.hpp"
-
-#include <algorithm>
+#include "ra/ndp.hpp"
 
 #include <fmt/format.h>
 
-namespace diskless::dhcp::ndp {
+#include <algorithm>
 
-bool is_link_local(const ipv6_address& a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+namespace diskless::ra::ndp {
+
+bool is_link_local(const ipv6_address& a) {
+  return a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+}
 
 std::string to_string(const ipv6_address& a) {
   std::array<std::uint16_t, 8> g{};
@@ -45,8 +47,8 @@ result<void> each_option(byte_span opts, F&& f) {
     if (units == 0) return error{fmt::format("option {} has length 0", type)};
     const std::size_t len = std::size_t{units} * 8;
     if (len > opts.size())
-      return error{fmt::format("option {} runs past the end ({} > {} octets)", type, len,
-                               opts.size())};
+      return error{
+          fmt::format("option {} runs past the end ({} > {} octets)", type, len, opts.size())};
     f(type, opts.first(len));
     opts = opts.subspan(len);
   }
@@ -195,8 +197,8 @@ std::vector<ipv6_address> scheduler::due(clock::time_point now) {
     if (initial_sent_ < max_initial_advertisements) ++initial_sent_;
     // The next unsolicited one: at most 16 s apart while the first three go out, then a random
     // interval in [MinRtrAdvInterval, MaxRtrAdvInterval] (§6.2.4).
-    const auto jitter = std::clamp(random_(max_interval - min_interval), duration{0},
-                                   max_interval - min_interval);
+    const auto jitter =
+        std::clamp(random_(max_interval - min_interval), duration{0}, max_interval - min_interval);
     duration gap = min_interval + jitter;
     if (initial_sent_ < max_initial_advertisements) gap = std::min(gap, max_initial_interval);
     next_multicast_ = now + gap;
@@ -224,4 +226,4 @@ scheduler::clock::time_point scheduler::next() const {
   return t;
 }
 
-}  // namespace diskless::dhcp::ndp
+}  // namespace diskless::ra::ndp

@@ -7,7 +7,7 @@
 //
 // Sans-I/O: the codec works on ICMPv6 messages (no IPv6 header; the kernel's raw ICMPv6 socket
 // strips it and computes checksums, RFC 3542 §3.1), the scheduler decides when to send what. The
-// socket lives in ra_server.cpp.
+// socket lives in ra/server.cpp.
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -20,7 +20,7 @@
 #include "util/net.hpp"
 #include "util/result.hpp"
 
-namespace diskless::dhcp::ndp {
+namespace diskless::ra::ndp {
 
 using ipv6_address = std::array<std::uint8_t, 16>;
 
@@ -33,7 +33,7 @@ inline constexpr ipv6_address all_nodes{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 inline constexpr ipv6_address all_routers{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 inline constexpr ipv6_address unspecified{};
 
-bool is_link_local(const ipv6_address& a);  // fe80::/10
+bool is_link_local(const ipv6_address& a);     // fe80::/10
 std::string to_string(const ipv6_address& a);  // RFC 5952 text form
 
 // A received Router Solicitation that passed the checks of RFC 4861 §6.1.1.
@@ -51,14 +51,14 @@ result<router_solicitation> parse_solicitation(byte_span icmp, int hop_limit,
 
 // What we advertise (RFC 4861 §4.2). The defaults are the "not a router" answer described above.
 struct advertisement {
-  std::uint8_t cur_hop_limit = 0;       // 0: unspecified
-  bool managed = false;                 // M: addresses by DHCPv6
-  bool other = false;                   // O: other configuration by DHCPv6
-  std::uint16_t router_lifetime = 0;    // seconds; 0: not a default router (§6.2.5 semantics)
-  std::uint32_t reachable_time = 0;     // ms; 0: unspecified
-  std::uint32_t retrans_timer = 0;      // ms; 0: unspecified
+  std::uint8_t cur_hop_limit = 0;         // 0: unspecified
+  bool managed = false;                   // M: addresses by DHCPv6
+  bool other = false;                     // O: other configuration by DHCPv6
+  std::uint16_t router_lifetime = 0;      // seconds; 0: not a default router (§6.2.5 semantics)
+  std::uint32_t reachable_time = 0;       // ms; 0: unspecified
+  std::uint32_t retrans_timer = 0;        // ms; 0: unspecified
   std::optional<mac_address> source_lla;  // our MAC (§6.2.3: SHOULD be included)
-  std::uint32_t mtu = 0;                // 0: no MTU option
+  std::uint32_t mtu = 0;                  // 0: no MTU option
 };
 
 // The ICMPv6 message with a zero checksum (the kernel fills it in on a raw ICMPv6 socket).
@@ -91,8 +91,8 @@ class scheduler {
   static constexpr int max_initial_advertisements = 3;
   static constexpr duration max_ra_delay{500};
   static constexpr duration min_delay_between_ras{3'000};
-  static constexpr duration max_interval{600'000};  // MaxRtrAdvInterval default
-  static constexpr duration min_interval{200'000};  // MinRtrAdvInterval: 0.33 * Max
+  static constexpr duration max_interval{600'000};        // MaxRtrAdvInterval default
+  static constexpr duration min_interval{200'000};        // MinRtrAdvInterval: 0.33 * Max
   static constexpr std::size_t max_pending_unicast = 64;  // beyond: folded into a multicast
 
   explicit scheduler(random_fn random);
@@ -126,4 +126,4 @@ class scheduler {
   std::vector<pending> unicast_;
 };
 
-}  // namespace diskless::dhcp::ndp
+}  // namespace diskless::ra::ndp

@@ -1,8 +1,8 @@
-#include "dhcp/ndp.hpp"
+#include "ra/ndp.hpp"
 
 #include <gtest/gtest.h>
 
-namespace diskless::dhcp::ndp {
+namespace diskless::ra::ndp {
 namespace {
 
 using namespace std::chrono_literals;
@@ -29,7 +29,9 @@ TEST(NdpSolicitation, AcceptsNoOptionsAndUnknownOptions) {
   ASSERT_TRUE(rs) << rs.error_message();
   EXPECT_FALSE(rs->source_lla);
   // An unknown option (type 200, one unit) is skipped (§4.6).
-  auto unknown = from_hex("8500000000000000c801000000000000" "0101525400be0001");
+  auto unknown = from_hex(
+      "8500000000000000c801000000000000"
+      "0101525400be0001");
   rs = parse_solicitation(unknown, 255, ipxe_ll);
   ASSERT_TRUE(rs) << rs.error_message();
   EXPECT_EQ(rs->source_lla->str(), "52:54:00:be:00:01");
@@ -58,8 +60,8 @@ TEST(NdpSolicitation, RejectsWhatSection611Rejects) {
 }
 
 TEST(NdpSolicitation, OddLengthLinkLayerOptionIsNotAnEthernetAddress) {
-  auto rs = parse_solicitation(
-      from_hex("85000000000000000102525400be000100000000000000000000"), 255, ipxe_ll);
+  auto rs = parse_solicitation(from_hex("85000000000000000102525400be000100000000000000000000"),
+                               255, ipxe_ll);
   // 8 + a 16-octet option + 2 stray octets (an option of length 0)
   EXPECT_FALSE(rs);
   rs = parse_solicitation(from_hex("85000000000000000102525400be00010000000000000000"), 255,
@@ -231,4 +233,4 @@ TEST(NdpScheduler, NothingBeforeStart) {
 }
 
 }  // namespace
-}  // namespace diskless::dhcp::ndp
+}  // namespace diskless::ra::ndp

@@ -1,5 +1,5 @@
-// The IPv6 Router Advertisement service: the socket side of dhcp/ndp.hpp.
-#include "dhcp/ra_server.hpp"
+// The IPv6 Router Advertisement service: the socket side of ra/ndp.hpp.
+#include "ra/server.hpp"
 
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -14,12 +14,12 @@
 #include <cstring>
 #include <random>
 
-#include "dhcp/ndp.hpp"
+#include "ra/ndp.hpp"
 #include "util/asio.hpp"
 #include "util/datagram.hpp"
 #include "util/log.hpp"
 
-namespace diskless::dhcp {
+namespace diskless::ra {
 
 namespace {
 
@@ -52,9 +52,9 @@ std::optional<ndp::ipv6_address> link_local(const std::string& name) {
   return out;
 }
 
-class ra_service final : public app::service {
+class ra_service final : public svc::service {
  public:
-  explicit ra_service(app::context& ctx)
+  explicit ra_service(svc::context& ctx)
       : io_(ctx.io),
         inv_(ctx.inventory),
         alive_(std::make_shared<bool>(true)),
@@ -266,8 +266,8 @@ class ra_service final : public app::service {
 
 }  // namespace
 
-std::unique_ptr<app::service> make_ra_service(app::context& ctx) {
+std::unique_ptr<svc::service> make_service(svc::context& ctx) {
   return std::make_unique<ra_service>(ctx);
 }
 
-}  // namespace diskless::dhcp
+}  // namespace diskless::ra
