@@ -1,7 +1,8 @@
 // Builds the protocol services for `serve`. Each protocol adds itself here.
 #include "app/services.hpp"
 
-#include "boot/published.hpp"
+#include "app/boot_service.hpp"
+#include "boot/catalog.hpp"
 #include "dhcp/server.hpp"
 #include "disks/catalog.hpp"
 #include "http/server.hpp"
@@ -10,39 +11,21 @@
 #include "tftp/server.hpp"
 
 namespace diskless::app {
-namespace {
-
-// The boot scripts, kernels and initrds (boot/published.hpp) seen through the TFTP seam.
-class boot_file_provider final : public tftp::file_provider {
- public:
-  explicit boot_file_provider(std::shared_ptr<boot::published_files> f) : files_(std::move(f)) {}
-  std::shared_ptr<const std::string> lookup(std::string_view path) override {
-    return files_->find(path);
-  }
-
- private:
-  std::shared_ptr<boot::published_files> files_;
-};
-
-}  // namespace
 
 std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   std::vector<std::unique_ptr<service>> out;
-  (void)ctx;
-  // DHCP, TFTP, iSCSI, HTTP: one line each, e.g.
-  //   out.push_back(tftp::make_service(ctx, files));
-  auto boot_files = std::make_shared<boot::published_files>(ctx.inventory);
-  out.push_back(boot::make_service(boot_files));  // first: reloads before TFTP serves again
-  out.push_back(tftp::make_service(ctx, std::make_shared<boot_file_provider>(boot_files)));
+  // A host's boot script being fetched marks its new boot for volatile overlays.
+  auto disks = std::make_shared<diskless::disks::disk_catalog>();
+  auto files = std::make_shared<boot::catalog>(ctx.inventory,
+                                               [w = std::weak_ptr(disks)](const mac_address& mac) {
+                                                 if (auto d = w.lock()) d->mark_new_boot(mac);
+                                               });
+  out.push_back(make_boot_service(files));  // first: reloads before TFTP and HTTP serve again
+  out.push_back(tftp::make_service(ctx, files));
   out.push_back(dhcp::make_service(ctx));
   out.push_back(ra::make_service(ctx));  // IPv6 RAs on the DHCP interface
-  // A host's boot script being served marks its new boot for volatile overlays.
-  auto disks = std::make_shared<diskless::disks::disk_catalog>();
-  boot::on_script_served([w = std::weak_ptr(disks)](const mac_address& mac) {
-    if (auto d = w.lock()) d->mark_new_boot(mac);
-  });
   out.push_back(iscsi::make_service(ctx, iscsi::make_disk_provider(ctx.pool, disks)));
-  if (auto h = http::make_service(ctx)) out.push_back(std::move(h));
+  if (auto h = http::make_service(ctx, files)) out.push_back(std::move(h));
   return out;
 }
 

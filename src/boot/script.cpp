@@ -15,6 +15,7 @@ using inventory::unknown_policy;
 constexpr std::string_view script_prefix = "boot/";
 constexpr std::string_view script_suffix = ".ipxe";
 constexpr std::string_view images_prefix = "images/";
+constexpr std::string_view loaders_prefix = "ipxe/";
 
 // Without a configured address, iPXE's own setting: the server that answered DHCP (siaddr).
 // iPXE expands ${...} in every command, including kernel command lines.
@@ -26,8 +27,7 @@ std::string server_text(const inventory::inventory& inv) {
 // block of its MTU-sized blksize per round trip), HTTP streams over TCP (measured under QEMU TCG
 // in integration/bench/boot.sh: the ~14 MB of the iscsi-root path's kernel + initrd).
 std::string file_url(const inventory::inventory& inv, std::string_view path) {
-  if (inv.server.http.enabled)
-    return fmt::format("http://{}:{}/{}", server_text(inv), inv.server.http.port, path);
+  if (inv.server.http.enabled) return http_url(inv, path);
   return fmt::format("tftp://{}/{}", server_text(inv), path);
 }
 
@@ -79,6 +79,12 @@ result<std::string> render_named(const template_set& templates, std::string_view
 
 std::string script_path(const mac_address& mac) {
   return fmt::format("{}{}{}", script_prefix, mac.dashed(), script_suffix);
+}
+std::string loader_path(std::string_view loader) {
+  return fmt::format("{}{}", loaders_prefix, loader);
+}
+std::string http_url(const inventory::inventory& inv, std::string_view path) {
+  return fmt::format("http://{}:{}/{}", server_text(inv), inv.server.http.port, path);
 }
 std::string kernel_path(std::string_view image) {
   return fmt::format("{}{}/vmlinuz", images_prefix, image);
@@ -203,7 +209,7 @@ result<std::optional<boot_file>> lookup(const inventory::inventory& inv,
       log::boot().debug("no script for unknown {} (unknown=\"ignore\")", mac->str());
       return none();
     }
-    return none(boot_file{std::move(**s), {}});
+    return none(boot_file{std::move(**s), {}, *mac});
   }
   if (path.starts_with(images_prefix)) {
     auto rest = path.substr(images_prefix.size());
@@ -212,9 +218,9 @@ result<std::optional<boot_file>> lookup(const inventory::inventory& inv,
     const auto* img = inv.find_image(rest.substr(0, slash));
     if (!img || !img->has_kernel()) return none();
     auto leaf = rest.substr(slash + 1);
-    if (leaf == "vmlinuz") return none(boot_file{{}, inv.resolve(img->kernel)});
+    if (leaf == "vmlinuz") return none(boot_file{{}, inv.resolve(img->kernel), {}});
     if (leaf == "initrd" && !img->initrd.empty())
-      return none(boot_file{{}, inv.resolve(img->initrd)});
+      return none(boot_file{{}, inv.resolve(img->initrd), {}});
   }
   return none();
 }

@@ -1,13 +1,8 @@
 #pragma once
-// Per-host boot scripts and the boot files published over TFTP.
-//
-// Virtual files (all paths relative to the TFTP root, a leading '/' is ignored):
-//   boot/<mac-with-dashes>.ipxe   the host's rendered script (DESIGN.md §3 step 2: iPXE asks for it
-//                                 by the MAC we answered, so no state is needed to know who asks)
-//   images/<image>/vmlinuz        the kernel file of an image that has one
-//   images/<image>/initrd         its initrd
-// Only images that have a kernel publish these two, and only under their validated names, so
-// nothing outside the inventory's files can be reached through them.
+// Per-host boot scripts and the names of the boot files (the list is in catalog.hpp; paths are
+// relative to the TFTP root / HTTP root, a leading '/' is ignored). Only images that have a
+// kernel publish vmlinuz/initrd, and only under their validated names, so nothing outside the
+// inventory's files can be reached through them.
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -25,6 +20,10 @@ namespace diskless::boot {
 
 // The virtual path of a host's script: "boot/52-54-00-12-34-01.ipxe".
 std::string script_path(const mac_address& mac);
+// The path of an iPXE loader served over HTTP: "ipxe/snponly.efi".
+std::string loader_path(std::string_view loader);
+// http://<server>:<http port>/<path> (the server: its address, else iPXE's ${next-server}).
+std::string http_url(const inventory::inventory& inv, std::string_view path);
 // The virtual paths of an image's kernel and initrd.
 std::string kernel_path(std::string_view image);
 std::string initrd_path(std::string_view image);
@@ -50,8 +49,9 @@ result<std::optional<std::string>> script_for(const inventory::inventory& inv,
 
 // A file the TFTP (or HTTP) server should send.
 struct boot_file {
-  std::string content;         // a rendered script (when path is empty)
-  std::filesystem::path path;  // a real file to stream from disk (kernel, initrd)
+  std::string content;              // a rendered script (when path is empty)
+  std::filesystem::path path;       // a real file to stream from disk (kernel, initrd)
+  std::optional<mac_address> host;  // a script's MAC
   bool is_script() const { return path.empty(); }
 };
 

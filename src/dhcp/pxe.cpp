@@ -26,10 +26,4 @@ bool arch_without_loader(std::uint16_t a) {
   return a == arch::efi_ia32 || a == arch::efi_arm32 || a == arch::efi_arm64;
 }
 
-std::string boot_file(const client_info& c, const mac_address& mac, std::string_view efi_loader) {
-  if (c.ipxe) return "boot/" + mac.dashed() + ".ipxe";
-  if (c.arch == arch::bios) return "undionly.kpxe";
-  return std::string(efi_loader);
-}
-
 }  // namespace diskless::dhcp

@@ -1,5 +1,6 @@
 #pragma once
-// PXE client classification and boot-file choice (PXE spec 2.1, RFC 4578, iPXE conventions).
+// PXE client classification (PXE spec 2.1, RFC 4578, iPXE conventions). The boot file a client
+// gets is the boot catalog's choice (boot/catalog.hpp).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -34,17 +35,10 @@ struct client_info {
 
 client_info classify(const packet& p);
 
-// The file the client should load over TFTP (relative to the TFTP root):
-//   iPXE (any arch)            boot/<mac-with-dashes>.ipxe (the per-host script, no state needed)
-//   BIOS (0, or no option 93)  undionly.kpxe
-//   x64 UEFI (7, 9)            efi_loader (snponly.efi or ipxe.efi)
-//   IA32 (6), ARM (10, 11)     efi_loader too: Debian's ipxe package ships x86_64 EFI builds only
-//                              (/usr/lib/ipxe has no i386 or arm64 .efi), so such a machine gets
-//                              the x64 loader and fails there, with a warning in our log; a site
-//                              with the right build can install it under that name.
-std::string boot_file(const client_info& c, const mac_address& mac, std::string_view efi_loader);
-
-// True when the architecture is one we have no native loader for (see boot_file()).
+// True when the architecture is one we have no native loader for: Debian's ipxe package ships
+// x86_64 EFI builds only (no i386 or arm64 .efi), so such a machine gets the x64 loader and fails
+// there (boot::offer_for), with a warning in our log; a site with the right build can install it
+// under that name.
 bool arch_without_loader(std::uint16_t a);
 
 }  // namespace diskless::dhcp

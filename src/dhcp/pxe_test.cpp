@@ -5,8 +5,6 @@
 namespace diskless::dhcp {
 namespace {
 
-const auto mac = *mac_address::parse("52:54:00:12:34:01");
-
 packet pxe(std::optional<std::uint16_t> a) {
   packet p;
   p.set(opt::message_type, encode_u8(1));
@@ -52,20 +50,15 @@ TEST(DhcpPxe, IpxeByUserClassOrOption175) {
   EXPECT_FALSE(classify(s).ipxe);
 }
 
-TEST(DhcpPxe, BootFilePerArchitecture) {
-  EXPECT_EQ(boot_file(classify(pxe(std::nullopt)), mac, "ipxe.efi"), "undionly.kpxe");
-  EXPECT_EQ(boot_file(classify(pxe(0)), mac, "ipxe.efi"), "undionly.kpxe");
-  EXPECT_EQ(boot_file(classify(pxe(7)), mac, "ipxe.efi"), "ipxe.efi");
-  EXPECT_EQ(boot_file(classify(pxe(9)), mac, "ipxe.efi"), "ipxe.efi");
-  EXPECT_EQ(boot_file(classify(pxe(9)), mac, "snponly.efi"), "snponly.efi");
-  EXPECT_EQ(boot_file(classify(pxe(6)), mac, "ipxe.efi"), "ipxe.efi");
-  EXPECT_EQ(boot_file(classify(pxe(11)), mac, "ipxe.efi"), "ipxe.efi");
-  EXPECT_TRUE(arch_without_loader(6));
-  EXPECT_TRUE(arch_without_loader(11));
-  EXPECT_FALSE(arch_without_loader(7));
-  auto p = pxe(9);
-  p.set(opt::user_class, to_bytes("iPXE"));
-  EXPECT_EQ(boot_file(classify(p), mac, "ipxe.efi"), "boot/52-54-00-12-34-01.ipxe");
+// The boot file per client kind is boot::offer_for's (boot/catalog_test.cpp); the responder
+// tests check it on the wire.
+TEST(DhcpPxe, ArchitecturesWithoutNativeLoader) {
+  EXPECT_TRUE(arch_without_loader(arch::efi_ia32));
+  EXPECT_TRUE(arch_without_loader(arch::efi_arm32));
+  EXPECT_TRUE(arch_without_loader(arch::efi_arm64));
+  EXPECT_FALSE(arch_without_loader(arch::bios));
+  EXPECT_FALSE(arch_without_loader(arch::efi_bc));
+  EXPECT_FALSE(arch_without_loader(arch::efi_x64));
 }
 
 }  // namespace

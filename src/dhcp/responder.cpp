@@ -1,5 +1,6 @@
 #include "dhcp/responder.hpp"
 
+#include "boot/catalog.hpp"
 #include "dhcp/pxe.hpp"
 #include "util/log.hpp"
 
@@ -39,29 +40,22 @@ packet base_reply(const env& e, message_type t) {
   return r;
 }
 
-// A file of our HTTP service (http/route.hpp), as a URL for the DHCP file field.
-std::string http_url(const env& e, std::string_view path) {
-  return fmt::format("http://{}:{}/{}", e.server.str(), e.inv.server.http.port, path);
-}
-
-// Boot information for PXE and iPXE clients (PXE spec §2.4, RFC 4578, DESIGN.md §3).
+// Boot information for PXE and iPXE clients (PXE spec §2.4, RFC 4578). The file itself is the
+// boot catalog's choice (boot/catalog.hpp).
 void add_boot(packet& r, const env& e, bool proxy) {
   const auto& c = e.client;
+  const auto offer = boot::offer_for(e.inv, {e.mac, c.arch, c.ipxe, c.http});
   if (c.http && !c.ipxe) {
-    // UEFI HTTP Boot (UEFI 2.9 §24.7.2): "HTTPClient" in option 60 and the boot URI in the
-    // file field. The EFI iPXE comes from our HTTP service (http/route.hpp: /ipxe/<loader>);
-    // iPXE then asks again as iPXE and gets its script like everyone else.
+    // UEFI HTTP Boot (UEFI 2.9 §24.7.2): "HTTPClient" in option 60 and the boot URI (the EFI
+    // iPXE from our HTTP service) in the file field.
     r.set(opt::vendor_class, to_bytes("HTTPClient"));
-    r.file = http_url(e, "ipxe/" + e.inv.server.dhcp.efi_loader);
+    r.file = offer.file();
     if (c.guid) r.set(opt::client_uuid, *c.guid);
     return;
   }
   if (!c.pxe && !c.ipxe) return;
   r.siaddr = e.server;  // next server: TFTP on ourselves
-  r.file = boot_file(c, e.mac, e.inv.server.dhcp.efi_loader);
-  // DESIGN.md §3: iPXE fetches its script over HTTP once HTTP is on (a URL in the file field;
-  // iPXE takes any URI there), and TFTP otherwise. Firmware PXE ROMs only speak TFTP.
-  if (c.ipxe && e.inv.server.http.enabled) r.file = http_url(e, r.file);
+  r.file = offer.file();
   if (!c.ipxe && arch_without_loader(c.arch))
     log::dhcp().warn("{}: architecture {} has no native iPXE build here; offering {}", e.mac.str(),
                      c.arch, r.file);

@@ -4,7 +4,6 @@
 
 #include <charconv>
 
-#include "boot/published.hpp"
 #include "boot/script.hpp"
 #include "util/log.hpp"
 
@@ -51,6 +50,8 @@ plan status_json(const inventory::inventory& inv) {
               "application/json",
               fmt::format("{{\"server\":\"{}\",\"hosts\":[{}],\"images\":[{}]}}\n",
                           inv.server.address ? inv.server.address->str() : "", hosts, images),
+              {},
+              {},
               {}};
 }
 
@@ -74,6 +75,8 @@ plan metrics(const inventory::inventory& inv, const counters& c) {
                           "diskless_http_sent_bytes_total {}\n",
                           inv.hosts.size(), inv.images.size(), c.requests, c.not_found, c.errors,
                           c.scripts, c.files, c.bytes_sent),
+              {},
+              {},
               {}};
 }
 
@@ -110,38 +113,27 @@ std::optional<byte_range> parse_range(std::string_view header, std::uint64_t siz
   return byte_range{*first, std::min(*last, size - 1)};
 }
 
-plan route(std::string_view method, std::string_view target, const inventory::inventory& inv,
-           const boot::template_set& templates, const counters& stats) {
+plan route(std::string_view method, std::string_view target, const boot::catalog& files,
+           const counters& stats) {
   if (method != "GET" && method != "HEAD")
-    return plan{405, "text/plain", "method not allowed\n", {}};
+    return plan{405, "text/plain", "method not allowed\n", {}, {}, {}};
+  const auto& inv = files.inventory();
   auto q = target.find('?');
   auto path = target.substr(0, q);
   if (path == "/status") return status_json(inv);
   if (path == "/metrics") return metrics(inv, stats);
+  const plan not_found{404, "text/plain", "not found\n", {}, {}, {}};
   if (path.find("..") != std::string_view::npos || path.find('%') != std::string_view::npos)
-    return plan{404, "text/plain", "not found\n", {}};  // only our own names are served
-  // The EFI iPXE builds for UEFI HTTP Boot clients (dhcp/responder.cpp): from the TFTP root when
-  // an admin put one there, else from Debian's ipxe package, as TFTP does. Only these names.
-  if (path == "/ipxe/snponly.efi" || path == "/ipxe/ipxe.efi") {
-    const auto name = path.substr(6);
-    auto local = inv.resolve(inv.server.tftp.root) / name;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(local, ec))
-      local = std::filesystem::path("/usr/lib/ipxe") / name;
-    return plan{200, "application/efi", {}, local};
-  }
-  auto r = boot::lookup(inv, templates, path);
+    return not_found;  // only our own names are served
+  auto r = files.find(path, boot::via::http, method == "GET");
   if (!r) {
     log::http().error("{}: {}", path, r.error_message());
-    return plan{500, "text/plain", "broken boot template: " + r.error_message() + "\n", {}};
+    return plan{500, "text/plain", "broken boot template: " + r.error_message() + "\n", {}, {}, {}};
   }
-  if (!*r) return plan{404, "text/plain", "not found\n", {}};
+  if (!*r) return not_found;
   auto& f = **r;
-  if (f.is_script()) {
-    if (method == "GET") boot::script_served(path);  // a new boot (storage/host_disk.hpp)
-    return plan{200, "text/plain", std::move(f.content), {}};
-  }
-  return plan{200, "application/octet-stream", {}, f.path};
+  if (f.script) return plan{200, "text/plain", *f.content, {}, {}, true};
+  return plan{200, "application/octet-stream", {}, std::move(f.content), std::move(f.disk), false};
 }
 
 }  // namespace diskless::http

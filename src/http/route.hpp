@@ -3,17 +3,20 @@
 // inventory → a response plan. The server (server.cpp) only carries the plan out.
 //
 // Routes:
-//   GET|HEAD /boot/<mac-with-dashes>.ipxe      the host's rendered iPXE script (boot::lookup)
-//   GET|HEAD /images/<image>/vmlinuz|initrd    the image's kernel / initrd, with Range (RFC 9110
-//   §14) GET /status                                JSON: the inventory's hosts and images GET
-//   /metrics                               Prometheus text format: counters of this service
+//   GET|HEAD <a boot catalog name>   what boot::catalog::find answers for HTTP: the host's
+//                                    rendered script, an image's kernel / initrd, an EFI iPXE
+//                                    loader (boot/catalog.hpp lists the names); files with
+//                                    Range (RFC 9110 §14)
+//   GET /status                      JSON: the inventory's hosts and images
+//   GET /metrics                     Prometheus text format: counters of this service
+// route() does no I/O: a file on disk is opened by the server on its io_pool.
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "boot/templates.hpp"
+#include "boot/catalog.hpp"
 #include "inventory/model.hpp"
 
 namespace diskless::http {
@@ -36,12 +39,16 @@ struct counters {
 struct plan {
   unsigned status = 200;
   std::string content_type = "text/plain";
-  std::string body;            // when file is empty
-  std::filesystem::path file;  // a file to send (size and range resolved by the server)
+  std::string body;  // when neither of the two below is set
+  // A file to send, with Range (size and range resolved by the server): in memory, or on disk.
+  std::shared_ptr<const std::string> content;
+  std::optional<boot::disk_file> disk;
+  bool script = false;  // body is a host's boot script
 };
 
-// Decides the answer for a request. Never throws.
-plan route(std::string_view method, std::string_view target, const inventory::inventory& inv,
-           const boot::template_set& templates, const counters& stats);
+// Decides the answer for a request (a GET of a script counts as its fetch, boot/catalog.hpp).
+// Never throws.
+plan route(std::string_view method, std::string_view target, const boot::catalog& files,
+           const counters& stats);
 
 }  // namespace diskless::http

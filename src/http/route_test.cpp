@@ -1,6 +1,9 @@
 #include "http/route.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "inventory/load.hpp"
 
@@ -41,9 +44,14 @@ TEST(Range, UnusableOrUnsatisfiable) {
 class Routes : public ::testing::Test {
  protected:
   void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("diskless-route-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_ / "k");
+    std::ofstream(dir_ / "k/vmlinuz") << "KERNEL";
+    std::ofstream(dir_ / "k/initrd.img") << "INITRD";
     inventory::load_options o;
     o.check_files = false;
-    o.base_dir = "/srv";
+    o.base_dir = dir_;
     auto r = inventory::load_text(R"(<diskless version="1">
   <server address="10.0.0.1"/>
   <images><image name="live" kernel="k/vmlinuz" initrd="k/initrd.img" cmdline="quiet"/></images>
@@ -53,46 +61,68 @@ class Routes : public ::testing::Test {
 </diskless>)",
                                   "inv.xml", o);
     ASSERT_TRUE(r.ok());
-    inv_ = r.inv;
+    files_.emplace(r.inv, [this](const mac_address& m) { fetched_.push_back(m); });
   }
-  std::shared_ptr<inventory::inventory> inv_;
-  boot::template_set templates_;
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  plan get(std::string_view target, std::string_view method = "GET") {
+    return route(method, target, *files_, stats_);
+  }
+  std::filesystem::path dir_;
+  std::optional<boot::catalog> files_;
+  std::vector<mac_address> fetched_;
   counters stats_;
 };
 
 TEST_F(Routes, ScriptsFilesStatusMetrics) {
-  auto s = route("GET", "/boot/52-54-00-00-00-01.ipxe", *inv_, templates_, stats_);
+  auto s = get("/boot/52-54-00-00-00-01.ipxe");
   EXPECT_EQ(s.status, 200u);
+  EXPECT_TRUE(s.script);
   EXPECT_TRUE(s.body.starts_with("#!ipxe")) << s.body;
-  auto k = route("GET", "/images/live/vmlinuz", *inv_, templates_, stats_);
+  auto k = get("/images/live/vmlinuz");
   EXPECT_EQ(k.status, 200u);
-  EXPECT_EQ(k.file, "/srv/k/vmlinuz");
-  auto i = route("HEAD", "/images/live/initrd?x=1", *inv_, templates_, stats_);
-  EXPECT_EQ(i.file, "/srv/k/initrd.img");
-  auto st = route("GET", "/status", *inv_, templates_, stats_);
+  EXPECT_FALSE(k.script);
+  ASSERT_TRUE(k.content);
+  EXPECT_EQ(*k.content, "KERNEL");
+  auto i = get("/images/live/initrd?x=1", "HEAD");
+  ASSERT_TRUE(i.content);
+  EXPECT_EQ(*i.content, "INITRD");
+  auto st = get("/status");
   EXPECT_NE(st.body.find("\"name\":\"pc1\""), std::string::npos) << st.body;
+  EXPECT_NE(st.body.find("\"script\":\"/boot/52-54-00-00-00-01.ipxe\""), std::string::npos);
   stats_.requests = 7;
-  auto m = route("GET", "/metrics", *inv_, templates_, stats_);
+  auto m = get("/metrics");
   EXPECT_NE(m.body.find("diskless_http_requests_total 7"), std::string::npos) << m.body;
 }
 
-TEST_F(Routes, EfiLoadersForHttpBoot) {
-  auto s = route("GET", "/ipxe/snponly.efi", *inv_, templates_, stats_);
+TEST_F(Routes, OnlyAGetOfAScriptIsAFetch) {
+  get("/boot/52-54-00-00-00-01.ipxe", "HEAD");
+  get("/images/live/vmlinuz");
+  EXPECT_TRUE(fetched_.empty());
+  get("/boot/52-54-00-00-00-01.ipxe");
+  EXPECT_EQ(fetched_, std::vector{*mac_address::parse("52:54:00:00:00:01")});
+}
+
+TEST_F(Routes, EfiLoadersForHttpBootAreOpenedByTheServer) {
+  auto s = get("/ipxe/snponly.efi");
   EXPECT_EQ(s.status, 200u);
-  EXPECT_EQ(s.file, "/usr/lib/ipxe/snponly.efi");  // /srv/images/tftp has none
-  EXPECT_EQ(route("GET", "/ipxe/ipxe.efi", *inv_, templates_, stats_).file,
-            "/usr/lib/ipxe/ipxe.efi");
-  EXPECT_EQ(route("GET", "/ipxe/undionly.kpxe", *inv_, templates_, stats_).status, 404u);
-  EXPECT_EQ(route("GET", "/ipxe/../ipxe.efi", *inv_, templates_, stats_).status, 404u);
+  ASSERT_TRUE(s.disk);  // route decides, the server opens (root, then the ipxe package)
+  EXPECT_EQ(s.disk->rel, "snponly.efi");
+  EXPECT_EQ(s.disk->root, dir_ / "images/tftp");
+  EXPECT_EQ(s.disk->fallbacks, std::vector{boot::ipxe_package_dir});
+  ASSERT_TRUE(get("/ipxe/ipxe.efi").disk);
+  EXPECT_EQ(get("/ipxe/ipxe.efi").disk->rel, "ipxe.efi");
+  EXPECT_EQ(get("/ipxe/undionly.kpxe").status, 404u);
+  EXPECT_EQ(get("/ipxe/../ipxe.efi").status, 404u);
+  EXPECT_EQ(get("/undionly.kpxe").status, 404u);  // the TFTP root is not served over HTTP
 }
 
 TEST_F(Routes, RefusalsAndUnknowns) {
-  EXPECT_EQ(route("POST", "/status", *inv_, templates_, stats_).status, 405u);
-  EXPECT_EQ(route("GET", "/boot/52-54-00-00-00-99.ipxe", *inv_, templates_, stats_).status, 404u);
-  EXPECT_EQ(route("GET", "/images/../../etc/passwd", *inv_, templates_, stats_).status, 404u);
-  EXPECT_EQ(route("GET", "/images/live/%2e%2e", *inv_, templates_, stats_).status, 404u);
-  EXPECT_EQ(route("GET", "/images/nope/vmlinuz", *inv_, templates_, stats_).status, 404u);
-  EXPECT_EQ(route("GET", "/", *inv_, templates_, stats_).status, 404u);
+  EXPECT_EQ(get("/status", "POST").status, 405u);
+  EXPECT_EQ(get("/boot/52-54-00-00-00-99.ipxe").status, 404u);
+  EXPECT_EQ(get("/images/../../etc/passwd").status, 404u);
+  EXPECT_EQ(get("/images/live/%2e%2e").status, 404u);
+  EXPECT_EQ(get("/images/nope/vmlinuz").status, 404u);
+  EXPECT_EQ(get("/").status, 404u);
 }
 
 }  // namespace

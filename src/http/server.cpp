@@ -9,7 +9,7 @@
 #include <cstring>
 #include <set>
 
-#include "boot/templates.hpp"
+#include "boot/catalog.hpp"
 #include "http/route.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
@@ -44,17 +44,26 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   void read();
   void on_request();
+  // How to answer: the request's method, version, keep-alive and Range header.
+  struct answer {
+    bool head = false;
+    unsigned version = 11;
+    bool keep_alive = false;
+    std::string range;
+  };
   void send_plan(plan p, bool head, unsigned version, bool keep_alive);
-  void send_file(std::filesystem::path path, bool head, unsigned version, bool keep_alive,
-                 std::string range);
+  void send_disk(boot::disk_file f, answer a);
+  void send_bytes(std::uint64_t size, const answer& a);
   void send_chunk();
+  void write_chunk(asio::const_buffer b);
   void done(bool keep_alive);
 
   beast::tcp_stream stream_;
   http_service& svc_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> parser_;
-  int fd_ = -1;
+  int fd_ = -1;                                // the file being sent from disk, or
+  std::shared_ptr<const std::string> memory_;  // the file being sent from memory
   std::uint64_t offset_ = 0, left_ = 0;
   bool keep_alive_ = false;
   std::vector<char> chunk_;
@@ -62,11 +71,12 @@ class connection : public std::enable_shared_from_this<connection> {
 
 class http_service final : public app::service {
  public:
-  explicit http_service(app::context& ctx)
-      : io_(ctx.io), pool_(ctx.pool), inv_(ctx.inventory), acceptor_(ctx.io) {
-    templates_ = std::make_shared<boot::template_set>(
-        boot::template_set::load(boot::template_set::dir_for(*inv_)));
-  }
+  http_service(app::context& ctx, std::shared_ptr<const boot::catalog> files)
+      : io_(ctx.io),
+        pool_(ctx.pool),
+        inv_(ctx.inventory),
+        files_(std::move(files)),
+        acceptor_(ctx.io) {}
 
   std::string_view name() const override { return "http"; }
 
@@ -93,19 +103,11 @@ class http_service final : public app::service {
     conns_.clear();
   }
 
-  void apply(const inventory::inventory_ptr& inv) override {
-    inv_ = inv;
-    // Admin-edited templates are re-read off the loop.
-    pool_.submit(
-        [dir = boot::template_set::dir_for(*inv)] { return boot::template_set::load(dir); },
-        [this](boot::template_set t) {
-          templates_ = std::make_shared<boot::template_set>(std::move(t));
-        });
-  }
+  // The catalog reloads itself (its owner applies the inventory to it).
+  void apply(const inventory::inventory_ptr& inv) override { inv_ = inv; }
 
   io_pool& pool() { return pool_; }
-  const inventory::inventory& inv() const { return *inv_; }
-  const boot::template_set& templates() const { return *templates_; }
+  const boot::catalog& files() const { return *files_; }
   counters& stats() { return stats_; }
   void forget_expired() {
     for (auto it = conns_.begin(); it != conns_.end();)
@@ -131,7 +133,7 @@ class http_service final : public app::service {
   asio::io_context& io_;
   io_pool& pool_;
   inventory::inventory_ptr inv_;
-  std::shared_ptr<boot::template_set> templates_;
+  std::shared_ptr<const boot::catalog> files_;
   tcp::acceptor acceptor_;
   std::set<std::weak_ptr<connection>, std::owner_less<std::weak_ptr<connection>>> conns_;
   counters stats_;
@@ -159,18 +161,21 @@ void connection::on_request() {
   auto& stats = svc_.stats();
   ++stats.requests;
   bool head = req.method() == bhttp::verb::head;
-  auto p = route(req.method_string(), req.target(), svc_.inv(), svc_.templates(), stats);
+  auto p = route(req.method_string(), req.target(), svc_.files(), stats);
   log::http().debug("{} {} → {}", std::string_view(req.method_string()),
                     std::string_view(req.target()), p.status);
   if (p.status == 404) ++stats.not_found;
   if (p.status >= 500) ++stats.errors;
-  if (p.file.empty()) {
-    if (p.status == 200 && req.target().starts_with("/boot/")) ++stats.scripts;
+  if (!p.content && !p.disk) {
+    if (p.script) ++stats.scripts;
     send_plan(std::move(p), head, req.version(), req.keep_alive());
     return;
   }
   ++stats.files;
-  send_file(p.file, head, req.version(), req.keep_alive(), std::string(req[bhttp::field::range]));
+  answer a{head, req.version(), req.keep_alive(), std::string(req[bhttp::field::range])};
+  if (p.disk) return send_disk(std::move(*p.disk), std::move(a));
+  memory_ = std::move(p.content);
+  send_bytes(memory_->size(), a);
 }
 
 void connection::send_plan(plan p, bool head, unsigned version, bool keep_alive) {
@@ -192,73 +197,57 @@ void connection::send_plan(plan p, bool head, unsigned version, bool keep_alive)
       });
 }
 
-void connection::send_file(std::filesystem::path path, bool head, unsigned version, bool keep_alive,
-                           std::string range) {
-  struct opened {
-    int fd = -1;
-    std::uint64_t size = 0;
-    int err = 0;
-  };
-  // open() and fstat() may block on a cold disk: on the pool.
-  svc_.pool().submit(
-      [path] {
-        opened o;
-        o.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (o.fd < 0 || ::fstat(o.fd, &st) != 0) {
-          o.err = errno;
-          if (o.fd >= 0) ::close(o.fd);
-          o.fd = -1;
-        } else {
-          o.size = static_cast<std::uint64_t>(st.st_size);
-        }
-        return o;
-      },
-      [self = shared_from_this(), path, head, version, keep_alive, range](opened o) {
-        if (o.fd < 0) {
-          log::http().warn("{}: {}", path.string(), std::strerror(o.err));
-          ++self->svc_.stats().errors;
-          return self->send_plan(plan{404, "text/plain", "not found\n", {}}, head, version,
-                                 keep_alive);
-        }
-        self->fd_ = o.fd;
-        bool unsatisfiable = false;
-        // A plain struct + flag: std::optional here trips g++ 12's -Wmaybe-uninitialized.
-        byte_range r{0, o.size == 0 ? 0 : o.size - 1};
-        bool partial = false;
-        if (!range.empty()) {
-          if (auto pr = parse_range(range, o.size, unsatisfiable)) r = *pr, partial = true;
-        }
-        auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::ok, version);
-        res->set(bhttp::field::server, "diskless");
-        res->set(bhttp::field::accept_ranges, "bytes");
-        res->keep_alive(keep_alive);
-        if (unsatisfiable) {
-          ::close(self->fd_);
-          self->fd_ = -1;
-          res->result(bhttp::status::range_not_satisfiable);
-          res->set(bhttp::field::content_range, fmt::format("bytes */{}", o.size));
-          res->content_length(0);
-          self->left_ = 0;
-        } else {
-          self->offset_ = partial ? r.first : 0;
-          self->left_ = partial ? r.last - r.first + 1 : o.size;
-          if (partial) {
-            res->result(bhttp::status::partial_content);
-            res->set(bhttp::field::content_range,
-                     fmt::format("bytes {}-{}/{}", r.first, r.last, o.size));
-          }
-          res->set(bhttp::field::content_type, "application/octet-stream");
-          res->content_length(self->left_);
-        }
-        if (head) self->left_ = 0;
-        self->keep_alive_ = keep_alive;
-        bhttp::async_write(self->stream_, *res,
-                           [self, res](boost::system::error_code ec, std::size_t) {
-                             if (ec) return self->close();
-                             self->send_chunk();
-                           });
-      });
+// open() and fstat() may block on a cold disk: on the pool (boot::open_disk walks the places).
+void connection::send_disk(boot::disk_file f, answer a) {
+  svc_.pool().submit([f] { return boot::open_disk(f); },
+                     [self = shared_from_this(), rel = f.rel, a](boot::opened o) {
+                       if (o.what != boot::opened::status::ok) {
+                         log::http().warn("{}: cannot open (missing or refused)", rel);
+                         ++self->svc_.stats().errors;
+                         return self->send_plan(plan{404, "text/plain", "not found\n", {}, {}, {}},
+                                                a.head, a.version, a.keep_alive);
+                       }
+                       self->fd_ = o.fd;
+                       self->send_bytes(o.size, a);
+                     });
+}
+
+// The header for a body of `size` bytes in fd_ or memory_ (RFC 9110 §14 for Range), then the
+// body chunk by chunk.
+void connection::send_bytes(std::uint64_t size, const answer& a) {
+  bool unsatisfiable = false;
+  // A plain struct + flag: std::optional here trips g++ 12's -Wmaybe-uninitialized.
+  byte_range r{0, size == 0 ? 0 : size - 1};
+  bool partial = false;
+  if (!a.range.empty()) {
+    if (auto pr = parse_range(a.range, size, unsatisfiable)) r = *pr, partial = true;
+  }
+  auto res = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::ok, a.version);
+  res->set(bhttp::field::server, "diskless");
+  res->set(bhttp::field::accept_ranges, "bytes");
+  res->keep_alive(a.keep_alive);
+  if (unsatisfiable) {
+    res->result(bhttp::status::range_not_satisfiable);
+    res->set(bhttp::field::content_range, fmt::format("bytes */{}", size));
+    res->content_length(0);
+    left_ = 0;
+  } else {
+    offset_ = partial ? r.first : 0;
+    left_ = partial ? r.last - r.first + 1 : size;
+    if (partial) {
+      res->result(bhttp::status::partial_content);
+      res->set(bhttp::field::content_range, fmt::format("bytes {}-{}/{}", r.first, r.last, size));
+    }
+    res->set(bhttp::field::content_type, "application/octet-stream");
+    res->content_length(left_);
+  }
+  if (a.head) left_ = 0;
+  keep_alive_ = a.keep_alive;
+  bhttp::async_write(stream_, *res,
+                     [self = shared_from_this(), res](boost::system::error_code ec, std::size_t) {
+                       if (ec) return self->close();
+                       self->send_chunk();
+                     });
 }
 
 // One chunk at a time: read on the pool, write on the loop.
@@ -266,9 +255,11 @@ void connection::send_chunk() {
   if (left_ == 0) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
+    memory_.reset();
     return done(keep_alive_);
   }
   auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, chunk_size));
+  if (memory_) return write_chunk(asio::buffer(memory_->data() + offset_, n));
   svc_.pool().submit(
       [fd = fd_, off = offset_, n] {
         std::vector<char> buf(n);
@@ -288,16 +279,21 @@ void connection::send_chunk() {
           return self->close();
         }
         self->chunk_ = std::move(buf);
-        self->stream_.expires_after(idle_timeout);
-        asio::async_write(self->stream_, asio::buffer(self->chunk_),
-                          [self](boost::system::error_code ec, std::size_t written) {
-                            if (ec) return self->close();
-                            self->offset_ += written;
-                            self->left_ -= written;
-                            self->svc_.stats().bytes_sent += written;
-                            self->send_chunk();
-                          });
+        self->write_chunk(asio::buffer(self->chunk_));
       });
+}
+
+// b stays valid until the write completes: it is chunk_ or memory_, both held by this.
+void connection::write_chunk(asio::const_buffer b) {
+  stream_.expires_after(idle_timeout);
+  asio::async_write(stream_, b,
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t written) {
+                      if (ec) return self->close();
+                      self->offset_ += written;
+                      self->left_ -= written;
+                      self->svc_.stats().bytes_sent += written;
+                      self->send_chunk();
+                    });
 }
 
 void connection::done(bool keep_alive) {
@@ -308,9 +304,10 @@ void connection::done(bool keep_alive) {
 
 }  // namespace
 
-std::unique_ptr<app::service> make_service(app::context& ctx) {
+std::unique_ptr<app::service> make_service(app::context& ctx,
+                                           std::shared_ptr<const boot::catalog> files) {
   if (!ctx.inventory->server.http.enabled) return nullptr;
-  return std::make_unique<http_service>(ctx);
+  return std::make_unique<http_service>(ctx, std::move(files));
 }
 
 }  // namespace diskless::http

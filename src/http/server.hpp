@@ -4,11 +4,14 @@
 // <http enabled="false"/>.
 #include <memory>
 
+#include "boot/catalog.hpp"
 #include "service/service.hpp"
 
 namespace diskless::http {
 
-// nullptr when the inventory disables HTTP.
-std::unique_ptr<app::service> make_service(app::context& ctx);
+// nullptr when the inventory disables HTTP. files: the boot catalog (kept in step with the
+// inventory by its owner, app/); read on the loop thread.
+std::unique_ptr<app::service> make_service(app::context& ctx,
+                                           std::shared_ptr<const boot::catalog> files);
 
 }  // namespace diskless::http

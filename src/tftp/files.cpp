@@ -1,9 +1,5 @@
 #include "tftp/files.hpp"
 
-#include <fcntl.h>
-#include <linux/openat2.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,16 +9,6 @@
 #include "util/io_pool.hpp"
 
 namespace diskless::tftp {
-
-void static_file_provider::add(std::string path, std::string content) {
-  files_.emplace_back(std::move(path), std::make_shared<const std::string>(std::move(content)));
-}
-
-std::shared_ptr<const std::string> static_file_provider::lookup(std::string_view path) {
-  for (const auto& [p, c] : files_)
-    if (p == path) return c;
-  return nullptr;
-}
 
 std::optional<std::string> normalise_path(std::string_view requested) {
   std::string out;
@@ -87,87 +73,31 @@ opened_file::~opened_file() {
   if (fd >= 0) ::close(fd);
 }
 
-namespace {
-
-enum class lookup { found, missing, refused };
-
-// Opens rel beneath dir. The kernel refuses ".." and symlinks that resolve outside dir
-// (RESOLVE_BENEATH, Linux 5.6); on older kernels a canonical-path prefix check does the same.
-// `jailed` false (the package's fallback directory) still resolves relative to dir but follows
-// its symlinks: Debian's /usr/lib/ipxe/ipxe.efi points to /boot/ipxe.efi.
-int open_beneath(const std::filesystem::path& dir, const std::string& rel, bool jailed, int& err) {
-  int dfd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    err = errno;
-    return -1;
-  }
-  open_how how{};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;  // O_NONBLOCK: a FIFO must not hang us
-  how.resolve = RESOLVE_NO_MAGICLINKS | (jailed ? RESOLVE_BENEATH : 0);
-  int fd = static_cast<int>(::syscall(SYS_openat2, dfd, rel.c_str(), &how, sizeof how));
-  err = fd < 0 ? errno : 0;
-  if (fd < 0 && err == ENOSYS && !jailed) {
-    fd = ::openat(dfd, rel.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    err = fd < 0 ? errno : 0;
-  } else if (fd < 0 && err == ENOSYS) {
-    std::error_code ec;
-    auto base = std::filesystem::canonical(dir, ec);
-    auto full = std::filesystem::canonical(dir / rel, ec);
-    if (ec) {
-      err = ENOENT;
-    } else {
-      auto rb = base.native() + "/";
-      if (full.native().compare(0, rb.size(), rb) != 0) {
-        err = EXDEV;
-      } else {
-        fd = ::open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        err = fd < 0 ? errno : 0;
-      }
-    }
-  }
-  ::close(dfd);
-  return fd;
-}
-
-}  // namespace
-
-opened_file open_file(const file_roots& roots, const std::string& path, transfer_mode mode) {
+opened_file open_file(const boot::disk_file& file, transfer_mode mode) {
   opened_file f;
-  // Callers pass normalise_path() output; anything else (a ".." component) is refused here too,
-  // since the fallback directories do not jail.
-  if (normalise_path(path) != path) {
+  // Callers pass normalise_path() output; anything else is refused here too.
+  if (normalise_path(file.rel) != file.rel) {
     f.error = request_error{error_code::access_violation, "access violation"};
     return f;
   }
-  std::vector<std::filesystem::path> dirs;
-  dirs.push_back(roots.root);
-  dirs.insert(dirs.end(), roots.fallbacks.begin(), roots.fallbacks.end());
-  for (std::size_t i = 0; i < dirs.size(); ++i) {
-    const auto& dir = dirs[i];
-    if (dir.empty()) continue;
-    int err = 0;
-    int fd = open_beneath(dir, path, i == 0, err);
-    if (fd < 0) {
-      if (err == ENOENT || err == ENOTDIR) continue;  // not here: try the next place
-      // EXDEV: escapes the root; ELOOP: a symlink loop or magic link; EACCES/EPERM: permissions.
-      f.error = request_error{error_code::access_violation, "access violation"};
-      return f;
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd);
-      f.error = request_error{error_code::file_not_found, "not a regular file"};
-      return f;
-    }
-    f.fd = fd;
-    f.size = static_cast<std::uint64_t>(st.st_size);
-    f.where = dir / path;
-    break;
+  auto o = boot::open_disk(file);
+  using st = boot::opened::status;
+  if (o.what == st::refused) {
+    // An escape from the root, a symlink loop or magic link, or permissions.
+    f.error = request_error{error_code::access_violation, "access violation"};
+    return f;
   }
-  if (f.fd < 0) {
+  if (o.what == st::not_regular) {
+    f.error = request_error{error_code::file_not_found, "not a regular file"};
+    return f;
+  }
+  if (o.what == st::missing) {
     f.error = request_error{error_code::file_not_found, "file not found"};
     return f;
   }
+  f.fd = o.fd;
+  f.size = o.size;
+  f.where = std::move(o.where);
   if (mode == transfer_mode::netascii) {
     constexpr std::uint64_t max_netascii = 64ull << 20;
     if (f.size > max_netascii) {

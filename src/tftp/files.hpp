@@ -1,10 +1,7 @@
 #pragma once
-// What a TFTP read serves: virtual files published by other parts (rendered per-host iPXE
-// scripts), files under the TFTP root (jailed), and iPXE binaries from Debian's ipxe package.
-//
-// Lookup order for a normalised path: the virtual provider, then the root, then the fallback
-// directories (/usr/lib/ipxe). Only "no such file" falls through to the next place; a refusal
-// (a symlink leading out of the root, no permission) is final.
+// What a TFTP read serves, once the boot catalog (boot/catalog.hpp) has said where a name lives:
+// bytes in memory (scripts, kernels, initrds) or a file on disk (the TFTP root, then the ipxe
+// package), opened here on the io_pool and read ahead in chunks.
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -14,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "boot/open.hpp"
 #include "tftp/wire.hpp"
 #include "util/bytes.hpp"
 
@@ -23,26 +21,6 @@ class io_pool;
 
 namespace diskless::tftp {
 
-// The seam through which other parts publish generated files (e.g. `boot/52-54-00-12-34-01.ipxe`).
-// Called on the loop thread, so it must be quick (in-memory). `path` is already normalised (see
-// normalise_path: no leading '/', '/' separators, no "." or ".." components).
-class file_provider {
- public:
-  virtual ~file_provider() = default;
-  // The content, or nullptr when the provider has no such file.
-  virtual std::shared_ptr<const std::string> lookup(std::string_view path) = 0;
-};
-
-// A fixed set of in-memory files (tests, and a simple way to publish content).
-class static_file_provider final : public file_provider {
- public:
-  void add(std::string path, std::string content);
-  std::shared_ptr<const std::string> lookup(std::string_view path) override;
-
- private:
-  std::vector<std::pair<std::string, std::shared_ptr<const std::string>>> files_;
-};
-
 // Turns a requested filename into a path relative to the root: '\' is taken as '/', leading and
 // repeated '/' and "." components are dropped. nullopt (refuse with ERROR 2) for a ".."
 // component, a NUL byte, or nothing left.
@@ -50,11 +28,6 @@ std::optional<std::string> normalise_path(std::string_view requested);
 
 // RFC 764 netascii: CR LF for LF, CR NUL for a bare CR.
 std::string to_netascii(std::string_view in);
-
-struct file_roots {
-  std::filesystem::path root;
-  std::vector<std::filesystem::path> fallbacks{"/usr/lib/ipxe"};
-};
 
 // An open file, ready to be read; owns its descriptor.
 struct opened_file {
@@ -72,13 +45,11 @@ struct opened_file {
   std::filesystem::path where;         // for logs
 };
 
-// Opens `path` (normalised) under the roots. BLOCKING: run it on the io_pool. The root jail is
-// enforced by the kernel (openat2 RESOLVE_BENEATH) so ".." and symlinks cannot escape, with a
-// canonical-path check where openat2 is missing. The fallback directories are system-owned
-// package directories whose own symlinks are followed (no ".." is ever accepted). Errors: ERROR 1
-// when missing everywhere or not a regular file, ERROR 2 for an escape or a permission problem.
-// netascii files are read whole (up to 64 MiB) and converted so that tsize is exact.
-opened_file open_file(const file_roots& roots, const std::string& path, transfer_mode mode);
+// Opens f (its rel normalised) with boot::open_disk: the root jailed, then the fallbacks.
+// BLOCKING: run it on the io_pool. Errors: ERROR 1 when missing everywhere or not a regular file,
+// ERROR 2 for an escape, an unnormalised name or a permission problem. netascii files are read
+// whole (up to 64 MiB) and converted so that tsize is exact.
+opened_file open_file(const boot::disk_file& f, transfer_mode mode);
 
 // One transfer's view of a file's bytes: served from memory, filled by large read-ahead chunks
 // (pread on the io_pool) so the loop never waits for the disk. Chunks are whole multiples of the

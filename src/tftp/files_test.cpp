@@ -42,15 +42,6 @@ TEST(TftpNetascii, Converts) {
   EXPECT_EQ(to_netascii(""), "");
 }
 
-TEST(TftpStaticProvider, Lookup) {
-  static_file_provider p;
-  p.add("boot/52-54-00-12-34-01.ipxe", "#!ipxe\n");
-  auto c = p.lookup("boot/52-54-00-12-34-01.ipxe");
-  ASSERT_TRUE(c);
-  EXPECT_EQ(*c, "#!ipxe\n");
-  EXPECT_FALSE(p.lookup("boot/other.ipxe"));
-}
-
 class TftpFiles : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -78,47 +69,52 @@ class TftpFiles : public ::testing::Test {
     EXPECT_EQ(::pread(f.fd, s.data(), s.size(), 0), static_cast<ssize_t>(s.size()));
     return s;
   }
+  boot::disk_file at(std::string rel) const {
+    auto f = roots_;
+    f.rel = std::move(rel);
+    return f;
+  }
   static inline int counter_ = 0;
   fs::path base_;
-  file_roots roots_;
+  boot::disk_file roots_;
 };
 
 TEST_F(TftpFiles, OpensUnderRootFirst) {
-  auto f = open_file(roots_, "a.bin", transfer_mode::octet);
+  auto f = open_file(at("a.bin"), transfer_mode::octet);
   ASSERT_FALSE(f.error);
   EXPECT_EQ(f.size, 5u);
   EXPECT_EQ(slurp(f), "hello");
 }
 
 TEST_F(TftpFiles, FallsBackForMissingFiles) {
-  auto f = open_file(roots_, "undionly.kpxe", transfer_mode::octet);
+  auto f = open_file(at("undionly.kpxe"), transfer_mode::octet);
   ASSERT_FALSE(f.error);
   EXPECT_EQ(slurp(f), "ipxe");
 }
 
 TEST_F(TftpFiles, MissingEverywhereIsError1) {
-  auto f = open_file(roots_, "nope", transfer_mode::octet);
+  auto f = open_file(at("nope"), transfer_mode::octet);
   ASSERT_TRUE(f.error);
   EXPECT_EQ(f.error->code, error_code::file_not_found);
   EXPECT_EQ(f.fd, -1);
 }
 
 TEST_F(TftpFiles, DirectoryIsNotAFile) {
-  auto f = open_file(roots_, "sub", transfer_mode::octet);
+  auto f = open_file(at("sub"), transfer_mode::octet);
   ASSERT_TRUE(f.error);
   EXPECT_EQ(f.error->code, error_code::file_not_found);
 }
 
 TEST_F(TftpFiles, SymlinkOutOfRootIsRefused) {
   for (auto name : {"escape", "escape-rel"}) {
-    auto f = open_file(roots_, name, transfer_mode::octet);
+    auto f = open_file(at(name), transfer_mode::octet);
     ASSERT_TRUE(f.error) << name;
     EXPECT_EQ(f.error->code, error_code::access_violation) << name;
   }
 }
 
 TEST_F(TftpFiles, DotDotIsRefusedEvenIfNormalisationWasSkipped) {
-  auto f = open_file(roots_, "../outside.txt", transfer_mode::octet);
+  auto f = open_file(at("../outside.txt"), transfer_mode::octet);
   ASSERT_TRUE(f.error);
   EXPECT_EQ(f.error->code, error_code::access_violation);
 }
@@ -126,31 +122,31 @@ TEST_F(TftpFiles, DotDotIsRefusedEvenIfNormalisationWasSkipped) {
 TEST_F(TftpFiles, FallbackFollowsPackageSymlinksButRootRefusalIsFinal) {
   // Debian: /usr/lib/ipxe/ipxe.efi -> /boot/ipxe.efi.
   fs::create_symlink(base_ / "outside.txt", base_ / "fallback/ipxe.efi");
-  auto f = open_file(roots_, "ipxe.efi", transfer_mode::octet);
+  auto f = open_file(at("ipxe.efi"), transfer_mode::octet);
   ASSERT_FALSE(f.error);
   EXPECT_EQ(slurp(f), "secret\n");
   // A refused name under the root does not fall through to the fallback.
   write(base_ / "fallback/escape", "fallback");
-  auto g = open_file(roots_, "escape", transfer_mode::octet);
+  auto g = open_file(at("escape"), transfer_mode::octet);
   ASSERT_TRUE(g.error);
   EXPECT_EQ(g.error->code, error_code::access_violation);
 }
 
 TEST_F(TftpFiles, SymlinkInsideRootIsFine) {
-  auto f = open_file(roots_, "inside", transfer_mode::octet);
+  auto f = open_file(at("inside"), transfer_mode::octet);
   ASSERT_FALSE(f.error);
   EXPECT_EQ(slurp(f), "one\ntwo\r");
 }
 
 TEST_F(TftpFiles, FifoIsNotServedAndDoesNotBlock) {
   ASSERT_EQ(::mkfifo((base_ / "root/fifo").c_str(), 0644), 0);
-  auto f = open_file(roots_, "fifo", transfer_mode::octet);
+  auto f = open_file(at("fifo"), transfer_mode::octet);
   ASSERT_TRUE(f.error);
   EXPECT_EQ(f.error->code, error_code::file_not_found);
 }
 
 TEST_F(TftpFiles, NetasciiIsConvertedInMemoryWithExactSize) {
-  auto f = open_file(roots_, "sub/b.txt", transfer_mode::netascii);
+  auto f = open_file(at("sub/b.txt"), transfer_mode::netascii);
   ASSERT_FALSE(f.error);
   ASSERT_TRUE(f.memory);
   EXPECT_EQ(*f.memory, "one\r\ntwo\r\0"s);
@@ -164,7 +160,7 @@ TEST_F(TftpFiles, ReaderReadsAheadInChunksOnThePool) {
   write(base_ / "root/big", content);
   std::vector<io_pool::task> loop;
   io_pool pool(0, [&](io_pool::task t) { loop.push_back(std::move(t)); });
-  auto f = open_file(roots_, "big", transfer_mode::octet);
+  auto f = open_file(at("big"), transfer_mode::octet);
   ASSERT_FALSE(f.error);
   // blksize 512, chunk 1000 → rounded up to 1024.
   auto r = std::make_shared<file_reader>(std::move(f), pool, 512, 1000);
@@ -198,7 +194,7 @@ TEST_F(TftpFiles, ReaderReportsAFileThatShrankAsFailure) {
   write(base_ / "root/shrink", std::string(4096, 'x'));
   std::vector<io_pool::task> loop;
   io_pool pool(0, [&](io_pool::task t) { loop.push_back(std::move(t)); });
-  auto f = open_file(roots_, "shrink", transfer_mode::octet);
+  auto f = open_file(at("shrink"), transfer_mode::octet);
   ASSERT_FALSE(f.error);
   ::truncate((base_ / "root/shrink").c_str(), 100);
   auto r = std::make_shared<file_reader>(std::move(f), pool, 512, 1024);

@@ -12,6 +12,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "boot/catalog.hpp"
 #include "tftp/transfer.hpp"
 #include "tftp/wire.hpp"
 #include "util/asio.hpp"
@@ -89,8 +90,8 @@ class active_transfer : public std::enable_shared_from_this<active_transfer> {
 
 class tftp_service final : public app::service {
  public:
-  tftp_service(app::context& ctx, std::shared_ptr<file_provider> files)
-      : ctx_(ctx), files_(std::move(files)), sock_(ctx.io) {
+  tftp_service(app::context& ctx, std::shared_ptr<const boot::catalog> catalog)
+      : ctx_(ctx), catalog_(std::move(catalog)), sock_(ctx.io) {
     configure(*ctx.inventory);
   }
 
@@ -114,7 +115,8 @@ class tftp_service final : public app::service {
       sock_.close(ignored);
       return error{"tftp: cannot listen on port " + std::to_string(port_) + ": " + ec.message()};
     }
-    log::tftp().info("serving {} (and /usr/lib/ipxe) on udp port {}", roots_.root.string(), port_);
+    log::tftp().info("serving {} (and {}) on udp port {}", root_.string(),
+                     boot::ipxe_package_dir.string(), port_);
     wait_request();
     return {};
   }
@@ -151,7 +153,7 @@ class tftp_service final : public app::service {
  private:
   void configure(const inventory::inventory& inv) {
     const auto& c = inv.server.tftp;
-    roots_.root = inv.resolve(c.root);
+    root_ = inv.resolve(c.root);
     port_ = c.port;
     port_low_ = c.port_range_low;
     port_high_ = c.port_range_high;
@@ -213,94 +215,115 @@ class tftp_service final : public app::service {
 
   void on_request(byte_span pkt, const udp::endpoint& peer, asio::ip::address_v4 local,
                   unsigned ifindex) {
-    auto op = peek_opcode(pkt);
-    if (!op) {
-      log::tftp().debug("{}: runt packet dropped", endpoint_str(peer));
-      return;
-    }
-    // Stray DATA/ACK/ERROR/OACK to the request port: answering could start a packet loop.
-    if (*op >= 3 && *op <= 6) {
-      log::tftp().debug("{}: opcode {} on the request port dropped", endpoint_str(peer), *op);
-      return;
-    }
-    auto parsed = parse_request(pkt);
-    if (!parsed.req) {
-      log::tftp().debug("{}: bad request: {}", endpoint_str(peer), parsed.error.message);
-      reply_error(peer, parsed.error);
-      return;
-    }
-    auto& req = *parsed.req;
-    if (req.op == opcode::wrq) {
-      log::tftp().info("{}: write request for '{}' refused", endpoint_str(peer), req.filename);
-      reply_error(peer, {error_code::access_violation, "read-only server"});
-      return;
-    }
-    for (auto& [id, t] : transfers_) {
-      if (t->peer() == peer) {
-        // A retransmitted RRQ while its transfer runs (the client's first reply was slow).
-        log::tftp().debug("{}: duplicate request ignored", endpoint_str(peer));
-        return;
-      }
-    }
-    if (transfers_.size() >= max_transfers_) {
-      log::tftp().warn("{}: '{}' refused: {} transfers running", endpoint_str(peer), req.filename,
-                       transfers_.size());
-      reply_error(peer, {error_code::not_defined, "server busy, try again later"});
-      return;
-    }
+    auto req = admit(pkt, peer);
+    if (!req) return;
     auto sock = open_transfer_socket(local);
     if (!sock) {
       reply_error(peer, {error_code::not_defined, "no free transfer port"});
       return;
     }
-    auto path = normalise_path(req.filename);
+    auto path = normalise_path(req->filename);
     auto t = std::make_shared<active_transfer>(*this, std::move(*sock), peer,
-                                               path ? *path : req.filename);
-    auto id = next_id_++;
-    transfers_.emplace(id, t);
+                                               path ? *path : req->filename);
+    transfers_.emplace(next_id_++, t);
     if (!path) {
-      log::tftp().info("{}: '{}' refused (outside the root)", endpoint_str(peer), req.filename);
+      log::tftp().info("{}: '{}' refused (outside the root)", endpoint_str(peer), req->filename);
       t->refuse({error_code::access_violation, "access violation"});
       return;
     }
+    serve(t, std::move(*req), *path, limits_for(ifindex));
+  }
+
+  // The checks before a transfer exists: a read request, well formed, not a retransmission of
+  // one being served, and room for one more transfer. nullopt: dropped or refused (done here).
+  std::optional<request> admit(byte_span pkt, const udp::endpoint& peer) {
+    auto op = peek_opcode(pkt);
+    if (!op) {
+      log::tftp().debug("{}: runt packet dropped", endpoint_str(peer));
+      return std::nullopt;
+    }
+    // Stray DATA/ACK/ERROR/OACK to the request port: answering could start a packet loop.
+    if (*op >= 3 && *op <= 6) {
+      log::tftp().debug("{}: opcode {} on the request port dropped", endpoint_str(peer), *op);
+      return std::nullopt;
+    }
+    auto parsed = parse_request(pkt);
+    if (!parsed.req) {
+      log::tftp().debug("{}: bad request: {}", endpoint_str(peer), parsed.error.message);
+      reply_error(peer, parsed.error);
+      return std::nullopt;
+    }
+    if (parsed.req->op == opcode::wrq) {
+      log::tftp().info("{}: write request for '{}' refused", endpoint_str(peer),
+                       parsed.req->filename);
+      reply_error(peer, {error_code::access_violation, "read-only server"});
+      return std::nullopt;
+    }
+    for (auto& [id, t] : transfers_) {
+      if (t->peer() == peer) {
+        // A retransmitted RRQ while its transfer runs (the client's first reply was slow).
+        log::tftp().debug("{}: duplicate request ignored", endpoint_str(peer));
+        return std::nullopt;
+      }
+    }
+    if (transfers_.size() >= max_transfers_) {
+      log::tftp().warn("{}: '{}' refused: {} transfers running", endpoint_str(peer),
+                       parsed.req->filename, transfers_.size());
+      reply_error(peer, {error_code::not_defined, "server busy, try again later"});
+      return std::nullopt;
+    }
+    return std::move(parsed.req);
+  }
+
+  // RFC 2348 + no fragments: a DATA packet (IPv4 20 + UDP 8 + TFTP 4) must fit the MTU.
+  static transfer_limits limits_for(unsigned ifindex) {
     transfer_limits limits;
     int mtu = interface_mtu(ifindex);
-    // RFC 2348 + no fragments: a DATA packet (IPv4 20 + UDP 8 + TFTP 4) must fit the MTU.
     if (mtu > 32 + 8)
       limits.max_blksize = static_cast<std::uint16_t>(std::min(mtu - 32, 65464));
     else
       limits.max_blksize = 1468;
+    return limits;
+  }
 
-    std::shared_ptr<const std::string> virt = files_ ? files_->lookup(*path) : nullptr;
-    if (virt) {
+  // Where the catalog says the name lives: from memory at once, or opened on the pool.
+  void serve(const std::shared_ptr<active_transfer>& t, request req, const std::string& path,
+             const transfer_limits& limits) {
+    auto where = catalog_->find(path, boot::via::tftp);
+    if (!where || !*where) {  // TFTP always has its root to look in; kept for safety
+      t->refuse({error_code::file_not_found, "file not found"});
+      return;
+    }
+    if (auto virt = (*where)->content) {
       if (req.mode == transfer_mode::netascii)
         virt = std::make_shared<const std::string>(to_netascii(*virt));
       auto n = negotiate(req.options, virt->size(), limits);
-      log::tftp().debug("{}: '{}' (virtual, {} bytes)", endpoint_str(peer), *path, virt->size());
+      log::tftp().debug("{}: '{}' (virtual, {} bytes)", endpoint_str(t->peer()), path,
+                        virt->size());
       t->begin(std::move(n), std::make_shared<file_reader>(std::move(virt)), limits);
       return;
     }
-    ctx_.pool.submit(
-        [roots = roots_, p = *path, mode = req.mode]() { return open_file(roots, p, mode); },
-        [this, weak = std::weak_ptr<active_transfer>(t), req = std::move(req),
-         limits](opened_file f) mutable {
-          auto t = weak.lock();
-          if (!t || t->finished()) return;
-          if (f.error) {
-            log::tftp().info("{}: '{}' refused: {}", endpoint_str(t->peer()), req.filename,
-                             f.error->message);
-            t->refuse(*f.error);
-            return;
-          }
-          auto n = negotiate(req.options, f.size, limits);
-          log::tftp().debug("{}: '{}' from {} ({} bytes)", endpoint_str(t->peer()), req.filename,
-                            f.where.string(), f.size);
-          auto blksize = n.blksize;
-          auto chunk =
-              std::max<std::size_t>(read_ahead_chunk, std::size_t{2} * n.windowsize * n.blksize);
-          auto reader = std::make_shared<file_reader>(std::move(f), ctx_.pool, blksize, chunk);
-          t->begin(std::move(n), std::move(reader), limits);
-        });
+    ctx_.pool.submit([disk = *(*where)->disk, mode = req.mode]() { return open_file(disk, mode); },
+                     [this, weak = std::weak_ptr<active_transfer>(t), req = std::move(req),
+                      limits](opened_file f) mutable {
+                       auto t = weak.lock();
+                       if (!t || t->finished()) return;
+                       if (f.error) {
+                         log::tftp().info("{}: '{}' refused: {}", endpoint_str(t->peer()),
+                                          req.filename, f.error->message);
+                         t->refuse(*f.error);
+                         return;
+                       }
+                       auto n = negotiate(req.options, f.size, limits);
+                       log::tftp().debug("{}: '{}' from {} ({} bytes)", endpoint_str(t->peer()),
+                                         req.filename, f.where.string(), f.size);
+                       auto blksize = n.blksize;
+                       auto chunk = std::max<std::size_t>(
+                           read_ahead_chunk, std::size_t{2} * n.windowsize * n.blksize);
+                       auto reader =
+                           std::make_shared<file_reader>(std::move(f), ctx_.pool, blksize, chunk);
+                       t->begin(std::move(n), std::move(reader), limits);
+                     });
   }
 
   // A socket for a new TID, bound to the address the request was sent to so replies come from
@@ -337,9 +360,9 @@ class tftp_service final : public app::service {
   }
 
   app::context& ctx_;
-  std::shared_ptr<file_provider> files_;
+  std::shared_ptr<const boot::catalog> catalog_;
   udp::socket sock_;
-  file_roots roots_;
+  std::filesystem::path root_;  // for the log line
   std::uint16_t port_ = 69, port_low_ = 0, port_high_ = 0;
   std::uint32_t max_transfers_ = 256;
   std::string interface_;
@@ -503,8 +526,8 @@ void active_transfer::arm_timer() {
 }  // namespace
 
 std::unique_ptr<app::service> make_service(app::context& ctx,
-                                           std::shared_ptr<file_provider> virtual_files) {
-  return std::make_unique<tftp_service>(ctx, std::move(virtual_files));
+                                           std::shared_ptr<const boot::catalog> catalog) {
+  return std::make_unique<tftp_service>(ctx, std::move(catalog));
 }
 
 }  // namespace diskless::tftp

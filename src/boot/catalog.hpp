@@ -1,0 +1,107 @@
+#pragma once
+// The boot catalog: the one owner of every name a PC fetches while it boots (see README.md).
+//
+// - offer_for(): what DHCP hands a client (the loader for a firmware PXE ROM, the EFI iPXE URL
+//   for UEFI HTTP Boot, the per-host script for iPXE) as a {path, url} pair.
+// - catalog::find(): what a TFTP or HTTP request for a path gets: a rendered script, a kernel or
+//   initrd (in memory), or a file on disk to be opened by the server on its io_pool (iPXE
+//   loaders; for TFTP, anything else under the TFTP root), with the TFTP root then the ipxe
+//   package directory as the places to look.
+// - "a host's script was fetched" is reported to the callback given at construction (the new
+//   boot of a volatile overlay).
+//
+// The names (relative to the TFTP root / the HTTP server's root):
+//   boot/<mac-with-dashes>.ipxe   the host's rendered script (iPXE asks for the name we offered,
+//                                 so no state is needed to know who asks)
+//   images/<image>/vmlinuz        the kernel of an image that has one
+//   images/<image>/initrd         its initrd
+//   ipxe/snponly.efi, ipxe/ipxe.efi  (HTTP only) the EFI iPXE builds for UEFI HTTP Boot
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "boot/open.hpp"
+#include "boot/templates.hpp"
+#include "inventory/model.hpp"
+#include "util/net.hpp"
+#include "util/result.hpp"
+
+namespace diskless::boot {
+
+// A DHCP client as far as the boot file goes (dhcp/pxe.hpp classifies the packet).
+struct client {
+  mac_address mac;
+  std::uint16_t arch = 0;  // RFC 4578 §2.1 processor architecture; 0 = BIOS
+  bool ipxe = false;       // iPXE is asking (it wants its script)
+  bool http_boot = false;  // UEFI HTTP Boot firmware ("HTTPClient", UEFI 2.9 §24.7.2)
+};
+
+// What DHCP puts in the file field: url when it is set, else path (TFTP, relative to the root).
+struct offer {
+  std::string path;
+  std::string url;
+  const std::string& file() const { return url.empty() ? path : url; }
+};
+
+// The boot file for a client of inv (which must have a server address):
+//   UEFI HTTP Boot (not iPXE)  url http://<server>:<http port>/ipxe/<efi_loader>
+//   iPXE (any arch)            boot/<mac>.ipxe, with an http:// url when HTTP is on
+//   BIOS (arch 0)              undionly.kpxe
+//   any UEFI arch              <efi_loader> (snponly.efi or ipxe.efi): Debian ships x86_64 EFI
+//                              builds only, so IA32/ARM get it too and fail there (dhcp warns)
+offer offer_for(const inventory::inventory& inv, const client& c);
+
+// Who asks for a path; HTTP serves only the catalog's own names, TFTP its whole root too.
+enum class via { tftp, http };
+
+// The answer to a request for a path.
+struct found {
+  // In memory: a rendered script, or a kernel/initrd read when the inventory came into force.
+  std::shared_ptr<const std::string> content;
+  // Else on disk, to be opened with open_disk() on the io_pool.
+  std::optional<disk_file> disk;
+  bool script = false;
+};
+
+class catalog {
+ public:
+  using fetched_fn = std::function<void(const mac_address&)>;
+
+  // Loads templates and kernel files for inv (blocking file reads: at start or reload only).
+  // on_fetched (may be empty) is called on the caller's thread each time find() hands out a
+  // known or unknown host's script with fetch = true.
+  explicit catalog(inventory::inventory_ptr inv, fetched_fn on_fetched = {});
+
+  // The one reload path: templates re-read, kernels/initrds re-read when changed (blocking).
+  void apply(inventory::inventory_ptr inv);
+
+  const inventory::inventory& inventory() const { return *inv_; }
+  offer offer_for(const client& c) const { return boot::offer_for(*inv_, c); }
+
+  // path: as requested (leading '/' ignored; TFTP normalises first, see tftp/files.hpp). nullopt:
+  // nothing to serve (404 / TFTP never: its root is the last resort). An error (HTTP only): a
+  // broken template, message for the client; TFTP logs it and looks in its root instead. fetch:
+  // the client is fetching the body (false for an HTTP HEAD): a script counts as fetched.
+  result<std::optional<found>> find(std::string_view path, via from, bool fetch = true) const;
+
+ private:
+  struct cached {
+    std::filesystem::file_time_type mtime;
+    std::uintmax_t size = 0;
+    std::shared_ptr<const std::string> content;
+  };
+  disk_file in_root(std::string rel) const;
+
+  inventory::inventory_ptr inv_;
+  fetched_fn on_fetched_;
+  template_set templates_;
+  std::map<std::filesystem::path, cached> files_;  // kernels and initrds by resolved path
+};
+
+}  // namespace diskless::boot

@@ -1,0 +1,181 @@
+#include "boot/catalog.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <vector>
+
+namespace diskless::boot {
+namespace {
+
+const auto pc1 = *mac_address::parse("52:54:00:00:00:01");
+const auto stranger = *mac_address::parse("52:54:00:00:00:02");
+
+class Catalog : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("diskless-catalog-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    write("vmlinuz", "KERNEL-1");
+    write("initrd.img", "INITRD-1");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::trunc) << text;
+  }
+  std::shared_ptr<inventory::inventory> make(std::string kernel = "vmlinuz", bool http = false) {
+    auto inv = std::make_shared<inventory::inventory>();
+    inv->base_dir = dir_;
+    inv->server.address = ipv4_address::parse("10.77.0.1");
+    inv->server.http.enabled = http;
+    inv->server.http.port = 8080;
+    inv->server.tftp.root = "tftp";
+    inventory::image img;
+    img.name = "deb";
+    img.kernel = std::move(kernel);
+    img.initrd = "initrd.img";
+    inv->images.push_back(img);
+    inventory::host h;
+    h.mac = pc1;
+    h.name = "pc1";
+    h.image = "deb";
+    h.boot = inventory::boot_method::linux;
+    inv->hosts.push_back(h);
+    return inv;
+  }
+  // find() that must succeed and return something.
+  static found must(const catalog& c, std::string_view path, via v, bool fetch = true) {
+    auto r = c.find(path, v, fetch);
+    EXPECT_TRUE(r) << path;
+    EXPECT_TRUE(r && *r) << path;
+    return r && *r ? **r : found{};
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(Catalog, OffersForEveryClientKind) {
+  auto off = make("vmlinuz", false);
+  off->server.dhcp.efi_loader = "ipxe.efi";
+  auto on = make("vmlinuz", true);
+  struct row {
+    const inventory::inventory& inv;
+    client c;
+    std::string path, url;
+  };
+  const row rows[] = {
+      {*off, {pc1, 0, false, false}, "undionly.kpxe", ""},
+      {*off, {pc1, 7, false, false}, "ipxe.efi", ""},
+      {*off, {pc1, 9, false, false}, "ipxe.efi", ""},
+      {*off, {pc1, 11, false, false}, "ipxe.efi", ""},  // no native build: the x64 one
+      {*on, {pc1, 0, false, false}, "undionly.kpxe", ""},
+      {*on, {pc1, 9, false, false}, "snponly.efi", ""},
+      {*off, {pc1, 0, true, false}, "boot/52-54-00-00-00-01.ipxe", ""},
+      {*off, {stranger, 9, true, false}, "boot/52-54-00-00-00-02.ipxe", ""},
+      {*on,
+       {pc1, 0, true, false},
+       "boot/52-54-00-00-00-01.ipxe",
+       "http://10.77.0.1:8080/boot/52-54-00-00-00-01.ipxe"},
+      {*on, {pc1, 16, false, true}, "ipxe/snponly.efi", "http://10.77.0.1:8080/ipxe/snponly.efi"},
+      // iPXE loaded by HTTP Boot still says HTTPClient: it is iPXE that asks now.
+      {*on,
+       {pc1, 16, true, true},
+       "boot/52-54-00-00-00-01.ipxe",
+       "http://10.77.0.1:8080/boot/52-54-00-00-00-01.ipxe"},
+  };
+  for (const auto& r : rows) {
+    auto o = offer_for(r.inv, r.c);
+    EXPECT_EQ(o.path, r.path) << r.c.arch << " ipxe " << r.c.ipxe << " http " << r.c.http_boot;
+    EXPECT_EQ(o.url, r.url) << r.c.arch << " ipxe " << r.c.ipxe << " http " << r.c.http_boot;
+    EXPECT_EQ(o.file(), r.url.empty() ? r.path : r.url);
+  }
+  catalog c(on);
+  EXPECT_EQ(c.offer_for({pc1, 0, false, false}).path, "undionly.kpxe");
+}
+
+TEST_F(Catalog, ScriptsKernelsAndInitrdsForBothProtocols) {
+  catalog c(make());
+  for (auto v : {via::tftp, via::http}) {
+    auto s = must(c, "boot/52-54-00-00-00-01.ipxe", v);
+    ASSERT_TRUE(s.content);
+    EXPECT_TRUE(s.script);
+    EXPECT_NE(s.content->find("kernel tftp://10.77.0.1/images/deb/vmlinuz"), std::string::npos)
+        << *s.content;
+    auto k = must(c, "/images/deb/vmlinuz", v);
+    ASSERT_TRUE(k.content);
+    EXPECT_FALSE(k.script);
+    EXPECT_EQ(*k.content, "KERNEL-1");
+    auto i = must(c, "images/deb/initrd", v);
+    ASSERT_TRUE(i.content);
+    EXPECT_EQ(*i.content, "INITRD-1");
+  }
+}
+
+TEST_F(Catalog, TftpFallsBackToItsRootHttpServesOnlyItsNames) {
+  catalog c(make());
+  const auto root = dir_ / "tftp";
+  for (auto path : {"undionly.kpxe", "boot/52-54-00-00-00-02.ipxe", "images/deb/config"}) {
+    auto t = must(c, path, via::tftp);
+    EXPECT_FALSE(t.content) << path;
+    ASSERT_TRUE(t.disk) << path;
+    EXPECT_EQ(t.disk->root, root);
+    EXPECT_EQ(t.disk->rel, path);
+    EXPECT_EQ(t.disk->fallbacks, std::vector{ipxe_package_dir});
+    auto h = c.find(path, via::http);
+    ASSERT_TRUE(h) << path;
+    EXPECT_FALSE(*h) << path;
+  }
+  // The EFI loaders for UEFI HTTP Boot: the same places, over HTTP only, these names only.
+  for (auto name : {"snponly.efi", "ipxe.efi"}) {
+    auto h = must(c, std::string("/ipxe/") + name, via::http);
+    ASSERT_TRUE(h.disk);
+    EXPECT_EQ(h.disk->root, root);
+    EXPECT_EQ(h.disk->rel, name);
+    EXPECT_EQ(h.disk->fallbacks, std::vector{ipxe_package_dir});
+  }
+  EXPECT_FALSE(*c.find("ipxe/undionly.kpxe", via::http));
+  EXPECT_EQ(must(c, "ipxe/snponly.efi", via::tftp).disk->rel, "ipxe/snponly.efi");
+}
+
+TEST_F(Catalog, ScriptFetchesAreReported) {
+  std::vector<mac_address> seen;
+  auto inv = make();
+  inv->unknown.what = inventory::unknown_policy::kind::local;
+  catalog c(inv, [&](const mac_address& m) { seen.push_back(m); });
+  must(c, "boot/52-54-00-00-00-01.ipxe", via::tftp);
+  must(c, "/boot/52-54-00-00-00-02.ipxe", via::http);
+  must(c, "boot/52-54-00-00-00-01.ipxe", via::http, /*fetch=*/false);  // HEAD
+  must(c, "images/deb/vmlinuz", via::tftp);                            // not a script
+  (void)c.find("boot/52:54:00:00:00:01.ipxe", via::tftp);              // not our spelling
+  EXPECT_EQ(seen, (std::vector{pc1, stranger}));
+}
+
+TEST_F(Catalog, ApplyPicksUpChangedFilesAndTemplates) {
+  catalog c(make());
+  write("vmlinuz", "KERNEL-2 longer");
+  std::filesystem::create_directories(dir_ / "templates");
+  std::ofstream(dir_ / "templates" / "linux.ipxe") << "#!ipxe\necho {{host}} custom\n";
+  c.apply(make());
+  EXPECT_EQ(*must(c, "images/deb/vmlinuz", via::tftp).content, "KERNEL-2 longer");
+  EXPECT_EQ(*must(c, "boot/52-54-00-00-00-01.ipxe", via::http).content,
+            "#!ipxe\necho pc1 custom\n");
+  // A broken template: HTTP answers the error, TFTP logs it and looks in its root.
+  std::ofstream(dir_ / "templates" / "linux.ipxe", std::ios::trunc) << "#!ipxe\necho {{nope}}\n";
+  c.apply(make());
+  auto h = c.find("boot/52-54-00-00-00-01.ipxe", via::http);
+  ASSERT_FALSE(h);
+  EXPECT_NE(h.error_message().find("nope"), std::string::npos) << h.error_message();
+  EXPECT_TRUE(must(c, "boot/52-54-00-00-00-01.ipxe", via::tftp).disk);
+  EXPECT_TRUE(must(c, "images/deb/initrd", via::http).content);
+}
+
+TEST_F(Catalog, MissingKernelIsNotServedFromMemory) {
+  catalog c(make("missing-vmlinuz"));
+  EXPECT_FALSE(*c.find("images/deb/vmlinuz", via::http));
+  EXPECT_TRUE(must(c, "images/deb/vmlinuz", via::tftp).disk);
+  EXPECT_TRUE(must(c, "images/deb/initrd", via::tftp).content);
+}
+
+}  // namespace
+}  // namespace diskless::boot
