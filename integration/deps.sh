@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake g++ ninja-build pkg-config
-  libboost1.81-dev libboost-program-options1.81-dev
+  libboost1.81-dev libcli11-dev
   libspdlog-dev libfmt-dev libpugixml-dev libgtest-dev)
 # Real peers and clients for the integration tests and benches (shared/DESIGN.md §5).
 test_pkgs=(iproute2 procps psmisc python3 python3-scapy curl tftp-hpa atftp busybox-static

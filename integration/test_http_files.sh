@@ -1,22 +1,16 @@
 #!/usr/bin/env bash
 # HTTP service with curl: a host's rendered script, a kernel byte for byte, single ranges,
 # HEAD, 416 past the end, 404 for unknown MACs and traversal attempts, /status and /metrics.
-# The server runs in a network namespace of its own (loopback only).
+# The server runs in a network namespace of its own (loopback only), started by dl_spawn so the
+# lib's cleanup ends it by PID.
 set -euo pipefail
 bin=$(realpath "$1")
-tmp=$(mktemp -d /tmp/dl-http.XXXXXX)
-ns=dlhttp$$
-pid=
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; cat "$tmp/serve.log" >&2 || true; exit 1; }
-in_ns() { ip netns exec "$ns" "$@"; }
+. "$(dirname "$0")/lib/common.sh"
+dl_init dl-http
+fail() { echo "FAIL: $*" >&2; cat "$DL_TMP/serve.log" >&2 || true; exit 1; }
+in_ns() { ip netns exec "$DL_NS" "$@"; }
 
-cd "$tmp"
+cd "$DL_TMP"
 mkdir -p config k
 head -c 3000001 /dev/urandom > k/vmlinuz
 head -c 1000 /dev/urandom > k/initrd.img
@@ -32,11 +26,9 @@ cat > config/diskless.xml <<'XML'
   <hosts unknown="ignore"><host mac="52:54:00:00:00:01" name="pc1" image="live" boot="linux"/></hosts>
 </diskless>
 XML
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-in_ns "$bin" serve > serve.log 2>&1 &
-pid=$!
-for _ in $(seq 100); do in_ns curl -s -o /dev/null http://127.0.0.1:8080/status && break; sleep 0.1; done
+dl_lo
+dl_spawn serve "$bin" serve
+dl_wait_port tcp 8080
 base=http://127.0.0.1:8080
 
 in_ns curl -sf $base/boot/52-54-00-00-00-01.ipxe > script.txt || fail "script not served"

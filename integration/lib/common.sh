@@ -1,13 +1,16 @@
 # Shared helpers for the boot tests, the demo and the boot bench. Source it; it sets up a trap
 # that cleans everything up on exit:
 #   dl_init PREFIX           temp dir $DL_TMP, network namespace $DL_NS (PREFIX-<pid>), EXIT trap
+#   dl_lo                    the namespace $DL_NS with its loopback only (servers on 127.0.0.1)
 #   dl_net [TAPS]            bridge br0 (10.77.0.1/24, fd77::1/64) + taps tap0..tap<N-1> in $DL_NS
 #   dl_veth                  a client namespace $DL_CNS joined to $DL_NS by a veth pair: dls0
 #                            (10.77.1.1/24) in $DL_NS, dlc0 (10.77.1.2/24) in $DL_CNS
 #   dl_spawn NAME CMD...     runs CMD inside $DL_NS as a child of this shell; log $DL_TMP/NAME.log
 #   dl_kill PID              ends one process we started (TERM, then KILL)
 # Everything is killed by PID and the namespace deleted on exit; nothing touches the host's
-# interfaces (all links live inside the namespace).
+# interfaces (all links live inside the namespace). A process still inside $DL_NS or $DL_CNS after
+# that (one not started through dl_spawn, or a daemon that forked away) fails the test: it would
+# outlive the test with its namespace gone.
 set -euo pipefail
 
 DL_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,6 +47,7 @@ dl_cleanup() {
   set +e
   local pid
   for pid in "${DL_PIDS[@]}"; do dl_kill "$pid"; done
+  dl_reap_survivors || rc=1
   [ -n "$DL_NS" ] && ip netns del "$DL_NS" 2>/dev/null
   [ -n "$DL_CNS" ] && ip netns del "$DL_CNS" 2>/dev/null
   if [ -n "$DL_TMP" ]; then
@@ -53,7 +57,21 @@ dl_cleanup() {
       rm -rf "$DL_TMP"
     fi
   fi
-  return $rc
+  exit $rc  # from the EXIT trap: a survivor turns a passing test into a failure
+}
+
+# Kills whatever still runs inside our namespaces; returns 1 (after saying what) if anything did.
+dl_reap_survivors() {
+  local ns pids=() p
+  for ns in "$DL_NS" "$DL_CNS"; do
+    [ -n "$ns" ] || continue
+    for p in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$p"); done
+  done
+  [ ${#pids[@]} -eq 0 ] && return 0
+  echo "FAIL: process(es) started by this test outlived it:" >&2
+  ps -o pid=,args= -p "$(IFS=,; echo "${pids[*]}")" >&2 || true
+  for p in "${pids[@]}"; do dl_kill "$p"; done
+  return 1
 }
 
 dl_init() {
@@ -80,6 +98,11 @@ dl_net() {
     $x ip tuntap add dev "tap$i" mode tap
     $x ip link set "tap$i" master br0 up
   done
+}
+
+dl_lo() {
+  ip netns add "$DL_NS"
+  ip -n "$DL_NS" link set lo up
 }
 
 dl_veth() {

@@ -2,135 +2,185 @@
 
 #include <fmt/format.h>
 
-#include <boost/program_options.hpp>
+#include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <optional>
 
 #include "app/server.hpp"
 #include "cli/commands.hpp"
 #include "util/log.hpp"
 
-namespace po = boost::program_options;
+#ifndef DISKLESS_VERSION
+#define DISKLESS_VERSION "unknown"
+#endif
 
 namespace diskless::cli {
 
 namespace {
 
-constexpr const char* usage =
-    R"(usage: diskless [-c FILE] [--state-dir DIR] [--log-level LEVEL] COMMAND ...
+constexpr const char* description =
+    "Netboots diskless PCs: DHCP/proxyDHCP, TFTP, HTTP, iPXE scripts and iSCSI disks from one "
+    "process.";
 
-Netboots diskless PCs: DHCP/proxyDHCP, TFTP, iPXE scripts and iSCSI disks from one process.
+constexpr const char* footer =
+    "Global options may also follow the command. Exit codes: 0 success, 1 invalid inventory or "
+    "refused edit, 2 usage error.";
 
-commands:
-  serve                         run the server in the foreground (root for ports < 1024)
-  check [FILE]                  validate the inventory; problems as FILE:LINE: message
-  host list [--json]            the PCs in the inventory
-  host show NAME|MAC
-  host add MAC --name N --image I --boot B [--overlay O] [--ip IP] [...]
-  host set NAME|MAC --key value ...   (--unset KEY removes an attribute)
-  host remove NAME|MAC
-  image list [--json] | image add NAME --disk F | --kernel F [--initrd F] [--cmdline C]
-  image remove NAME
-  overlay list | reset HOST [--force] | commit HOST
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diag = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
 
-options:
-  -c, --config FILE     the inventory (default config/diskless.xml)
-  --state-dir DIR       overrides <state dir="..."> (leases, overlays)
-  --log-level LEVEL     trace, debug, info (default), warn, error, off
-  -h, --help            this text
-  --version
-)";
+// The known word closest to `got`, when close enough to be a typo (at most a third of it wrong).
+std::optional<std::string> closest(std::string_view got, const std::vector<std::string>& known) {
+  std::optional<std::string> best;
+  std::size_t best_d = std::max<std::size_t>(2, got.size() / 3) + 1;
+  for (const auto& k : known) {
+    const auto d = edit_distance(got, k);
+    if (d < best_d) best = k, best_d = d;
+  }
+  return best;
+}
+
+// The selected chain: the app, its chosen subcommand, that one's, ...
+std::vector<const CLI::App*> chain(const CLI::App& app) {
+  std::vector<const CLI::App*> out{&app};
+  while (!out.back()->get_subcommands().empty()) out.push_back(out.back()->get_subcommands()[0]);
+  return out;
+}
+
+// "unknown option/command 'x'; did you mean 'y'?" for each word the parse left over.
+std::vector<std::string> explain_leftovers(const CLI::App& app) {
+  const auto apps = chain(app);
+  std::vector<std::string> options, commands, out;
+  for (const auto* a : apps)
+    for (const auto* o : a->get_options())
+      for (const auto& n : o->get_lnames()) options.push_back("--" + n);
+  for (const auto* s : apps.back()->get_subcommands([](const CLI::App*) { return true; }))
+    commands.push_back(s->get_name());
+  for (const auto& w : app.remaining(true)) {
+    const bool option = w.starts_with("-");
+    const std::string word = option ? w.substr(0, w.find('=')) : w;
+    auto hint = closest(word, option ? options : commands);
+    if (!option && commands.empty()) {
+      out.push_back(fmt::format("unexpected argument '{}'", w));
+      continue;
+    }
+    out.push_back(fmt::format("unknown {} '{}'{}", option ? "option" : "command", word,
+                              hint ? fmt::format("; did you mean '{}'?", *hint) : ""));
+  }
+  return out;
+}
 
 }  // namespace
 
-int run(int argc, char** argv) {
+struct command_line::impl {
+  CLI::App app{description, "diskless"};
   global_options g;
   std::string state_dir;
-  po::options_description opts;
-  opts.add_options()("config,c", po::value<std::string>())("state-dir", po::value(&state_dir))(
-      "log-level", po::value(&g.log_level))("help,h", "")("version", "");
-  // Global options stand before the command; the command parses the words after it.
-  int cmd_at = 1;
-  while (cmd_at < argc && argv[cmd_at][0] == '-') {
-    std::string a = argv[cmd_at];
-    bool takes_value = a == "-c" || a == "--config" || a == "--state-dir" || a == "--log-level";
-    cmd_at += takes_value ? 2 : 1;
-  }
-  cmd_at = std::min(cmd_at, argc);
-  std::vector<std::string> rest(argv + cmd_at, argv + argc);
-  po::variables_map vm;
-  try {
-    po::store(
-        po::command_line_parser(cmd_at, argv)
-            .options(opts)
-            .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
-            .run(),
-        vm);
-    po::notify(vm);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "diskless: %s\n%s", e.what(), usage);
-    return 2;
-  }
-  if (vm.count("config")) g.config = vm["config"].as<std::string>();
-  if (!state_dir.empty()) g.state_dir = state_dir;
-  if (vm.count("version")) {
-    std::puts("diskless 0.1.0");
-    return 0;
-  }
-  if (vm.count("help") || rest.empty()) {
-    std::fputs(usage, vm.count("help") ? stdout : stderr);
-    return vm.count("help") ? 0 : 2;
-  }
-  if (!log::init(g.log_level)) {
-    std::fprintf(stderr, "diskless: --log-level %s: use trace, debug, info, warn, error or off\n",
-                 g.log_level.c_str());
-    return 2;
-  }
-  std::string cmd = rest.front();
-  // Global options are also accepted after the command (`diskless serve -c FILE`).
-  std::vector<std::string> args;
-  for (std::size_t i = 1; i < rest.size(); ++i) {
-    const std::string& a = rest[i];
-    auto value = [&](std::string_view flag) -> std::optional<std::string> {
-      if (a == flag && i + 1 < rest.size()) return rest[++i];
-      std::string eq = std::string(flag) + "=";
-      if (a.starts_with(eq)) return a.substr(eq.size());
-      return std::nullopt;
-    };
-    if (auto v = value("-c")) g.config = *v;
-    else if (auto v2 = value("--config")) g.config = *v2;
-    else if (auto v3 = value("--state-dir")) g.state_dir = *v3;
-    else if (auto v4 = value("--log-level")) g.log_level = *v4;
-    else args.push_back(a);
-  }
-  if (!log::init(g.log_level)) {
-    std::fprintf(stderr, "diskless: --log-level %s: use trace, debug, info, warn, error or off\n",
-                 g.log_level.c_str());
-    return 2;
-  }
-  try {
-    if (cmd == "serve") {
-      if (!args.empty()) {
-        std::fprintf(stderr, "diskless serve: unexpected '%s' (options go before 'serve')\n",
-                     args[0].c_str());
-        return 2;
-      }
+  action chosen;
+};
+
+command_line::command_line() : impl_(std::make_unique<impl>()) {
+  auto& app = impl_->app;
+  auto& g = impl_->g;
+  app.footer(footer);
+  app.require_subcommand(1);
+  app.fallthrough();  // inherited: a subcommand hands options it lacks (the global ones) up
+  app.set_version_flag("--version", "diskless " DISKLESS_VERSION);
+  app.add_option("-c,--config", g.config, "the inventory (default config/diskless.xml)")
+      ->type_name("FILE");
+  app.add_option("--state-dir", impl_->state_dir,
+                 "overrides <state dir=\"...\"> (leases, overlays)")
+      ->type_name("DIR");
+  app.add_option("--log-level", g.log_level, "trace, debug, info (default), warn, error, off")
+      ->type_name("LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  auto* serve =
+      app.add_subcommand("serve", "run the server in the foreground (root for ports < 1024)");
+  serve->callback([this] {
+    impl_->chosen = [this] {
       app::serve_options so;
-      so.config = g.config;
-      so.state_dir = g.state_dir;
+      so.config = impl_->g.config;
+      so.state_dir = impl_->g.state_dir;
       return app::serve(so);
-    }
-    if (cmd == "check") return run_check(g, args);
-    if (cmd == "host") return run_host(g, args);
-    if (cmd == "image") return run_image(g, args);
-    if (cmd == "overlay") return run_overlay(g, args);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "diskless %s: %s\n", cmd.c_str(), e.what());
+    };
+  });
+  add_check_command(app, g, impl_->chosen);
+  add_host_command(app, g, impl_->chosen);
+  add_image_command(app, g, impl_->chosen);
+  add_overlay_command(app, g, impl_->chosen);
+}
+
+command_line::~command_line() = default;
+
+std::optional<int> command_line::parse(const std::vector<std::string>& args, std::ostream& out,
+                                       std::ostream& err) {
+  auto& app = impl_->app;
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
+  try {
+    app.parse(reversed);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e, out, err);
+  } catch (const CLI::ParseError& e) {
+    const auto leftovers = explain_leftovers(app);
+    if (leftovers.empty()) err << "diskless: " << e.what() << "\n";
+    for (const auto& l : leftovers) err << "diskless: " << l << "\n";
+    std::string words;
+    for (const auto* a : chain(app)) words += (words.empty() ? "" : " ") + a->get_name();
+    err << "see '" << words << " --help'\n";
     return 2;
   }
-  std::fprintf(stderr, "diskless: unknown command '%s'\n%s", cmd.c_str(), usage);
-  return 2;
+  if (!impl_->state_dir.empty()) impl_->g.state_dir = impl_->state_dir;
+  return std::nullopt;
+}
+
+const global_options& command_line::globals() const {
+  return impl_->g;
+}
+
+std::string command_line::command() const {
+  std::string words;
+  const auto apps = chain(impl_->app);
+  for (std::size_t i = 1; i < apps.size(); ++i) words += (i > 1 ? " " : "") + apps[i]->get_name();
+  return words;
+}
+
+int command_line::run() {
+  if (!impl_->chosen) return 2;
+  if (!log::init(impl_->g.log_level)) {
+    std::fprintf(stderr, "diskless: --log-level %s: use trace, debug, info, warn, error or off\n",
+                 impl_->g.log_level.c_str());
+    return 2;
+  }
+  try {
+    return impl_->chosen();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "diskless %s: %s\n", command().c_str(), e.what());
+    return 2;
+  }
+}
+
+int run(int argc, char** argv) {
+  command_line cl;
+  if (argc <= 1) {  // no command: the overview, as a usage error
+    cl.parse({"--help"}, std::cerr, std::cerr);
+    return 2;
+  }
+  if (auto code = cl.parse(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr))
+    return *code;
+  return cl.run();
 }
 
 }  // namespace diskless::cli

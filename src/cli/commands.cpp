@@ -3,14 +3,12 @@
 
 #include <fmt/format.h>
 
-#include <boost/program_options.hpp>
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "boot/script.hpp"
 #include "inventory/edit.hpp"
 #include "inventory/load.hpp"
-
-namespace po = boost::program_options;
 
 namespace diskless::cli {
 
@@ -69,48 +67,38 @@ const std::vector<std::string> host_attrs = {"mac",
 const std::vector<std::string> image_attrs = {"disk",    "kernel",         "initrd",
                                               "cmdline", "root-partition", "rootfstype"};
 
-struct parsed_args {
-  std::vector<std::string> positional;
-  inventory::attributes attrs;  // in the schema's order
-  bool json = false;
+// The attribute options of `host add`/`host set` and `image add`, bound to one value each.
+struct attr_options {
+  explicit attr_options(const std::vector<std::string>& n) : names(n), values(n.size()) {}
+  std::vector<std::string> names;
+  std::vector<std::string> values;  // sized once: CLI11 holds pointers into it
+  std::vector<CLI::Option*> given;
+  std::vector<std::string> unset;
 };
 
-parsed_args parse_attrs(const std::vector<std::string>& args, const std::vector<std::string>& names,
-                        bool allow_unset) {
-  po::options_description d;
-  std::vector<std::string> values(names.size());
-  std::vector<std::string> unset;
+std::shared_ptr<attr_options> add_attr_options(CLI::App& sub, const std::vector<std::string>& names,
+                                               bool allow_unset) {
+  auto a = std::make_shared<attr_options>(names);
   for (std::size_t i = 0; i < names.size(); ++i)
-    d.add_options()(names[i].c_str(), po::value(&values[i]));
-  d.add_options()("json", "")("words", po::value<std::vector<std::string>>());
-  if (allow_unset) d.add_options()("unset", po::value(&unset));
-  po::positional_options_description pos;
-  pos.add("words", -1);
-  po::variables_map vm;
-  po::store(
-      po::command_line_parser(args)
-          .options(d)
-          .positional(pos)
-          .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
-          .run(),
-      vm);
-  po::notify(vm);
-  parsed_args out;
-  if (vm.count("words")) out.positional = vm["words"].as<std::vector<std::string>>();
-  out.json = vm.count("json") > 0;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (vm.count(names[i])) {
-      if (values[i].empty() && !allow_unset)
-        throw std::runtime_error("--" + names[i] + " needs a value");
-      out.attrs.emplace_back(names[i], values[i]);
-    }
+    a->given.push_back(
+        sub.add_option("--" + names[i], a->values[i], "the " + names[i] + " attribute")
+            ->type_name("VALUE"));
+  if (allow_unset)
+    sub.add_option("--unset", a->unset, "remove the attribute KEY (repeatable)")
+        ->type_name("KEY")
+        ->check(CLI::IsMember(names));
+  return a;
+}
+
+// The given attributes in the schema's order; an empty value means "remove" (host set only).
+result<inventory::attributes> collect(const attr_options& a, bool allow_empty) {
+  inventory::attributes out;
+  for (std::size_t i = 0; i < a.names.size(); ++i) {
+    if (a.given[i]->count() == 0) continue;
+    if (a.values[i].empty() && !allow_empty) return error{"--" + a.names[i] + " needs a value"};
+    out.emplace_back(a.names[i], a.values[i]);
   }
-  for (const auto& u : unset) {
-    if (std::find(names.begin(), names.end(), u) == names.end())
-      throw std::runtime_error("--unset " + u + ": not an attribute; one of " +
-                               fmt::format("{}", fmt::join(names, ", ")));
-    out.attrs.emplace_back(u, "");
-  }
+  for (const auto& u : a.unset) out.emplace_back(u, "");
   return out;
 }
 
@@ -148,16 +136,9 @@ std::string host_json(const inventory::inventory& inv, const inventory::host& h)
       h.line);
 }
 
-}  // namespace
-
-int run_check(const global_options& g, const std::vector<std::string>& args) {
-  global_options local = g;
-  if (args.size() > 1) {
-    std::fprintf(stderr, "usage: diskless check [FILE]\n");
-    return 2;
-  }
-  if (args.size() == 1) local.config = args[0];
-  auto r = inventory::load_file(local.config);
+int check(const global_options& g, const std::string& file) {
+  const std::filesystem::path path = file.empty() ? g.config : std::filesystem::path(file);
+  auto r = inventory::load_file(path);
   // The boot templates the inventory's hosts would be served with are part of the check.
   if (r.ok()) {
     for (auto& p : boot::check_templates(*r.inv)) r.problems.push_back(std::move(p));
@@ -165,188 +146,219 @@ int run_check(const global_options& g, const std::vector<std::string>& args) {
   }
   print_problems(r.problems);
   if (!r.ok()) {
-    std::fprintf(stderr, "%s: %zu error(s)\n", local.config.c_str(), r.error_count());
+    std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), r.error_count());
     return 1;
   }
-  std::printf("%s: valid (%zu image(s), %zu host(s)%s)\n", local.config.c_str(),
-              r.inv->images.size(), r.inv->hosts.size(),
+  std::printf("%s: valid (%zu image(s), %zu host(s)%s)\n", path.c_str(), r.inv->images.size(),
+              r.inv->hosts.size(),
               r.problems.empty() ? "" : fmt::format(", {} warning(s)", r.problems.size()).c_str());
   return 0;
 }
 
-int run_host(const global_options& g, const std::vector<std::string>& args) {
-  if (args.empty()) {
-    std::fprintf(stderr, "usage: diskless host list|show|add|set|remove ...\n");
-    return 2;
-  }
-  const std::string& sub = args[0];
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "list" || sub == "show") {
-    auto p = parse_attrs(rest, {}, false);
-    auto r = load_or_report(g);
-    if (!r.ok()) return 1;
-    const auto& inv = *r.inv;
-    if (sub == "show") {
-      if (p.positional.size() != 1) {
-        std::fprintf(stderr, "usage: diskless host show NAME|MAC\n");
-        return 2;
-      }
-      const auto* h = inv.find_host_by_key(p.positional[0]);
-      if (!h) {
-        std::fprintf(stderr, "no host named or with MAC '%s'\n", p.positional[0].c_str());
-        return 1;
-      }
-      if (p.json) {
-        std::printf("%s\n", host_json(inv, *h).c_str());
-        return 0;
-      }
-      std::printf(
-          "name       %s\nmac        %s\nimage      %s\nboot       %s\noverlay    %s\n"
-          "ip         %s\ntarget     %s\ninitiator  %s\nchap       %s\nboot file  boot/%s.ipxe\n",
-          h->name.c_str(), h->mac.str().c_str(), h->image.c_str(),
-          std::string(to_string(h->boot)).c_str(), std::string(to_string(h->overlay)).c_str(),
-          h->ip ? h->ip->str().c_str() : "-", inv.target_iqn(*h).c_str(),
-          inv.initiator_iqn(*h).c_str(),
-          h->chap ? (h->chap->mutual() ? "mutual" : "one-way") : "none", h->mac.dashed().c_str());
-      return 0;
-    }
-    if (p.json) {
-      std::string out = "[";
-      for (std::size_t i = 0; i < inv.hosts.size(); ++i)
-        out += (i ? "," : "") + host_json(inv, inv.hosts[i]);
-      std::printf("%s]\n", out.c_str());
-      return 0;
-    }
-    std::printf("%-17s  %-16s %-16s %-10s %-10s %s\n", "MAC", "NAME", "IMAGE", "BOOT", "OVERLAY",
-                "IP");
-    for (const auto& h : inv.hosts) std::printf("%s\n", host_line(inv, h).c_str());
+int host_list(const global_options& g, bool json) {
+  auto r = load_or_report(g);
+  if (!r.ok()) return 1;
+  const auto& inv = *r.inv;
+  if (json) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < inv.hosts.size(); ++i)
+      out += (i ? "," : "") + host_json(inv, inv.hosts[i]);
+    std::printf("%s]\n", out.c_str());
     return 0;
   }
-  if (sub == "add") {
-    auto p = parse_attrs(rest, host_attrs, false);
-    if (p.positional.size() != 1) {
-      std::fprintf(stderr,
-                   "usage: diskless host add MAC --name NAME --image IMAGE --boot METHOD "
-                   "[--overlay MODE] [--ip IP] ...\n");
-      return 2;
-    }
-    auto mac = mac_address::parse(p.positional[0]);
-    if (!mac) {
-      std::fprintf(stderr, "'%s' is not a MAC address; write aa:bb:cc:dd:ee:ff\n",
-                   p.positional[0].c_str());
-      return 2;
-    }
-    inventory::attributes attrs{{"mac", mac->str()}};
-    std::string name = mac->dashed();
-    for (const auto& [k, v] : p.attrs) {
-      if (k == "mac") continue;
-      if (k == "name") name = v;
-      attrs.emplace_back(k, v);
-    }
-    if (std::none_of(attrs.begin(), attrs.end(), [](auto& a) { return a.first == "name"; }))
-      attrs.insert(attrs.begin() + 1, {"name", name});
-    return apply_edit(
-        g, [&](std::string_view t) { return inventory::add_host(t, attrs); },
-        fmt::format("host {} ({}) added", name, mac->str()));
-  }
-  if (sub == "set") {
-    auto p = parse_attrs(rest, host_attrs, true);
-    if (p.positional.size() != 1 || p.attrs.empty()) {
-      std::fprintf(stderr, "usage: diskless host set NAME|MAC --key value ... [--unset KEY]\n");
-      return 2;
-    }
-    for (auto& [k, v] : p.attrs)
-      if (k == "mac" && !v.empty()) {
-        auto m = mac_address::parse(v);
-        if (!m) {
-          std::fprintf(stderr, "'%s' is not a MAC address\n", v.c_str());
-          return 2;
-        }
-        v = m->str();
-      }
-    return apply_edit(
-        g, [&](std::string_view t) { return inventory::set_host(t, p.positional[0], p.attrs); },
-        fmt::format("host {} updated", p.positional[0]));
-  }
-  if (sub == "remove") {
-    if (rest.size() != 1) {
-      std::fprintf(stderr, "usage: diskless host remove NAME|MAC\n");
-      return 2;
-    }
-    return apply_edit(
-        g, [&](std::string_view t) { return inventory::remove_host(t, rest[0]); },
-        fmt::format("host {} removed", rest[0]));
-  }
-  std::fprintf(stderr, "diskless host: unknown subcommand '%s' (list, show, add, set, remove)\n",
-               sub.c_str());
-  return 2;
+  std::printf("%-17s  %-16s %-16s %-10s %-10s %s\n", "MAC", "NAME", "IMAGE", "BOOT", "OVERLAY",
+              "IP");
+  for (const auto& h : inv.hosts) std::printf("%s\n", host_line(inv, h).c_str());
+  return 0;
 }
 
-int run_image(const global_options& g, const std::vector<std::string>& args) {
-  if (args.empty()) {
-    std::fprintf(stderr, "usage: diskless image list|add|remove ...\n");
-    return 2;
+int host_show(const global_options& g, const std::string& key, bool json) {
+  auto r = load_or_report(g);
+  if (!r.ok()) return 1;
+  const auto& inv = *r.inv;
+  const auto* h = inv.find_host_by_key(key);
+  if (!h) {
+    std::fprintf(stderr, "no host named or with MAC '%s'\n", key.c_str());
+    return 1;
   }
-  const std::string& sub = args[0];
-  std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (sub == "list") {
-    auto p = parse_attrs(rest, {}, false);
-    auto r = load_or_report(g);
-    if (!r.ok()) return 1;
-    const auto& inv = *r.inv;
-    if (p.json)
-      std::printf("[");
-    else
-      std::printf("%-16s %-6s %s\n", "NAME", "HOSTS", "FILES");
-    bool first = true;
-    for (const auto& img : inv.images) {
-      auto users = std::count_if(inv.hosts.begin(), inv.hosts.end(),
-                                 [&](auto& h) { return h.image == img.name; });
-      if (p.json) {
-        std::printf(
-            "%s{\"name\":\"%s\",\"disk\":\"%s\",\"kernel\":\"%s\",\"initrd\":\"%s\","
-            "\"cmdline\":\"%s\",\"hosts\":%ld}",
-            first ? "" : ",", json_escape(img.name).c_str(), json_escape(img.disk.string()).c_str(),
-            json_escape(img.kernel.string()).c_str(), json_escape(img.initrd.string()).c_str(),
-            json_escape(img.cmdline).c_str(), static_cast<long>(users));
-        first = false;
-        continue;
-      }
-      std::string files;
-      if (img.has_disk()) files += "disk=" + img.disk.string() + " ";
-      if (img.has_kernel()) files += "kernel=" + img.kernel.string() + " ";
-      if (!img.initrd.empty()) files += "initrd=" + img.initrd.string();
-      std::printf("%-16s %-6ld %s\n", img.name.c_str(), static_cast<long>(users), files.c_str());
-    }
-    if (p.json) std::printf("]\n");
+  if (json) {
+    std::printf("%s\n", host_json(inv, *h).c_str());
     return 0;
   }
-  if (sub == "add") {
-    auto p = parse_attrs(rest, image_attrs, false);
-    if (p.positional.size() != 1) {
-      std::fprintf(stderr,
-                   "usage: diskless image add NAME --disk FILE | --kernel FILE "
-                   "[--initrd FILE] [--cmdline TEXT]\n");
-      return 2;
-    }
-    inventory::attributes attrs{{"name", p.positional[0]}};
-    attrs.insert(attrs.end(), p.attrs.begin(), p.attrs.end());
-    return apply_edit(
-        g, [&](std::string_view t) { return inventory::add_image(t, attrs); },
-        fmt::format("image {} added", p.positional[0]));
+  std::printf(
+      "name       %s\nmac        %s\nimage      %s\nboot       %s\noverlay    %s\n"
+      "ip         %s\ntarget     %s\ninitiator  %s\nchap       %s\nboot file  boot/%s.ipxe\n",
+      h->name.c_str(), h->mac.str().c_str(), h->image.c_str(),
+      std::string(to_string(h->boot)).c_str(), std::string(to_string(h->overlay)).c_str(),
+      h->ip ? h->ip->str().c_str() : "-", inv.target_iqn(*h).c_str(), inv.initiator_iqn(*h).c_str(),
+      h->chap ? (h->chap->mutual() ? "mutual" : "one-way") : "none", h->mac.dashed().c_str());
+  return 0;
+}
+
+int host_add(const global_options& g, const std::string& mac_text, const attr_options& opts) {
+  auto mac = mac_address::parse(mac_text);
+  if (!mac) {
+    std::fprintf(stderr, "'%s' is not a MAC address; write aa:bb:cc:dd:ee:ff\n", mac_text.c_str());
+    return 2;
   }
-  if (sub == "remove") {
-    if (rest.size() != 1) {
-      std::fprintf(stderr, "usage: diskless image remove NAME\n");
-      return 2;
-    }
-    return apply_edit(
-        g, [&](std::string_view t) { return inventory::remove_image(t, rest[0]); },
-        fmt::format("image {} removed", rest[0]));
+  auto given = collect(opts, false);
+  if (!given) {
+    std::fprintf(stderr, "diskless host add: %s\n", given.error_message().c_str());
+    return 2;
   }
-  std::fprintf(stderr, "diskless image: unknown subcommand '%s' (list, add, remove)\n",
-               sub.c_str());
-  return 2;
+  inventory::attributes attrs{{"mac", mac->str()}};
+  std::string name = mac->dashed();
+  for (const auto& [k, v] : *given) {
+    if (k == "mac") continue;
+    if (k == "name") name = v;
+    attrs.emplace_back(k, v);
+  }
+  if (std::none_of(attrs.begin(), attrs.end(), [](auto& a) { return a.first == "name"; }))
+    attrs.insert(attrs.begin() + 1, {"name", name});
+  return apply_edit(
+      g, [&](std::string_view t) { return inventory::add_host(t, attrs); },
+      fmt::format("host {} ({}) added", name, mac->str()));
+}
+
+int host_set(const global_options& g, const std::string& key, const attr_options& opts) {
+  auto attrs = collect(opts, true);
+  if (attrs && attrs->empty()) attrs = error{"nothing to change: give --KEY VALUE or --unset KEY"};
+  if (!attrs) {
+    std::fprintf(stderr, "diskless host set: %s\n", attrs.error_message().c_str());
+    return 2;
+  }
+  for (auto& [k, v] : *attrs)
+    if (k == "mac" && !v.empty()) {
+      auto m = mac_address::parse(v);
+      if (!m) {
+        std::fprintf(stderr, "'%s' is not a MAC address\n", v.c_str());
+        return 2;
+      }
+      v = m->str();
+    }
+  return apply_edit(
+      g, [&](std::string_view t) { return inventory::set_host(t, key, *attrs); },
+      fmt::format("host {} updated", key));
+}
+
+int image_list(const global_options& g, bool json) {
+  auto r = load_or_report(g);
+  if (!r.ok()) return 1;
+  const auto& inv = *r.inv;
+  if (json)
+    std::printf("[");
+  else
+    std::printf("%-16s %-6s %s\n", "NAME", "HOSTS", "FILES");
+  bool first = true;
+  for (const auto& img : inv.images) {
+    auto users = std::count_if(inv.hosts.begin(), inv.hosts.end(),
+                               [&](auto& h) { return h.image == img.name; });
+    if (json) {
+      std::printf(
+          "%s{\"name\":\"%s\",\"disk\":\"%s\",\"kernel\":\"%s\",\"initrd\":\"%s\","
+          "\"cmdline\":\"%s\",\"hosts\":%ld}",
+          first ? "" : ",", json_escape(img.name).c_str(), json_escape(img.disk.string()).c_str(),
+          json_escape(img.kernel.string()).c_str(), json_escape(img.initrd.string()).c_str(),
+          json_escape(img.cmdline).c_str(), static_cast<long>(users));
+      first = false;
+      continue;
+    }
+    std::string files;
+    if (img.has_disk()) files += "disk=" + img.disk.string() + " ";
+    if (img.has_kernel()) files += "kernel=" + img.kernel.string() + " ";
+    if (!img.initrd.empty()) files += "initrd=" + img.initrd.string();
+    std::printf("%-16s %-6ld %s\n", img.name.c_str(), static_cast<long>(users), files.c_str());
+  }
+  if (json) std::printf("]\n");
+  return 0;
+}
+
+int image_add(const global_options& g, const std::string& name, const attr_options& opts) {
+  auto given = collect(opts, false);
+  if (!given) {
+    std::fprintf(stderr, "diskless image add: %s\n", given.error_message().c_str());
+    return 2;
+  }
+  inventory::attributes attrs{{"name", name}};
+  attrs.insert(attrs.end(), given->begin(), given->end());
+  return apply_edit(
+      g, [&](std::string_view t) { return inventory::add_image(t, attrs); },
+      fmt::format("image {} added", name));
+}
+
+// State a leaf command's parse fills, shared by its option bindings and its action.
+struct leaf_args {
+  std::string key;
+  bool json = false;
+};
+
+// Adds `name` under `parent` with one required positional (shown as `key`, e.g. "HOST").
+CLI::App* add_keyed(CLI::App& parent, const char* name, const char* help, const char* key,
+                    leaf_args& a) {
+  auto* sub = parent.add_subcommand(name, help);
+  sub->add_option(key, a.key, std::string(key) == "HOST" ? "the host's name or MAC" : key)
+      ->required();
+  return sub;
+}
+
+}  // namespace
+
+void add_check_command(CLI::App& app, const global_options& g, action& chosen) {
+  auto file = std::make_shared<std::string>();
+  auto* sub = app.add_subcommand(
+      "check", "validate the inventory (default: -c FILE); problems as FILE:LINE: message");
+  sub->add_option("FILE", *file, "the inventory to check instead of -c FILE");
+  sub->callback([&g, &chosen, file] { chosen = [&g, file] { return check(g, *file); }; });
+}
+
+void add_host_command(CLI::App& app, const global_options& g, action& chosen) {
+  auto* host = app.add_subcommand("host", "the PCs in the inventory")->require_subcommand(1);
+  auto a = std::make_shared<leaf_args>();
+  auto* list = host->add_subcommand("list", "list the hosts");
+  list->add_flag("--json", a->json, "one JSON array");
+  list->callback([&, a] { chosen = [&g, a] { return host_list(g, a->json); }; });
+  auto* show = add_keyed(*host, "show", "one host's settings", "HOST", *a);
+  show->add_flag("--json", a->json, "one JSON object");
+  show->callback([&, a] { chosen = [&g, a] { return host_show(g, a->key, a->json); }; });
+  auto* add = add_keyed(*host, "add", "add a host (written into the inventory)", "MAC", *a);
+  auto add_opts = add_attr_options(*add, host_attrs, false);
+  add->callback(
+      [&, a, add_opts] { chosen = [&g, a, add_opts] { return host_add(g, a->key, *add_opts); }; });
+  auto* set = add_keyed(*host, "set", "change a host's attributes", "HOST", *a);
+  auto set_opts = add_attr_options(*set, host_attrs, true);
+  set->callback(
+      [&, a, set_opts] { chosen = [&g, a, set_opts] { return host_set(g, a->key, *set_opts); }; });
+  auto* remove = add_keyed(*host, "remove", "remove a host", "HOST", *a);
+  remove->callback([&, a] {
+    chosen = [&g, a] {
+      return apply_edit(
+          g, [&](std::string_view t) { return inventory::remove_host(t, a->key); },
+          fmt::format("host {} removed", a->key));
+    };
+  });
+}
+
+void add_image_command(CLI::App& app, const global_options& g, action& chosen) {
+  auto* image = app.add_subcommand("image", "the images hosts boot")->require_subcommand(1);
+  auto a = std::make_shared<leaf_args>();
+  auto* list = image->add_subcommand("list", "list the images and how many hosts use each");
+  list->add_flag("--json", a->json, "one JSON array");
+  list->callback([&, a] { chosen = [&g, a] { return image_list(g, a->json); }; });
+  auto* add = add_keyed(*image, "add",
+                        "add an image: --disk FILE, or --kernel FILE [--initrd FILE] "
+                        "[--cmdline TEXT]",
+                        "NAME", *a);
+  auto add_opts = add_attr_options(*add, image_attrs, false);
+  add->callback(
+      [&, a, add_opts] { chosen = [&g, a, add_opts] { return image_add(g, a->key, *add_opts); }; });
+  auto* remove = add_keyed(*image, "remove", "remove an image no host uses", "NAME", *a);
+  remove->callback([&, a] {
+    chosen = [&g, a] {
+      return apply_edit(
+          g, [&](std::string_view t) { return inventory::remove_image(t, a->key); },
+          fmt::format("image {} removed", a->key));
+    };
+  });
 }
 
 }  // namespace diskless::cli

@@ -1,13 +1,22 @@
 #pragma once
-#include <string>
-#include <vector>
-
+// The commands behind `diskless`: each adds itself (with its subcommands, options and help) to
+// the CLI11 app. When parsing selects a leaf, `chosen` receives its work; that runs only after
+// the whole command line parsed, and reads `g` then (global options may follow the command).
 #include "cli/cli.hpp"
 
+namespace CLI {
+class App;
+}
+
 namespace diskless::cli {
-// Each takes the words after its command word and returns the exit code:
-// 0 success, 1 invalid inventory / refused edit, 2 usage error.
-int run_check(const global_options& g, const std::vector<std::string>& args);
-int run_host(const global_options& g, const std::vector<std::string>& args);
-int run_image(const global_options& g, const std::vector<std::string>& args);
+
+// `check [FILE]` (commands.cpp).
+void add_check_command(CLI::App& app, const global_options& g, action& chosen);
+// `host list|show|add|set|remove` (commands.cpp).
+void add_host_command(CLI::App& app, const global_options& g, action& chosen);
+// `image list|add|remove` (commands.cpp).
+void add_image_command(CLI::App& app, const global_options& g, action& chosen);
+// `overlay list|reset|commit` (overlay.cpp).
+void add_overlay_command(CLI::App& app, const global_options& g, action& chosen);
+
 }  // namespace diskless::cli

@@ -1,5 +1,5 @@
-// `diskless overlay list | reset HOST [--force] | commit HOST`: the per-host copy-on-write disks
-// (issue 7). The running server is another process; we coordinate through the state dir only
+// `diskless overlay list | reset HOST [--force] | commit HOST`: the per-host copy-on-write disks.
+// The running server is another process; we coordinate through the state dir only
 // (disks/catalog.hpp): an exclusive flock on <host>.qcow2 means the host is logged in, a
 // shared flock on an image file means some host uses it, <host>.reset asks the server to reset a
 // live overlay itself and <host>.reset.done is its answer.
@@ -10,12 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <thread>
 
-#include "cli/cli.hpp"
+#include "cli/commands.hpp"
 #include "disks/catalog.hpp"
 #include "inventory/load.hpp"
 #include "storage/image.hpp"
@@ -28,11 +29,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using inventory::overlay_mode;
-
-constexpr const char* overlay_usage =
-    "usage: diskless overlay list\n"
-    "       diskless overlay reset HOST [--force]   discard the host's changes\n"
-    "       diskless overlay commit HOST            write the host's changes into its image\n";
 
 // An open file with a flock we could take (or not).
 class locked_file {
@@ -94,7 +90,7 @@ pid_t server_pid(const inventory::inventory& inv) {
   return pid;
 }
 
-int list(const inventory::inventory& inv) {
+int list_overlays(const inventory::inventory& inv) {
   std::printf("%-16s %-10s %-14s %10s %9s  %s\n", "HOST", "MODE", "IMAGE", "ON DISK", "ALLOC",
               "STATE");
   for (const auto& h : inv.hosts) {
@@ -305,49 +301,14 @@ int commit(const inventory::inventory& inv, const inventory::host& h) {
   return 0;
 }
 
-}  // namespace
-
-int run_overlay(const global_options& g, const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
-    std::fputs(overlay_usage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
-  }
-  const std::string& sub = args[0];
-  bool force = false;
-  std::vector<std::string> words;
-  for (std::size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--force" && sub == "reset") {
-      force = true;
-    } else if (!args[i].empty() && args[i][0] == '-') {
-      std::fprintf(stderr, "diskless overlay %s: unknown option %s\n%s", sub.c_str(),
-                   args[i].c_str(), overlay_usage);
-      return 2;
-    } else {
-      words.push_back(args[i]);
-    }
-  }
-  if (sub == "list") {
-    if (!words.empty()) {
-      std::fputs(overlay_usage, stderr);
-      return 2;
-    }
-    auto inv = load(g);
-    return inv ? list(*inv) : 1;
-  }
-  if (sub != "reset" && sub != "commit") {
-    std::fprintf(stderr, "diskless overlay: unknown subcommand '%s'\n%s", sub.c_str(),
-                 overlay_usage);
-    return 2;
-  }
-  if (words.size() != 1) {
-    std::fputs(overlay_usage, stderr);
-    return 2;
-  }
+// `overlay reset|commit HOST`: the host must exist and have an overlay.
+int reset_or_commit(const global_options& g, const std::string& sub, const std::string& key,
+                    bool force) {
   auto inv = load(g);
   if (!inv) return 1;
-  const auto* h = inv->find_host_by_key(words[0]);
+  const auto* h = inv->find_host_by_key(key);
   if (!h) {
-    std::fprintf(stderr, "diskless overlay %s: no host '%s'\n", sub.c_str(), words[0].c_str());
+    std::fprintf(stderr, "diskless overlay %s: no host '%s'\n", sub.c_str(), key.c_str());
     return 1;
   }
   if (!has_overlay(*h)) {
@@ -359,6 +320,38 @@ int run_overlay(const global_options& g, const std::vector<std::string>& args) {
     return 1;
   }
   return sub == "reset" ? reset(*inv, *h, force) : commit(*inv, *h);
+}
+
+struct overlay_args {
+  std::string key;
+  bool force = false;
+};
+
+}  // namespace
+
+void add_overlay_command(CLI::App& app, const global_options& g, action& chosen) {
+  auto* overlay =
+      app.add_subcommand("overlay", "the hosts' copy-on-write disks")->require_subcommand(1);
+  auto a = std::make_shared<overlay_args>();
+  auto* list = overlay->add_subcommand("list", "each host's overlay: mode, size, state");
+  list->callback([&g, &chosen] {
+    chosen = [&g] {
+      auto inv = load(g);
+      return inv ? list_overlays(*inv) : 1;
+    };
+  });
+  auto* reset = overlay->add_subcommand("reset", "discard the host's changes");
+  reset->add_option("HOST", a->key, "the host's name or MAC")->required();
+  reset->add_flag("--force", a->force,
+                  "a logged-in host: the running server resets it and ends its sessions");
+  reset->callback([&g, &chosen, a] {
+    chosen = [&g, a] { return reset_or_commit(g, "reset", a->key, a->force); };
+  });
+  auto* commit = overlay->add_subcommand("commit", "write the host's changes into its image");
+  commit->add_option("HOST", a->key, "the host's name or MAC")->required();
+  commit->callback([&g, &chosen, a] {
+    chosen = [&g, a] { return reset_or_commit(g, "commit", a->key, false); };
+  });
 }
 
 }  // namespace diskless::cli

@@ -33,6 +33,13 @@ struct reply {
   ipv4_address to;  // destination address (255.255.255.255 for a broadcast)
   std::uint16_t port = client_port;
   std::chrono::milliseconds delay{0};  // host quirk: wait before sending
+
+  // An ACK with an address (full mode's REQUEST, or DISCOVER with rapid commit) bound a lease
+  // and wrote its journal record: it must not leave before that record is durable. OFFERs,
+  // NAKs, INFORM's ACK and proxyDHCP replies (yiaddr 0) promise nothing.
+  bool promises_lease() const {
+    return pkt.type() == message_type::ack && !pkt.yiaddr.is_unspecified();
+  }
 };
 
 // Sets the lease table's pool and reservations from the inventory (call at start and on apply).

@@ -197,6 +197,37 @@ TEST_F(DhcpFull, InformGetsConfigurationOnly) {  // RFC 2131 §4.3.5
   EXPECT_FALSE(leases_.journal_pending());
 }
 
+// The server holds a reply until the journal is durable exactly when the reply says it promises
+// a lease; that must coincide with the reply having written a journal record.
+TEST_F(DhcpFull, ReplyPromisesALeaseExactlyWhenItJournaled) {
+  auto check = [&](const packet& p, std::uint16_t port, bool want) {
+    (void)leases_.take_journal();
+    request_context ctx;
+    ctx.now = t0;
+    ctx.local_port = port;
+    auto r = respond(p, inv_, leases_, ctx);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->promises_lease(), want) << to_string(*r->pkt.type());
+    EXPECT_EQ(leases_.journal_pending(), want) << to_string(*r->pkt.type());
+  };
+  auto offer = send(msg(message_type::discover, mac(1)));
+  ASSERT_TRUE(offer);
+  EXPECT_FALSE(offer->promises_lease());
+  auto req = msg(message_type::request, mac(1));
+  req.set(opt::server_id, encode_ip(server));
+  req.set(opt::requested_ip, encode_ip(offer->pkt.yiaddr));
+  check(req, server_port, true);
+  auto rapid = msg(message_type::discover, mac(3));
+  rapid.set(opt::rapid_commit, {});
+  check(rapid, server_port, true);
+  auto inform = msg(message_type::inform, mac(1));
+  inform.ciaddr = ip("10.77.2.77");
+  check(inform, server_port, false);
+  auto foreign = msg(message_type::request, mac(4));
+  foreign.set(opt::requested_ip, encode_ip(ip("192.168.9.9")));
+  check(foreign, server_port, false);  // NAK
+}
+
 TEST_F(DhcpFull, RelayedRequestAnsweredToGiaddr) {
   inv_.server.dhcp.range_start = ip("10.77.3.100");
   inv_.server.dhcp.range_end = ip("10.77.3.110");

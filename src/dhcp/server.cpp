@@ -1,6 +1,5 @@
 #include "dhcp/server.hpp"
 
-#include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,8 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
+#include "dhcp/journal.hpp"
 #include "dhcp/leases.hpp"
 #include "dhcp/responder.hpp"
 #include "dhcp/wire.hpp"
@@ -35,30 +36,6 @@ struct outgoing {
   int ifindex = 0;                         // the receiving interface (IP_PKTINFO)
   std::chrono::milliseconds delay{0};
 };
-
-// Appends (or, compacting, atomically replaces) the journal, then makes it durable.
-result<void> write_journal(const std::filesystem::path& path, const std::string& data,
-                           bool replace) {
-  if (replace) return write_file_atomic(path, data);
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return error{fmt::format("{}: {}", path.string(), std::strerror(errno))};
-  std::size_t off = 0;
-  while (off < data.size()) {
-    const auto n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      return error{fmt::format("{}: write: {}", path.string(), std::strerror(e))};
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  const int rc = ::fdatasync(fd);
-  const int e = errno;
-  ::close(fd);
-  if (rc != 0) return error{fmt::format("{}: fdatasync: {}", path.string(), std::strerror(e))};
-  return {};
-}
 
 class dhcp_service final : public app::service {
  public:
@@ -138,7 +115,7 @@ class dhcp_service final : public app::service {
       if (ifindex_ == 0) return error{fmt::format("dhcp: no interface {}", s.interface)};
     }
     for (std::uint16_t port : {server_port, pxe_port}) {
-      auto l = std::make_unique<listener>(io_, port);
+      auto l = std::make_shared<listener>(io_, port);
       boost::system::error_code ec;
       l->sock.open(udp::v4(), ec);
       if (!ec) l->sock.set_option(asio::socket_base::reuse_address(true), ec);
@@ -160,8 +137,8 @@ class dhcp_service final : public app::service {
         return error{fmt::format("dhcp: port {}{}: {}", port,
                                  s.interface.empty() ? "" : " on " + s.interface, ec.message())};
       }
-      listeners_.push_back(std::move(l));
-      arm(*listeners_.back());
+      listeners_.push_back(l);
+      arm(l);
     }
     log::dhcp().info("{} mode on {} (ports 67, 4011), server {}", inventory::to_string(s.dhcp.mode),
                      s.interface.empty() ? "all interfaces" : s.interface,
@@ -174,20 +151,20 @@ class dhcp_service final : public app::service {
       boost::system::error_code ec;
       l->sock.close(ec);
     }
-    // Handlers still queued hold the alive token and the listener pointer; keep the objects
-    // until they ran (they see operation_aborted).
-    for (auto& l : listeners_) retired_.push_back(std::move(l));
+    // A wait still queued holds only a weak reference: it sees operation_aborted and finds its
+    // listener gone, so nothing has to be kept for it across reloads.
     listeners_.clear();
   }
 
-  void arm(listener& l) {
-    l.sock.async_wait(udp::socket::wait_read,
-                      [this, alive = alive_, &l](const boost::system::error_code& ec) {
-                        if (!*alive || ec || !l.sock.is_open()) return;
-                        drain(l);
-                        maybe_flush();
-                        arm(l);
-                      });
+  void arm(const std::shared_ptr<listener>& l) {
+    l->sock.async_wait(udp::socket::wait_read, [this, alive = alive_, weak = std::weak_ptr(l)](
+                                                   const boost::system::error_code& ec) {
+      auto l = weak.lock();
+      if (!*alive || ec || !l || !l->sock.is_open()) return;
+      drain(*l);
+      maybe_flush();
+      arm(l);
+    });
   }
 
   // Reads every datagram already queued (up to a bound, to stay fair to other services).
@@ -222,7 +199,6 @@ class dhcp_service final : public app::service {
     ctx.source_port = from_port;
     ctx.now = std::chrono::system_clock::now();
     std::string why;
-    const auto records = leases_.records_since_snapshot();
     auto r = respond(*p, *inv_, leases_, ctx, &why);
     const auto type = p->type();
     const auto type_name = type ? to_string(*type) : std::string_view("BOOTP");
@@ -239,8 +215,9 @@ class dhcp_service final : public app::service {
       log.debug("{} {} -> {} {}", type_name, p->mac().str(), to_string(*r->pkt.type()),
                 r->pkt.yiaddr.str());
     outgoing out{serialize(r->pkt), r->to, r->port, local_port, ifindex, r->delay};
-    if (leases_.records_since_snapshot() != records) {
-      // This reply promises a lease: it waits for its record to be durable.
+    if (r->promises_lease()) {
+      // RFC 2131 §4.3.2: the binding is committed before the ACK goes out; it waits for the
+      // journal's next fdatasync.
       held_.push_back(std::move(out));
     } else {
       send_later(std::move(out));
@@ -322,7 +299,7 @@ class dhcp_service final : public app::service {
   std::shared_ptr<bool> alive_;
   lease_table leases_;
   std::filesystem::path journal_path_;
-  std::vector<std::unique_ptr<listener>> listeners_, retired_;
+  std::vector<std::shared_ptr<listener>> listeners_;
   int ifindex_ = 0;
   bool flushing_ = false;
   std::vector<outgoing> held_;

@@ -17,18 +17,19 @@ namespace {
 // and the change is spliced into the original text, so comments, attribute layout and line breaks
 // of everything not edited stay byte for byte as the admin wrote them.
 
-bool parse(std::string_view xml, pugi::xml_document& doc, std::string& error) {
+// Parses the inventory text and hands its <diskless> element to `edit` (which returns the new
+// text); a file that is not well-formed XML or has another root is refused before any edit.
+template <class Edit>
+result<std::string> edit_document(std::string_view xml, Edit&& edit) {
+  pugi::xml_document doc;
   auto r = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_comments);
-  if (!r) {
-    error = fmt::format("the file is not well-formed XML (line {}: {}); fix it first",
-                        line_of_offset(xml, r.offset), r.description());
-    return false;
-  }
-  if (std::string_view(doc.document_element().name()) != "diskless") {
-    error = "the root element is not <diskless>; fix the file first";
-    return false;
-  }
-  return true;
+  if (!r)
+    return error{fmt::format("the file is not well-formed XML (line {}: {}); fix it first",
+                             line_of_offset(xml, r.offset), r.description())};
+  auto root = doc.document_element();
+  if (std::string_view(root.name()) != "diskless")
+    return error{"the root element is not <diskless>; fix the file first"};
+  return edit(root);
 }
 
 std::string escape(std::string_view v) {
@@ -221,6 +222,10 @@ pugi::xml_node find_host(pugi::xml_node root, std::string_view key) {
   return {};
 }
 
+std::string no_host_message(std::string_view key) {
+  return fmt::format("no host named or with MAC '{}'; see `diskless host list`", key);
+}
+
 result<std::string> remove_element_text(std::string_view text, pugi::xml_node n) {
   auto ext = element_extent(text, n);
   if (!ext) return error{"cannot locate the element in the file"};
@@ -265,79 +270,70 @@ result<std::string> set_attrs_text(std::string_view text, pugi::xml_node n,
 }  // namespace
 
 result<std::string> add_host(std::string_view xml, const attributes& attrs) {
-  pugi::xml_document doc;
-  std::string e;
-  if (!parse(xml, doc, e)) return error{e};
-  auto root = doc.document_element();
-  if (auto hosts = root.child("hosts"))
-    return append_child_text(xml, hosts, tag_text("host", attrs));
-  auto pt = start_tag(xml, root);
-  std::string indent = pt ? indent_at(xml, pt->begin) + "  " : "  ";
-  return append_child_text(
-      xml, root,
-      "<hosts>\n" + indent + "  " + tag_text("host", attrs) + "\n" + indent + "</hosts>");
+  return edit_document(xml, [&](pugi::xml_node root) -> result<std::string> {
+    if (auto hosts = root.child("hosts"))
+      return append_child_text(xml, hosts, tag_text("host", attrs));
+    auto pt = start_tag(xml, root);
+    std::string indent = pt ? indent_at(xml, pt->begin) + "  " : "  ";
+    return append_child_text(
+        xml, root,
+        "<hosts>\n" + indent + "  " + tag_text("host", attrs) + "\n" + indent + "</hosts>");
+  });
 }
 
 result<std::string> set_host(std::string_view xml, std::string_view key, const attributes& attrs) {
-  pugi::xml_document doc;
-  std::string e;
-  if (!parse(xml, doc, e)) return error{e};
-  auto h = find_host(doc.document_element(), key);
-  if (!h)
-    return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
-  return set_attrs_text(xml, h, attrs);
+  return edit_document(xml, [&](pugi::xml_node root) -> result<std::string> {
+    auto h = find_host(root, key);
+    if (!h) return error{no_host_message(key)};
+    return set_attrs_text(xml, h, attrs);
+  });
 }
 
 result<std::string> remove_host(std::string_view xml, std::string_view key) {
-  pugi::xml_document doc;
-  std::string e;
-  if (!parse(xml, doc, e)) return error{e};
-  auto h = find_host(doc.document_element(), key);
-  if (!h)
-    return error{fmt::format("no host named or with MAC '{}'; see `diskless host list`", key)};
-  return remove_element_text(xml, h);
+  return edit_document(xml, [&](pugi::xml_node root) -> result<std::string> {
+    auto h = find_host(root, key);
+    if (!h) return error{no_host_message(key)};
+    return remove_element_text(xml, h);
+  });
 }
 
 result<std::string> add_image(std::string_view xml, const attributes& attrs) {
-  pugi::xml_document doc;
-  std::string e;
-  if (!parse(xml, doc, e)) return error{e};
-  auto root = doc.document_element();
-  if (auto images = root.child("images"))
-    return append_child_text(xml, images, tag_text("image", attrs));
-  // Keep the schema's order: <images> before <hosts>.
-  std::string block = "<images>\n";
-  if (auto hosts = root.child("hosts")) {
-    auto t = start_tag(xml, hosts);
-    if (!t) return error{"cannot locate <hosts> in the file"};
-    std::string indent = indent_at(xml, t->begin);
-    std::string text = "<images>\n" + indent + "  " + tag_text("image", attrs) + "\n" + indent +
-                       "</images>\n" + indent;
-    return splice(xml, t->begin, t->begin, text);
-  }
-  return append_child_text(xml, root,
-                           "<images>\n    " + tag_text("image", attrs) + "\n  </images>");
+  return edit_document(xml, [&](pugi::xml_node root) -> result<std::string> {
+    if (auto images = root.child("images"))
+      return append_child_text(xml, images, tag_text("image", attrs));
+    // Keep the schema's order: <images> before <hosts>.
+    if (auto hosts = root.child("hosts")) {
+      auto t = start_tag(xml, hosts);
+      if (!t) return error{"cannot locate <hosts> in the file"};
+      std::string indent = indent_at(xml, t->begin);
+      std::string text = "<images>\n" + indent + "  " + tag_text("image", attrs) + "\n" + indent +
+                         "</images>\n" + indent;
+      return splice(xml, t->begin, t->begin, text);
+    }
+    return append_child_text(xml, root,
+                             "<images>\n    " + tag_text("image", attrs) + "\n  </images>");
+  });
 }
 
 result<std::string> remove_image(std::string_view xml, std::string_view name) {
-  pugi::xml_document doc;
-  std::string e;
-  if (!parse(xml, doc, e)) return error{e};
-  auto root = doc.document_element();
-  for (auto img : root.child("images").children("image")) {
-    if (std::string_view(img.attribute("name").value()) != name) continue;
-    std::vector<std::string> users;
-    for (auto h : root.child("hosts").children("host"))
-      if (std::string_view(h.attribute("image").value()) == name)
-        users.push_back(h.attribute("name").value());
-    if (!users.empty())
-      return error{fmt::format("image '{}' is used by host(s) {}; move them to another image first",
-                               name, fmt::join(users, ", "))};
-    if (std::string_view(root.child("hosts").attribute("unknown").value()) == name)
-      return error{fmt::format("image '{}' is the unknown-PC policy (<hosts unknown=...>)", name)};
-    return remove_element_text(xml, img);
-  }
-  return error{fmt::format("no image named '{}'; see `diskless image list`", name)};
+  return edit_document(xml, [&](pugi::xml_node root) -> result<std::string> {
+    for (auto img : root.child("images").children("image")) {
+      if (std::string_view(img.attribute("name").value()) != name) continue;
+      std::vector<std::string> users;
+      for (auto h : root.child("hosts").children("host"))
+        if (std::string_view(h.attribute("image").value()) == name)
+          users.push_back(h.attribute("name").value());
+      if (!users.empty())
+        return error{
+            fmt::format("image '{}' is used by host(s) {}; move them to another image first", name,
+                        fmt::join(users, ", "))};
+      if (std::string_view(root.child("hosts").attribute("unknown").value()) == name)
+        return error{
+            fmt::format("image '{}' is the unknown-PC policy (<hosts unknown=...>)", name)};
+      return remove_element_text(xml, img);
+    }
+    return error{fmt::format("no image named '{}'; see `diskless image list`", name)};
+  });
 }
 
 edit_outcome edit_file(const std::filesystem::path& file,
