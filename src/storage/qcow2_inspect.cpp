@@ -26,7 +26,9 @@ std::vector<image_problem> inspect_image(const std::filesystem::path& path) {
   if (!ok) return {{true, path.string() + ": " + std::strerror(saved)}};
   std::vector<image_problem> out;
   if (load_u32(magic_bytes, 0) == qcow2::magic) {
-    auto q = open_qcow2(path, {.no_backing = true});
+    qcow2_open_options o;
+    o.no_backing = true;  // the chain's files are checked on their own
+    auto q = open_qcow2(path, o);
     if (!q) return {{true, q.error_message()}};
     for (auto& m : (*q)->check_metadata()) out.push_back({true, path.string() + ": " + m});
   } else if (S_ISREG(st.st_mode) && st.st_size % 512 != 0) {

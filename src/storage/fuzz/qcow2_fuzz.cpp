@@ -17,7 +17,11 @@ using namespace diskless::storage;
 
 namespace {
 void exercise(const std::string& path, bool writable) {
-  auto q = open_qcow2(path, {.writable = writable, .no_backing = true, .l2_cache_bytes = 1 << 20});
+  qcow2_open_options o;
+  o.writable = writable;
+  o.no_backing = true;
+  o.l2_cache_bytes = 1 << 20;
+  auto q = open_qcow2(path, o);
   if (!q) return;
   auto& img = **q;
   bytes buf(4096);
