@@ -73,6 +73,7 @@ std::error_code qcow2_image::impl::load_l2(std::uint64_t off, l2_table*& out) {
   }
   bytes raw(cs);
   if (auto ec = pread_zero_fill(fd, raw, off)) return ec;
+  if (l2.size() * cs >= l2_cache_bytes) evict_clean_l2();
   l2_table t;
   t.e.resize(h.l2_entries());
   for (std::size_t i = 0; i < t.e.size(); ++i) t.e[i] = load_u64(raw, i * 8);
@@ -89,6 +90,9 @@ std::error_code qcow2_image::impl::lookup(std::uint64_t gc, std::uint64_t& entry
   l2_table* t = nullptr;
   if (auto ec = load_l2(off, t)) return ec;
   entry = t->e[gc % h.l2_entries()];
+  // Compressed entries are refused by the callers that would follow them.
+  if (entry & entry_compressed) return {};
+  if (auto why = check_l2_entry(entry); !why.empty()) return corrupt(gc, why);
   return {};
 }
 
@@ -101,7 +105,8 @@ bool qcow2_image::impl::lookup_cached(std::uint64_t gc, std::uint64_t& entry) co
   auto it = l2.find(off);
   if (it == l2.end()) return false;
   entry = it->second.e[gc % h.l2_entries()];
-  return true;
+  // A corrupt entry: declined here, the pool's lookup() reports it.
+  return (entry & entry_compressed) || check_l2_entry(entry).empty();
 }
 
 std::error_code qcow2_image::impl::read_backing(std::uint64_t guest, std::span<std::byte> out) {
@@ -466,20 +471,11 @@ result<std::shared_ptr<qcow2_image>> open_qcow2_at(const std::filesystem::path& 
   s->rt.resize(raw.size() / 8);
   for (std::size_t i = 0; i < s->rt.size(); ++i) s->rt[i] = load_u64(raw, i * 8);
 
-  // Load every L2 table now: it warms the metadata cache and lets us refuse compressed images
-  // up front rather than failing on some later read.
-  for (auto e : s->l1) {
-    std::uint64_t off = e & entry_offset_mask;
-    if (off == 0) continue;
-    if (off % s->cs != 0) return fail("L2 table offset not cluster-aligned");
-    qcow2_image::impl::l2_table* t = nullptr;
-    if (auto ec = s->load_l2(off, t)) return fail(ec.message());
-    for (auto x : t->e)
-      if (x & entry_compressed)
-        return fail(
-            "compressed qcow2 images are not supported (convert with qemu-img convert "
-            "-O qcow2, without -c)");
-  }
+  // Every table offset checked, then L2 tables loaded (up to the cache size): it warms the cache
+  // and refuses corrupt and compressed images up front rather than on some later read.
+  s->l2_cache_bytes = o.l2_cache_bytes;
+  if (auto why = s->check_layout(); !why.empty()) return fail(why);
+  if (auto why = s->load_eager(); !why.empty()) return fail(why);
 
   if (o.backing) {
     s->backing = o.backing;

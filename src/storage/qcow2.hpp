@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "storage/block_device.hpp"
 #include "storage/qcow2_format.hpp"
@@ -55,6 +56,9 @@ struct qcow2_open_options {
   // Images above this one in a backing chain (set by storage::open_image when it opens a
   // backing file); a chain deeper than 16 is refused.
   int chain_depth = 0;
+  // Memory for cached L2 tables: loaded at open up to this much, then on demand, clean tables
+  // evicted when it is reached (dirty ones stay until written back). At least one is kept.
+  std::uint64_t l2_cache_bytes = 32u << 20;
 };
 
 // Usage figures for `diskless overlay list`.
@@ -100,6 +104,9 @@ class qcow2_image final : public block_device {
   // the backing image. Stops at the first error f returns.
   std::error_code for_each_defined(
       const std::function<std::error_code(std::uint64_t, std::uint64_t, bool)>& f);
+  // Every L2 entry checked (open_qcow2 checks only those it loads eagerly): corrupt entries
+  // (at most 16 named) and a count of compressed clusters, phrased for an administrator.
+  std::vector<std::string> check_metadata();
 
   struct impl;
   explicit qcow2_image(std::unique_ptr<impl> p);

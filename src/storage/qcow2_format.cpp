@@ -8,6 +8,83 @@ namespace {
 bool aligned(std::uint64_t off, std::uint32_t bits) {
   return (off & ((1ull << bits) - 1)) == 0;
 }
+
+// Header fields after the v2 ones (v3: features, refcount_order, header_length, compression).
+std::string parse_v3_fields(byte_reader& r, header& h) {
+  if (h.version == 2) {
+    // v2: fixed 72-byte header, 16-bit refcounts, no features or extensions length field.
+    h.incompatible_features = h.compatible_features = h.autoclear_features = 0;
+    h.refcount_order = 4;
+    h.header_length = 72;
+    return {};
+  }
+  h.incompatible_features = r.u64();
+  h.compatible_features = r.u64();
+  h.autoclear_features = r.u64();
+  h.refcount_order = r.u32();
+  h.header_length = r.u32();
+  if (r.ok() && h.header_length < 104)
+    return fmt::format("qcow2 header_length {} < 104", h.header_length);
+  // Bytes 104..: compression_type only when the header is long enough (qcow2.txt: the
+  // additional fields are zero when the header is shorter).
+  if (r.ok() && h.header_length > 104) h.compression_type = r.u8();
+  return {};
+}
+
+// Where the header puts its tables: the header cluster, the L1 table and the refcount table
+// are distinct clusters (qcow2.txt "Host cluster management"), all below 2^56 (the largest
+// offset an L1/L2 entry can hold).
+std::string check_tables(const header& h) {
+  const std::uint64_t cs = h.cluster_size();
+  if (!aligned(h.l1_table_offset, h.cluster_bits) ||
+      !aligned(h.refcount_table_offset, h.cluster_bits))
+    return "qcow2 L1 or refcount table not cluster-aligned";
+  if (h.refcount_table_clusters == 0) return "qcow2 refcount table is empty";
+  // The L1 table must be able to map the whole disk: one entry per L2 table (no overflow: the
+  // quotient is rounded up separately).
+  std::uint64_t per_l1 = cs * h.l2_entries();
+  std::uint64_t needed = h.size / per_l1 + (h.size % per_l1 != 0);
+  if (h.l1_size < needed)
+    return fmt::format("qcow2 L1 table ({} entries) too small for {} bytes", h.l1_size, h.size);
+  if (h.l1_size > (32u << 20) / 8) return "qcow2 L1 table larger than 32 MiB";
+  constexpr std::uint64_t limit = 1ull << 56;
+  if (h.l1_table_offset >= limit || h.refcount_table_offset >= limit)
+    return "qcow2 L1 or refcount table offset beyond 2^56";
+  std::uint64_t rt_end = h.refcount_table_offset + std::uint64_t{h.refcount_table_clusters} * cs;
+  std::uint64_t l1_end = h.l1_table_offset + std::uint64_t{h.l1_size} * 8;
+  if (h.refcount_table_offset < cs) return "qcow2 refcount table overlaps the image header";
+  if (h.l1_size == 0) return {};
+  if (h.l1_table_offset < cs) return "qcow2 L1 table overlaps the image header";
+  if (h.l1_table_offset < rt_end && h.refcount_table_offset < l1_end)
+    return "qcow2 L1 table and refcount table overlap";
+  return {};
+}
+
+// Header extensions (v3 after header_length; v2 right after the 72-byte header), up to the end
+// marker, then the backing file name. Each extension: type u32, length u32, data padded to 8.
+std::string parse_tail(byte_span b, header& h) {
+  std::size_t pos = h.header_length;
+  while (pos + 8 <= b.size()) {
+    byte_reader e(b.subspan(pos));
+    std::uint32_t type = e.u32();
+    std::uint32_t len = e.u32();
+    if (type == ext_end) break;
+    auto data = e.take(len);
+    if (!e.ok()) return "qcow2 header extension runs past the first cluster";
+    if (type == ext_backing_format) h.backing_format = to_string(data);
+    pos += 8 + ((std::size_t{len} + 7) & ~std::size_t{7});
+  }
+  // Trim a NUL-padded format name.
+  while (!h.backing_format.empty() && h.backing_format.back() == '\0') h.backing_format.pop_back();
+  if (h.backing_file_offset == 0) return {};
+  if (h.backing_file_size == 0 || h.backing_file_size > 1023)
+    return "qcow2 backing file name length out of range";
+  // Compared without adding: a hostile offset near 2^64 must not wrap around.
+  if (h.backing_file_offset > b.size() || h.backing_file_size > b.size() - h.backing_file_offset)
+    return "qcow2 backing file name beyond the first cluster";
+  h.backing_file = to_string(b.subspan(h.backing_file_offset, h.backing_file_size));
+  return {};
+}
 }  // namespace
 
 result<header> parse_header(byte_span b) {
@@ -29,23 +106,7 @@ result<header> parse_header(byte_span b) {
   h.refcount_table_clusters = r.u32();
   h.nb_snapshots = r.u32();
   h.snapshots_offset = r.u64();
-  if (h.version == 2) {
-    // v2: fixed 72-byte header, 16-bit refcounts, no features or extensions length field.
-    h.incompatible_features = h.compatible_features = h.autoclear_features = 0;
-    h.refcount_order = 4;
-    h.header_length = 72;
-  } else {
-    h.incompatible_features = r.u64();
-    h.compatible_features = r.u64();
-    h.autoclear_features = r.u64();
-    h.refcount_order = r.u32();
-    h.header_length = r.u32();
-    if (r.ok() && h.header_length < 104)
-      return error{fmt::format("qcow2 header_length {} < 104", h.header_length)};
-    // Bytes 104..: compression_type only when the header is long enough (qcow2.txt: the
-    // additional fields are zero when the header is shorter).
-    if (r.ok() && h.header_length > 104) h.compression_type = r.u8();
-  }
+  if (auto why = parse_v3_fields(r, h); !why.empty()) return error{why};
   if (!r.ok()) return error{"qcow2 header truncated"};
   if (h.cluster_bits < 9 || h.cluster_bits > 21)
     return error{fmt::format("qcow2 cluster_bits {} outside 9..21", h.cluster_bits)};
@@ -53,42 +114,8 @@ result<header> parse_header(byte_span b) {
     return error{fmt::format("qcow2 refcount_order {} > 6", h.refcount_order)};
   if (h.header_length > h.cluster_size() || h.header_length > b.size())
     return error{"qcow2 header_length beyond the first cluster"};
-  if (!aligned(h.l1_table_offset, h.cluster_bits) ||
-      !aligned(h.refcount_table_offset, h.cluster_bits))
-    return error{"qcow2 L1 or refcount table not cluster-aligned"};
-  if (h.refcount_table_clusters == 0) return error{"qcow2 refcount table is empty"};
-  // The L1 table must be able to map the whole disk: one entry per L2 table.
-  std::uint64_t per_l1 = h.cluster_size() * h.l2_entries();
-  std::uint64_t needed = (h.size + per_l1 - 1) / per_l1;
-  if (h.l1_size < needed)
-    return error{
-        fmt::format("qcow2 L1 table ({} entries) too small for {} bytes", h.l1_size, h.size)};
-  if (h.l1_size > (32u << 20) / 8) return error{"qcow2 L1 table larger than 32 MiB"};
-
-  // Header extensions (v3 after header_length; v2 right after the 72-byte header), up to the
-  // end marker. Each: type u32, length u32, data padded to 8 bytes.
-  std::size_t pos = h.header_length;
-  while (pos + 8 <= b.size()) {
-    byte_reader e(b.subspan(pos));
-    std::uint32_t type = e.u32();
-    std::uint32_t len = e.u32();
-    if (type == ext_end) break;
-    auto data = e.take(len);
-    if (!e.ok()) return error{"qcow2 header extension runs past the first cluster"};
-    if (type == ext_backing_format) h.backing_format = to_string(data);
-    pos += 8 + ((len + 7u) & ~7u);
-  }
-  // Trim a NUL-padded format name.
-  while (!h.backing_format.empty() && h.backing_format.back() == '\0') h.backing_format.pop_back();
-
-  if (h.backing_file_offset != 0) {
-    if (h.backing_file_size == 0 || h.backing_file_size > 1023)
-      return error{"qcow2 backing file name length out of range"};
-    if (h.backing_file_offset + h.backing_file_size > b.size())
-      return error{"qcow2 backing file name beyond the first cluster"};
-    auto name = b.subspan(h.backing_file_offset, h.backing_file_size);
-    h.backing_file = to_string(name);
-  }
+  if (auto why = check_tables(h); !why.empty()) return error{why};
+  if (auto why = parse_tail(b, h); !why.empty()) return error{why};
   return h;
 }
 

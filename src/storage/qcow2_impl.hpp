@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +57,33 @@ struct qcow2_image::impl {
   std::vector<std::uint64_t> pending_free;
   std::uint64_t free_hint = 0;  // no free cluster below this index
   bool broken = false;          // a metadata write failed: refuse further writes
+  std::uint64_t l2_cache_bytes = 0;
+
+  // Where the metadata lives, as cluster indices (qcow2.txt: a cluster holds metadata or data,
+  // never both). Filled by check_layout at open, kept up to date by allocation.
+  std::uint64_t l1_first = 0, l1_end = 0, rt_first = 0, rt_end = 0;
+  std::vector<std::uint64_t> rc_blocks, l2_tables;  // sorted
+  std::uint64_t coverage = 0;                       // clusters the refcount table describes
+  bool corrupt_logged = false;
+
+  // qcow2_check.cpp. The name of the metadata in cluster c, nullptr when none.
+  const char* metadata_at(std::uint64_t c) const;
+  // "" when a host offset may hold a cluster of its own (aligned, described by the refcount
+  // table, not metadata), else why not.
+  std::string check_cluster(std::uint64_t off) const;
+  // "" when an L2 entry maps soundly; compressed entries are reported as such.
+  std::string check_l2_entry(std::uint64_t e) const;
+  // check_l2_entry phrased with the table and guest offset; "" when sound.
+  std::string describe(std::uint64_t l2_off, std::uint64_t i1, std::uint64_t j,
+                       std::uint64_t e) const;
+  void add_metadata(std::vector<std::uint64_t>& v, std::uint64_t off);
+  // At open (l1 and rt read): refcount blocks and L2 tables checked and recorded; "" or why not.
+  std::string check_layout();
+  // At open: L2 tables loaded up to l2_cache_bytes and their entries checked.
+  std::string load_eager();
+  void evict_clean_l2();
+  // A corrupt entry met on use: logged (once), an I/O error for the caller.
+  std::error_code corrupt(std::uint64_t guest_cluster, const std::string& why);
 
   // All with mu held.
   std::error_code load_l2(std::uint64_t off, l2_table*& out);

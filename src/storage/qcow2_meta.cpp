@@ -51,6 +51,10 @@ std::error_code qcow2_image::impl::alloc_cluster(std::uint64_t& host_off) {
       return std::make_error_code(std::errc::no_space_on_device);
     }
     std::uint64_t boff = rt[bi] & rt_offset_mask;
+    if (boff == 0 && metadata_at(idx)) {
+      free_hint = ++idx;  // undescribed metadata (a corrupt refcount table): never reused
+      continue;
+    }
     if (boff == 0) {
       rc_block nb;
       nb.data.resize(cs);
@@ -59,6 +63,7 @@ std::error_code qcow2_image::impl::alloc_cluster(std::uint64_t& host_off) {
       ++rc_dirty;
       rc[idx << cb] = std::move(nb);
       rt[bi] = idx << cb;
+      add_metadata(rc_blocks, idx << cb);
       rt_dirty.insert(bi);
       free_hint = ++idx;
       continue;
@@ -66,7 +71,10 @@ std::error_code qcow2_image::impl::alloc_cluster(std::uint64_t& host_off) {
     rc_block* b = nullptr;
     if (auto ec = load_rc(boff, b)) return ec;
     std::uint64_t i = idx % rc_per_block;
-    while (i < rc_per_block && refcount_get(b->data, h.refcount_order, i) != 0) ++i;
+    // A metadata cluster with refcount 0 (corrupt refcounts) is skipped, never handed out.
+    while (i < rc_per_block &&
+           (refcount_get(b->data, h.refcount_order, i) != 0 || metadata_at(bi * rc_per_block + i)))
+      ++i;
     if (i == rc_per_block) {
       idx = (bi + 1) * rc_per_block;
       continue;
@@ -96,6 +104,7 @@ std::error_code qcow2_image::impl::l2_for_write(std::uint64_t gc, l2_table*& t) 
     l2_table nt;
     nt.e.assign(h.l2_entries(), 0);
     l2[off] = std::move(nt);
+    add_metadata(l2_tables, off);
     l1[i1] = off | entry_copied;
     l1_dirty.insert(i1);
   }
@@ -147,6 +156,7 @@ std::error_code qcow2_image::impl::prepare_allocation(std::uint64_t first, std::
     ++rc_dirty;
     rc[at] = std::move(nb);
     rt[bi] = at;
+    add_metadata(rc_blocks, at);
     rt_dirty.insert(bi);
   }
   for (std::uint64_t i1 = first / per_l2; i1 <= last / per_l2 && i1 < l1.size(); ++i1) {
@@ -258,6 +268,7 @@ std::error_code qcow2_image::impl::write_back() {
     std::set<std::uint64_t> touched;
     for (auto host : pending_free) {
       std::uint64_t idx = host >> cb;
+      if (idx / rc_per_block >= rt.size()) continue;  // lookup() refuses such entries
       std::uint64_t boff = rt[idx / rc_per_block] & rt_offset_mask;
       rc_block* b = nullptr;
       if (boff == 0 || load_rc(boff, b)) continue;
