@@ -32,7 +32,7 @@ grep -q "broken-structure.xml:2: <server> has no attribute 'adress'; did you mea
 grep -q "broken-structure.xml:4: <tftpd> is not allowed inside <server>; did you mean 'tftp'?" "$tmp/broken-structure.out" || fail "unknown element not reported"
 grep -q "broken-values.xml:12: mac=" "$tmp/broken-values.out" || fail "bad MAC not reported at line 12"
 grep -q "broken-values.xml:18: ip 10.0.0.150 of host 'pc7' is inside the dynamic range" "$tmp/broken-values.out" || fail "static IP in range not reported"
-grep -q "broken-values.xml: 14 error(s)" "$tmp/broken-values.out" || { cat "$tmp/broken-values.out"; fail "not every problem of broken-values.xml reported"; }
+grep -q "broken-values.xml: 15 error(s)" "$tmp/broken-values.out" || { cat "$tmp/broken-values.out"; fail "not every problem of broken-values.xml reported"; }
 grep -q "broken-markup.xml:6: malformed XML" "$tmp/broken-markup.out" || fail "malformed XML line"
 
 echo "== serve picks up edits made by another process"
@@ -50,7 +50,7 @@ cat > "$tmp/config/diskless.xml" <<'XML'
     <image name="disk" disk="images/disk.img"/>
   </images>
   <hosts unknown="ignore">
-    <host mac="52:54:00:aa:00:01" name="pc1" image="disk" boot="sanboot"/>
+    <host mac="52:54:00:aa:00:01" name="pc1" image="disk" boot="sanboot" overlay="persistent"/>
   </hosts>
 </diskless>
 XML

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "app/reload_order.hpp"
 #include "app/services.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
@@ -189,10 +190,19 @@ class server {
         });
   }
 
-  // Loading reads the file: done on the pool, applied on the loop.
+  // Loading reads the file: done on the pool, applied on the loop. Loads may finish out of
+  // order; reload_order drops a result older than one already seen.
   void reload() {
+    auto generation = order_.begin();
     pool_.submit([opts = opts_] { return load_for_serving(opts); },
-                 [this](inventory::load_result r) { apply(std::move(r)); });
+                 [this, generation](inventory::load_result r) {
+                   if (!order_.accept(generation)) {
+                     log::inventory().info("dropping reload #{}: a newer one completed first",
+                                           generation);
+                     return;
+                   }
+                   apply(std::move(r));
+                 });
   }
 
   void apply(inventory::load_result r) {
@@ -233,6 +243,7 @@ class server {
   std::array<char, 4096> event_buf_{};
   std::vector<std::unique_ptr<service>> services_;
   std::filesystem::path pid_file_;
+  reload_order order_;
   bool stopped_ = false;
 };
 

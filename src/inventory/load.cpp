@@ -165,10 +165,30 @@ const std::map<std::string_view, element_schema>& schema() {
   return s;
 }
 
+// Byte offsets where each line starts, built once so that a node's line is a binary search:
+// counting newlines from the start per node made loading quadratic in the file size.
+class line_table {
+ public:
+  explicit line_table(std::string_view text) {
+    starts_.push_back(0);
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if (text[i] == '\n') starts_.push_back(i + 1);
+  }
+  // 1-based line of a byte offset; 0 for a negative offset (pugixml's "unknown").
+  int line(std::ptrdiff_t offset) const {
+    if (offset < 0) return 0;
+    auto it = std::upper_bound(starts_.begin(), starts_.end(), static_cast<std::size_t>(offset));
+    return static_cast<int>(it - starts_.begin());
+  }
+
+ private:
+  std::vector<std::size_t> starts_;
+};
+
 class loader {
  public:
   loader(std::string_view text, const std::filesystem::path& file, const load_options& opts)
-      : text_(text), file_(file.string()), opts_(opts) {}
+      : text_(text), lines_(text), file_(file.string()), opts_(opts) {}
 
   load_result run() {
     auto inv = std::make_shared<inventory>();
@@ -204,7 +224,7 @@ class loader {
   }
 
  private:
-  int line(pugi::xml_node n) const { return line_of_offset(text_, n.offset_debug()); }
+  int line(pugi::xml_node n) const { return lines_.line(n.offset_debug()); }
 
   void add(problem::level lvl, int line, std::string msg) {
     problems_.push_back(problem{lvl, file_, line, std::move(msg)});
@@ -289,113 +309,9 @@ class loader {
     if (!s) return;  // all defaults
     srv.address = ip_attr(s, "address");
     srv.interface = s.attribute("interface").value();
-    if (auto d = s.child("dhcp")) {
-      srv.dhcp.line = line(d);
-      if (auto m = d.attribute("mode")) {
-        if (auto mode = parse_dhcp_mode(m.value()))
-          srv.dhcp.mode = *mode;
-        else
-          err(d, fmt::format("mode=\"{}\" is not a DHCP mode{}", m.value(),
-                             suggestion(m.value(), {"proxy", "full", "off"})));
-      }
-      if (auto r = d.attribute("range")) {
-        std::string_view v = r.value();
-        auto dash = v.find('-');
-        auto a = dash == v.npos ? std::nullopt : ipv4_address::parse(v.substr(0, dash));
-        auto b = dash == v.npos ? std::nullopt : ipv4_address::parse(v.substr(dash + 1));
-        if (!a || !b || *b < *a)
-          err(d, fmt::format("range=\"{}\" must be FIRST-LAST with FIRST <= LAST, like "
-                             "10.0.0.100-10.0.0.199",
-                             v));
-        else
-          srv.dhcp.range_start = a, srv.dhcp.range_end = b;
-      }
-      srv.dhcp.netmask = ip_attr(d, "netmask");
-      if (srv.dhcp.netmask && !is_valid_netmask(*srv.dhcp.netmask))
-        err(d, fmt::format("netmask=\"{}\" is not a contiguous netmask; write e.g. 255.255.255.0",
-                           srv.dhcp.netmask->str()));
-      srv.dhcp.router = ip_attr(d, "router");
-      if (auto dns = d.attribute("dns")) {
-        std::string_view v = dns.value();
-        while (!v.empty()) {
-          auto comma = v.find(',');
-          auto part = v.substr(0, comma);
-          while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-          while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-          if (auto ip = ipv4_address::parse(part))
-            srv.dhcp.dns.push_back(*ip);
-          else
-            err(d, fmt::format("dns=\"{}\": '{}' is not an IPv4 address; write a comma-separated "
-                               "list like 10.0.0.1,10.0.0.2",
-                               dns.value(), part));
-          if (comma == v.npos) break;
-          v.remove_prefix(comma + 1);
-        }
-      }
-      if (auto lt = d.attribute("lease-time")) {
-        auto t = parse_duration(lt.value());
-        if (!t || t->count() < 60)
-          err(d, fmt::format("lease-time=\"{}\" must be a duration of at least 60 s, like 3600, "
-                             "30m, 1h or 1d",
-                             lt.value()));
-        else
-          srv.dhcp.lease_time = *t;
-      }
-      if (auto e = d.attribute("efi-loader")) {
-        std::string_view v = e.value();
-        if (v != "ipxe.efi" && v != "snponly.efi")
-          err(d, fmt::format("efi-loader=\"{}\" must be ipxe.efi or snponly.efi", v));
-        else
-          srv.dhcp.efi_loader = v;
-      }
-      if (auto r = d.attribute("ra")) {
-        std::string_view v = r.value();
-        if (v == "on" || v == "true" || v == "yes")
-          srv.dhcp.ra = true;
-        else if (v == "off" || v == "false" || v == "no")
-          srv.dhcp.ra = false;
-        else
-          err(d, fmt::format("ra=\"{}\" must be on or off (IPv6 router advertisements; the "
-                             "default is on in full mode, off otherwise)",
-                             v));
-      }
-    }
-    if (auto t = s.child("tftp")) {
-      if (auto r = t.attribute("root")) srv.tftp.root = r.value();
-      if (auto p = number_attr<std::uint16_t>(t, "port", 1, 65535)) srv.tftp.port = *p;
-      if (auto r = t.attribute("port-range")) {
-        std::string_view v = r.value();
-        auto dash = v.find('-');
-        auto lo = dash == v.npos ? std::nullopt : parse_number<std::uint16_t>(v.substr(0, dash));
-        auto hi = dash == v.npos ? std::nullopt : parse_number<std::uint16_t>(v.substr(dash + 1));
-        if (!lo || !hi || *lo == 0 || *hi < *lo)
-          err(t, fmt::format("port-range=\"{}\" must be LOW-HIGH, like 30000-30999", v));
-        else
-          srv.tftp.port_range_low = *lo, srv.tftp.port_range_high = *hi;
-      }
-      if (auto m = number_attr<std::uint32_t>(t, "max-transfers", 1, 100000))
-        srv.tftp.max_transfers = *m;
-    }
-    if (auto i = s.child("iscsi")) {
-      if (auto p = number_attr<std::uint16_t>(i, "port", 1, 65535)) srv.iscsi.port = *p;
-      if (auto q = i.attribute("iqn")) {
-        if (!is_valid_iqn(q.value()))
-          err(i, fmt::format("iqn=\"{}\" is not an iSCSI qualified name; write "
-                             "iqn.YYYY-MM.reversed.domain, lower case, like "
-                             "iqn.2026-11.lan.diskless",
-                             q.value()));
-        else
-          srv.iscsi.iqn = q.value();
-      }
-      if (auto n = i.attribute("nop-interval")) {
-        auto t = parse_duration(n.value());
-        if (!t || t->count() < 1 || t->count() > 3600)
-          err(i, fmt::format("nop-interval=\"{}\" must be a duration from 1 s to 1 h, like 30 or 1m",
-                             n.value()));
-        else
-          srv.iscsi.nop_interval = *t;
-      }
-    }
+    if (auto d = s.child("dhcp")) read_dhcp(d, srv.dhcp);
+    if (auto t = s.child("tftp")) read_tftp(t, srv.tftp);
+    if (auto i = s.child("iscsi")) read_iscsi(i, srv.iscsi);
     if (auto h = s.child("http")) {
       if (auto p = number_attr<std::uint16_t>(h, "port", 1, 65535)) srv.http.port = *p;
       if (auto e = bool_attr(h, "enabled")) srv.http.enabled = *e;
@@ -407,6 +323,120 @@ class loader {
         else
           srv.state_dir = d.value();
       }
+    }
+  }
+
+  void read_dhcp(pugi::xml_node d, dhcp_config& c) {
+    c.line = line(d);
+    if (auto m = d.attribute("mode")) {
+      if (auto mode = parse_dhcp_mode(m.value()))
+        c.mode = *mode;
+      else
+        err(d, fmt::format("mode=\"{}\" is not a DHCP mode{}", m.value(),
+                           suggestion(m.value(), {"proxy", "full", "off"})));
+    }
+    if (auto r = d.attribute("range")) {
+      std::string_view v = r.value();
+      auto dash = v.find('-');
+      auto a = dash == v.npos ? std::nullopt : ipv4_address::parse(v.substr(0, dash));
+      auto b = dash == v.npos ? std::nullopt : ipv4_address::parse(v.substr(dash + 1));
+      if (!a || !b || *b < *a)
+        err(d, fmt::format("range=\"{}\" must be FIRST-LAST with FIRST <= LAST, like "
+                           "10.0.0.100-10.0.0.199",
+                           v));
+      else
+        c.range_start = a, c.range_end = b;
+    }
+    c.netmask = ip_attr(d, "netmask");
+    if (c.netmask && !is_valid_netmask(*c.netmask))
+      err(d, fmt::format("netmask=\"{}\" is not a contiguous netmask; write e.g. 255.255.255.0",
+                         c.netmask->str()));
+    c.router = ip_attr(d, "router");
+    read_dhcp_options(d, c);
+  }
+
+  // What the full-mode DHCP server hands out beyond addresses, and the boot-time knobs.
+  void read_dhcp_options(pugi::xml_node d, dhcp_config& c) {
+    if (auto dns = d.attribute("dns")) {
+      std::string_view v = dns.value();
+      while (!v.empty()) {
+        auto comma = v.find(',');
+        auto part = v.substr(0, comma);
+        while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+        while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+        if (auto ip = ipv4_address::parse(part))
+          c.dns.push_back(*ip);
+        else
+          err(d, fmt::format("dns=\"{}\": '{}' is not an IPv4 address; write a comma-separated "
+                             "list like 10.0.0.1,10.0.0.2",
+                             dns.value(), part));
+        if (comma == v.npos) break;
+        v.remove_prefix(comma + 1);
+      }
+    }
+    if (auto lt = d.attribute("lease-time")) {
+      auto t = parse_duration(lt.value());
+      if (!t || t->count() < 60)
+        err(d, fmt::format("lease-time=\"{}\" must be a duration of at least 60 s, like 3600, "
+                           "30m, 1h or 1d",
+                           lt.value()));
+      else
+        c.lease_time = *t;
+    }
+    if (auto e = d.attribute("efi-loader")) {
+      std::string_view v = e.value();
+      if (v != "ipxe.efi" && v != "snponly.efi")
+        err(d, fmt::format("efi-loader=\"{}\" must be ipxe.efi or snponly.efi", v));
+      else
+        c.efi_loader = v;
+    }
+    if (auto r = d.attribute("ra")) {
+      std::string_view v = r.value();
+      if (v == "on" || v == "true" || v == "yes")
+        c.ra = true;
+      else if (v == "off" || v == "false" || v == "no")
+        c.ra = false;
+      else
+        err(d, fmt::format("ra=\"{}\" must be on or off (IPv6 router advertisements; the "
+                           "default is on in full mode, off otherwise)",
+                           v));
+    }
+  }
+
+  void read_tftp(pugi::xml_node t, tftp_config& c) {
+    if (auto r = t.attribute("root")) c.root = r.value();
+    if (auto p = number_attr<std::uint16_t>(t, "port", 1, 65535)) c.port = *p;
+    if (auto r = t.attribute("port-range")) {
+      std::string_view v = r.value();
+      auto dash = v.find('-');
+      auto lo = dash == v.npos ? std::nullopt : parse_number<std::uint16_t>(v.substr(0, dash));
+      auto hi = dash == v.npos ? std::nullopt : parse_number<std::uint16_t>(v.substr(dash + 1));
+      if (!lo || !hi || *lo == 0 || *hi < *lo)
+        err(t, fmt::format("port-range=\"{}\" must be LOW-HIGH, like 30000-30999", v));
+      else
+        c.port_range_low = *lo, c.port_range_high = *hi;
+    }
+    if (auto m = number_attr<std::uint32_t>(t, "max-transfers", 1, 100000)) c.max_transfers = *m;
+  }
+
+  void read_iscsi(pugi::xml_node i, iscsi_config& c) {
+    if (auto p = number_attr<std::uint16_t>(i, "port", 1, 65535)) c.port = *p;
+    if (auto q = i.attribute("iqn")) {
+      if (!is_valid_iqn(q.value()))
+        err(i, fmt::format("iqn=\"{}\" is not an iSCSI qualified name; write "
+                           "iqn.YYYY-MM.reversed.domain, lower case, like "
+                           "iqn.2026-11.lan.diskless",
+                           q.value()));
+      else
+        c.iqn = q.value();
+    }
+    if (auto n = i.attribute("nop-interval")) {
+      auto t = parse_duration(n.value());
+      if (!t || t->count() < 1 || t->count() > 3600)
+        err(i, fmt::format("nop-interval=\"{}\" must be a duration from 1 s to 1 h, like 30 or 1m",
+                           n.value()));
+      else
+        c.nop_interval = *t;
     }
   }
 
@@ -519,6 +549,7 @@ class loader {
   }
 
   std::string_view text_;
+  line_table lines_;
   std::string file_;
   load_options opts_;
   std::vector<problem> problems_;

@@ -1,6 +1,7 @@
 #include "inventory/model.hpp"
 
 #include <tuple>
+#include <unordered_map>
 
 namespace diskless::inventory {
 
@@ -124,21 +125,35 @@ bool same_server(const server_config& a, const server_config& b) {
 }
 }  // namespace
 
+// Linear in the number of hosts: the reload applies it on the event loop, so the lookups go
+// through hash maps (by MAC for hosts, by name for images) instead of find_host per entry.
 host_diff diff(const inventory& before, const inventory& after) {
   host_diff d;
+  std::unordered_map<mac_address, const host*> old_hosts, new_hosts;
+  old_hosts.reserve(before.hosts.size());
+  new_hosts.reserve(after.hosts.size());
+  for (const auto& h : before.hosts) old_hosts.emplace(h.mac, &h);
+  for (const auto& h : after.hosts) new_hosts.emplace(h.mac, &h);
+  std::unordered_map<std::string_view, const image*> old_images, new_images;
+  for (const auto& i : before.images) old_images.emplace(i.name, &i);
+  for (const auto& i : after.images) new_images.emplace(i.name, &i);
+  auto find = [](const auto& map, const auto& key) {
+    auto it = map.find(key);
+    return it == map.end() ? nullptr : it->second;
+  };
   for (const auto& h : after.hosts) {
-    const host* old = before.find_host(h.mac);
-    if (!old) {
+    const host* old = find(old_hosts, h.mac);
+    const image* oi = find(old_images, std::string_view(h.image));
+    const image* ni = find(new_images, std::string_view(h.image));
+    if (!old)
       d.added.push_back(h.name);
-    } else if (host_tuple(*old) != host_tuple(h)) {
+    else if (host_tuple(*old) != host_tuple(h))
       d.changed.push_back(h.name);
-    } else if (const image* oi = before.find_image(h.image), *ni = after.find_image(h.image);
-               (oi == nullptr) != (ni == nullptr) || (oi && image_tuple(*oi) != image_tuple(*ni))) {
+    else if ((oi == nullptr) != (ni == nullptr) || (oi && image_tuple(*oi) != image_tuple(*ni)))
       d.changed.push_back(h.name);  // same entry, but its image changed under it
-    }
   }
   for (const auto& h : before.hosts)
-    if (!after.find_host(h.mac)) d.removed.push_back(h.name);
+    if (!new_hosts.contains(h.mac)) d.removed.push_back(h.name);
   d.server_changed = !same_server(before.server, after.server) ||
                      before.unknown.what != after.unknown.what ||
                      before.unknown.image != after.unknown.image;

@@ -3,9 +3,35 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <set>
 #include <system_error>
 
 namespace diskless::inventory {
+
+std::optional<std::string> ipxe_hazard(std::string_view value, bool one_word) {
+  for (char ch : value) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f)
+      return fmt::format(
+          "contains the control character 0x{:02x}, which would end the iPXE "
+          "command and start another",
+          c);
+    if (ch == '"' || ch == '\'' || ch == '\\')
+      return fmt::format("contains {}, which iPXE's script parser treats as quoting", ch);
+    if (ch == ' ' && one_word) return std::string("contains a space; it must be one word");
+  }
+  if (value.find("${") != std::string_view::npos)
+    return std::string("contains \"${\", which iPXE expands as a setting");
+  std::size_t pos = 0;
+  while (pos < value.size()) {
+    auto end = std::min(value.find(' ', pos), value.size());
+    auto word = value.substr(pos, end - pos);
+    if (word.starts_with('#') || word == "||" || word == "&&")
+      return fmt::format("contains the word '{}', which ends an iPXE command", word);
+    pos = end + 1;
+  }
+  return std::nullopt;
+}
 
 namespace {
 
@@ -46,6 +72,48 @@ struct checker {
         if (auto [it, fresh] = images.emplace(i.name, &i); !fresh)
           error(i.line, fmt::format("image name '{}' is already used (line {}); pick another name",
                                     i.name, it->second->line));
+  }
+
+  // Values rendered into iPXE scripts (boot/script.hpp) must be inert there (ipxe_hazard).
+  void script_values() {
+    auto check = [&](int line, std::string_view what, std::string_view attr, std::string_view value,
+                     bool one_word) {
+      if (auto why = ipxe_hazard(value, one_word))
+        error(line, fmt::format("{} {}=\"{}\" {}; it is written into the iPXE boot script, so "
+                                "remove it (use plain words: letters, digits, '=', '/', ',', "
+                                "'.', '-', '_', ':')",
+                                what, attr, printable(value), *why));
+    };
+    for (const auto& img : inv.images) {
+      auto what = fmt::format("image '{}':", printable(img.name));
+      check(img.line, what, "name", img.name, true);
+      check(img.line, what, "cmdline", img.cmdline, false);
+      check(img.line, what, "rootfstype", img.rootfstype, true);
+      check(img.line, what, "disk", img.disk.native(), false);
+      check(img.line, what, "kernel", img.kernel.native(), false);
+      check(img.line, what, "initrd", img.initrd.native(), false);
+    }
+    for (const auto& h : inv.hosts) {
+      if (!h.chap) continue;
+      auto what = fmt::format("host '{}':", h.name);
+      check(h.line, what, "chap-user", h.chap->user, true);
+      check(h.line, what, "chap-secret", h.chap->secret, true);
+      check(h.line, what, "mutual-user", h.chap->mutual_user, true);
+      check(h.line, what, "mutual-secret", h.chap->mutual_secret, true);
+    }
+  }
+
+  // Control characters shown as \xNN so that a message stays one line.
+  static std::string printable(std::string_view v) {
+    std::string out;
+    for (char ch : v) {
+      auto c = static_cast<unsigned char>(ch);
+      if (c < 0x20 || c == 0x7f)
+        out += fmt::format("\\x{:02x}", c);
+      else
+        out += ch;
+    }
+    return out;
   }
 
   std::string image_names() const {
@@ -113,6 +181,29 @@ struct checker {
     }
   }
 
+  // A host with overlay="none" writes the image file itself; overlay hosts of the same image read
+  // it beneath their overlays and would see those writes appear under their filesystems.
+  void writer_and_overlays() {
+    std::map<std::string_view, const host*> writer, overlaid;  // image → first such host
+    for (const auto& h : inv.hosts) {
+      if (h.boot != boot_method::sanboot && h.boot != boot_method::iscsi_root) continue;
+      const image* img = inv.find_image(h.image);
+      if (!img || !img->has_disk()) continue;
+      (h.overlay == overlay_mode::none ? writer : overlaid).emplace(img->name, &h);
+    }
+    for (const auto& [name, w] : writer) {
+      auto it = overlaid.find(name);
+      if (it == overlaid.end()) continue;
+      const host* o = it->second;
+      error(w->line, fmt::format("host '{}' writes image '{}' directly (overlay=\"none\") while "
+                                 "host '{}' (line {}) boots it with overlay=\"{}\": the overlay "
+                                 "hosts would see its writes beneath their disks and corrupt "
+                                 "their filesystems; give '{}' overlay=\"persistent\" (its "
+                                 "changes kept in its own overlay) or an image of its own",
+                                 w->name, name, o->name, o->line, to_string(o->overlay), w->name));
+    }
+  }
+
   void addresses() {
     const auto& d = inv.server.dhcp;
     if (d.mode != dhcp_mode::full) return;
@@ -147,11 +238,11 @@ struct checker {
 
   void files() {
     if (!opts.check_files) return;
+    std::set<std::string_view> used_images;  // one pass over the hosts, not one per image
+    for (const auto& h : inv.hosts) used_images.insert(h.image);
+    if (inv.unknown.what == unknown_policy::kind::image) used_images.insert(inv.unknown.image);
     for (const auto& img : inv.images) {
-      bool used =
-          std::any_of(inv.hosts.begin(), inv.hosts.end(),
-                      [&](const host& h) { return h.image == img.name; }) ||
-          (inv.unknown.what == unknown_policy::kind::image && inv.unknown.image == img.name);
+      bool used = used_images.contains(img.name);
       for (const auto* p : {&img.disk, &img.kernel, &img.initrd}) {
         if (p->empty()) continue;
         std::error_code ec;
@@ -176,6 +267,8 @@ void validate(const inventory& inv, const load_options& opts, std::vector<proble
   checker c{inv, opts, out, file};
   c.duplicates();
   c.host_images();
+  c.writer_and_overlays();
+  c.script_values();
   c.addresses();
   c.files();
 }
