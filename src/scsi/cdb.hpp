@@ -57,10 +57,11 @@ inline constexpr std::uint8_t read_defect_data12 = 0xb7;
 }  // namespace op
 
 namespace sa {
-inline constexpr std::uint8_t read_capacity16 = 0x10;           // SERVICE ACTION IN(16)
-inline constexpr std::uint8_t get_lba_status = 0x12;            // SERVICE ACTION IN(16)
-inline constexpr std::uint8_t report_supported_opcodes = 0x0c;  // MAINTENANCE IN
-inline constexpr std::uint8_t report_supported_tmfs = 0x0d;     // MAINTENANCE IN
+inline constexpr std::uint8_t read_capacity16 = 0x10;            // SERVICE ACTION IN(16)
+inline constexpr std::uint8_t get_lba_status = 0x12;             // SERVICE ACTION IN(16)
+inline constexpr std::uint8_t report_target_port_groups = 0x0a;  // MAINTENANCE IN
+inline constexpr std::uint8_t report_supported_opcodes = 0x0c;   // MAINTENANCE IN
+inline constexpr std::uint8_t report_supported_tmfs = 0x0d;      // MAINTENANCE IN
 }  // namespace sa
 
 // How a command interacts with reservations (SPC-4 §5.9.1 table 46, SBC-3 §4.17 table 13):

@@ -12,15 +12,6 @@ std::uint8_t at(byte_span b, std::size_t i) {
   return i < b.size() ? std::to_integer<std::uint8_t>(b[i]) : 0;
 }
 
-std::uint64_t fnv1a(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
-
 // A nexus keeps at most this many unit attentions; older ones are superseded (SPC-4 §5.14 lets
 // a device server drop them when it runs out of room, reporting the most important ones).
 constexpr std::size_t max_unit_attentions = 8;
@@ -30,10 +21,7 @@ constexpr std::size_t max_unit_attentions = 8;
 disk_unit::options disk_unit::options::for_host(std::string_view host_name, bool read_only) {
   options o;
   o.read_only = read_only;
-  std::uint64_t h = fnv1a(host_name);
-  o.naa = h & 0x0fffffffffffffffULL;
-  o.serial = fmt::format("DL{:014X}", h & 0x00ffffffffffffffULL);
-  o.product = "VIRTUAL DISK";
+  o.id = identity_for(host_name);
   return o;
 }
 
@@ -42,9 +30,8 @@ disk_unit::disk_unit(std::shared_ptr<storage::block_device> dev, io_pool& pool, 
   info_.vendor = opts_.vendor;
   info_.product = opts_.product;
   info_.revision = opts_.revision;
-  info_.naa = opts_.naa;
-  info_.serial = opts_.serial.empty() ? fmt::format("DL{:014X}", opts_.naa & 0x00ffffffffffffffULL)
-                                      : opts_.serial;
+  info_.naa = opts_.id.naa;
+  info_.serial = opts_.id.serial.empty() ? serial_for(opts_.id.naa) : opts_.id.serial;
   info_.block_size = opts_.block_size == 0 ? 512 : opts_.block_size;
   info_.blocks = dev_->size() / info_.block_size;
   info_.read_only = opts_.read_only || dev_->read_only();
@@ -147,73 +134,29 @@ void disk_unit::execute(task t, completion done) {
   dispatch(*c, std::move(t), std::move(done));
 }
 
+namespace {
+
+// SBC-3 §5.18/5.19: an empty defect list in the requested format.
+task_result read_defect_data(byte_span cdb) {
+  bool twelve = at(cdb, 0) == op::read_defect_data12;
+  std::uint8_t fmt_byte = static_cast<std::uint8_t>(at(cdb, twelve ? 1 : 2) & 0x07);
+  byte_writer w;
+  w.u8(0).u8(fmt_byte);
+  if (twelve)
+    w.u16(0).u32(0);
+  else
+    w.u16(0);
+  bytes d = w.take();
+  std::uint32_t alloc = allocation_length(cdb);
+  if (d.size() > alloc) d.resize(alloc);
+  return good(std::move(d));
+}
+
+}  // namespace
+
+// Block commands go to sbc.cpp; everything else to dispatch_spc.
 void disk_unit::dispatch(const command_info& c, task t, completion done) {
-  const byte_span cdb = t.cdb;
   switch (c.opcode) {
-    case op::test_unit_ready:
-      return done(good());
-    case op::request_sense: {
-      // Pending unit attentions are reported here and cleared (SPC-4 §5.14, §6.39).
-      auto& q = nexus(t.nexus).unit_attentions;
-      if (!q.empty() && !(at(cdb, 1) & 0x01)) {
-        sense_data s{sense_key::unit_attention, q.front(), {}, {}};
-        q.pop_front();
-        return done(request_sense(cdb, &s));
-      }
-      return done(request_sense(cdb, nullptr));
-    }
-    case op::inquiry:
-      return done(inquiry(info_, cdb));
-    case op::report_luns:
-      return done(report_luns(cdb));
-    case op::read_capacity10:
-      return done(read_capacity10(info_, cdb));
-    case op::mode_sense6:
-    case op::mode_sense10:
-      return done(mode_sense(info_, cdb));
-    case op::mode_select6:
-    case op::mode_select10:
-      return done(mode_select(info_, cdb, t.data_out));
-    case op::maintenance_in:
-      if (c.service_action == sa::report_supported_opcodes)
-        return done(report_supported_opcodes(cdb));
-      return done(report_supported_tmfs(cdb));
-    case op::service_action_in16:
-      if (c.service_action == sa::read_capacity16) return done(read_capacity16(info_, cdb));
-      return get_lba_status(std::move(t), std::move(done));
-    case op::reserve6:
-      return done(res_.reserve6(t.nexus, cdb));
-    case op::release6:
-      return done(res_.release6(t.nexus));
-    case op::pr_in:
-      return done(res_.persistent_reserve_in(t.nexus, cdb));
-    case op::pr_out: {
-      std::vector<unit_attention> uas;
-      auto r = res_.persistent_reserve_out(t.nexus, cdb, t.data_out, uas, t.transport_id);
-      for (const auto& ua : uas) add_unit_attention(ua.nexus, ua.code);
-      return done(std::move(r));
-    }
-    case op::prevent_allow:
-      // SBC-3 §5.10: the medium is not removable; PREVENT is accepted and has no effect.
-      return done(good());
-    case op::start_stop_unit:
-      return start_stop_unit(std::move(t), std::move(done));
-    case op::read_defect_data10:
-    case op::read_defect_data12: {
-      // SBC-3 §5.18/5.19: an empty defect list in the requested format.
-      bool twelve = c.opcode == op::read_defect_data12;
-      std::uint8_t fmt_byte = static_cast<std::uint8_t>(at(cdb, twelve ? 1 : 2) & 0x07);
-      byte_writer w;
-      w.u8(0).u8(fmt_byte);
-      if (twelve)
-        w.u16(0).u32(0);
-      else
-        w.u16(0);
-      bytes d = w.take();
-      std::uint32_t alloc = allocation_length(cdb);
-      if (d.size() > alloc) d.resize(alloc);
-      return done(good(std::move(d)));
-    }
     case op::read6:
     case op::read10:
     case op::read12:
@@ -246,9 +189,72 @@ void disk_unit::dispatch(const command_info& c, task t, completion done) {
     case op::prefetch10:
     case op::prefetch16:
       return prefetch(std::move(t), std::move(done));
+    case op::start_stop_unit:
+      return start_stop_unit(std::move(t), std::move(done));
+    case op::service_action_in16:
+      if (c.service_action == sa::read_capacity16) return done(read_capacity16(info_, t.cdb));
+      return get_lba_status(std::move(t), std::move(done));
     default:
-      return done(invalid_opcode());
+      return done(dispatch_spc(c, t));
   }
+}
+
+// The commands answered at once on the loop, without disk I/O.
+task_result disk_unit::dispatch_spc(const command_info& c, task& t) {
+  const byte_span cdb = t.cdb;
+  switch (c.opcode) {
+    case op::test_unit_ready:
+      return good();
+    case op::request_sense:
+      return request_sense_pending(t.nexus, cdb);
+    case op::inquiry:
+      return inquiry(info_, cdb);
+    case op::report_luns:
+      return report_luns(cdb);
+    case op::read_capacity10:
+      return read_capacity10(info_, cdb);
+    case op::mode_sense6:
+    case op::mode_sense10:
+      return mode_sense(info_, cdb);
+    case op::mode_select6:
+    case op::mode_select10:
+      return mode_select(info_, cdb, t.data_out);
+    case op::maintenance_in:
+      if (c.service_action == sa::report_supported_opcodes) return report_supported_opcodes(cdb);
+      if (c.service_action == sa::report_target_port_groups) return report_target_port_groups(cdb);
+      return report_supported_tmfs(cdb);
+    case op::reserve6:
+      return res_.reserve6(t.nexus, cdb);
+    case op::release6:
+      return res_.release6(t.nexus);
+    case op::pr_in:
+      return res_.persistent_reserve_in(t.nexus, cdb);
+    case op::pr_out: {
+      std::vector<unit_attention> uas;
+      auto r = res_.persistent_reserve_out(t.nexus, cdb, t.data_out, uas, t.transport_id);
+      for (const auto& ua : uas) add_unit_attention(ua.nexus, ua.code);
+      return r;
+    }
+    case op::prevent_allow:
+      // SBC-3 §5.10: the medium is not removable; PREVENT is accepted and has no effect.
+      return good();
+    case op::read_defect_data10:
+    case op::read_defect_data12:
+      return read_defect_data(cdb);
+    default:
+      return invalid_opcode();
+  }
+}
+
+task_result disk_unit::request_sense_pending(nexus_id id, byte_span cdb) {
+  // Pending unit attentions are reported here and cleared (SPC-4 §5.14, §6.39).
+  auto& q = nexus(id).unit_attentions;
+  if (!q.empty() && !(at(cdb, 1) & 0x01)) {
+    sense_data s{sense_key::unit_attention, q.front(), {}, {}};
+    q.pop_front();
+    return request_sense(cdb, &s);
+  }
+  return request_sense(cdb, nullptr);
 }
 
 // --- range locks -------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "scsi/cdb.hpp"
+#include "scsi/identity.hpp"
 #include "scsi/reservations.hpp"
 #include "scsi/sense.hpp"
 #include "scsi/spc.hpp"
@@ -32,16 +33,17 @@ class disk_unit final : public logical_unit {
     std::string vendor = "DISKLESS";
     std::string product = "VIRTUAL DISK";
     std::string revision = "0001";
-    std::string serial;     // VPD 80h; empty: derived from `naa`
-    std::uint64_t naa = 0;  // 60-bit NAA 3 identifier for VPD 83h
+    // VPD 80h serial and VPD 83h NAA designator. The default (naa 0, serial "DL000...") is the
+    // same for every unit: callers give each host's disk its own, e.g. identity_for(key).
+    identity id;
     std::uint32_t block_size = 512;
     // Report POWER ON OCCURRED (29h/01h) to the first command of every new nexus. Off by default:
     // some boot firmware gives up on the first CHECK CONDITION.
     bool report_power_on = false;
     std::uint32_t max_transfer_bytes = 32 << 20;  // VPD B0h MAXIMUM TRANSFER LENGTH
 
-    // Serial number and NAA identifier derived from a stable name (the host name), so the disk
-    // keeps its identity across restarts: serial "DL" + 14 hex digits of a 64-bit FNV-1a hash.
+    // Options with id = identity_for(host_name): the disk keeps its identity across boots,
+    // restarts and overlay resets, and hosts sharing a golden image get distinct ones.
     static options for_host(std::string_view host_name, bool read_only = false);
   };
 
@@ -65,8 +67,21 @@ class disk_unit final : public logical_unit {
     unique_function<void(std::list<range_op>::iterator)> start;
   };
   using range_handle = std::list<range_op>::iterator;
-  // Ends a range op (loop thread only).
-  void release_range(range_handle h) { release(h); }
+
+  // Ends one range op when called (loop thread only), or does nothing once the unit is gone:
+  // pool completions and file_data holds may outlive the unit. Call it at most once.
+  class range_release {
+   public:
+    range_release(disk_unit* unit, range_handle h) : unit_(unit), alive_(unit->alive_), h_(h) {}
+    void operator()() const {
+      if (!alive_.expired()) unit_->release(h_);
+    }
+
+   private:
+    disk_unit* unit_;
+    std::weak_ptr<bool> alive_;
+    range_handle h_;
+  };
   // Queues a unit attention for one nexus (or every known nexus but `except` with all_but).
   void add_unit_attention(nexus_id nexus, asc_t code);
   void add_unit_attention_all_but(nexus_id except, asc_t code);
@@ -77,12 +92,23 @@ class disk_unit final : public logical_unit {
   };
   nexus_state& nexus(nexus_id id);
   void dispatch(const command_info& c, task t, completion done);
+  task_result dispatch_spc(const command_info& c, task& t);
+  task_result request_sense_pending(nexus_id id, byte_span cdb);
 
   // Runs body once no conflicting range op is ahead; body must call release(handle) when done.
   void with_range(std::uint64_t lba, std::uint64_t blocks, bool exclusive,
                   unique_function<void(range_handle)> body);
   void release(range_handle h);
   void pump();
+  // Wraps a pool completion so that it first ends range op h (see range_release), then hands
+  // the work's result to f.
+  template <class F>
+  auto releasing(range_handle h, F f) {
+    return [end = range_release(this, h), f = std::move(f)](auto result) mutable {
+      end();
+      f(std::move(result));
+    };
+  }
 
   // Block commands (sbc.cpp).
   void read(const command_info& c, task t, completion done);

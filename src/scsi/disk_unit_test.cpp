@@ -11,16 +11,32 @@ namespace {
 
 using namespace testing;
 
-TEST(DiskUnit, ForHostIsStableAndDistinct) {
+TEST(DiskUnit, ForHostIsIdentityForTheHostName) {
   auto a = disk_unit::options::for_host("pc01");
-  auto b = disk_unit::options::for_host("pc01");
   auto c = disk_unit::options::for_host("pc02");
-  EXPECT_EQ(a.serial, b.serial);
-  EXPECT_EQ(a.naa, b.naa);
-  EXPECT_NE(a.serial, c.serial);
-  EXPECT_EQ(a.serial.size(), 16u);
-  EXPECT_EQ(a.serial.substr(0, 2), "DL");
-  EXPECT_EQ(a.naa >> 60, 0u);
+  EXPECT_EQ(a.id, identity_for("pc01"));
+  EXPECT_NE(a.id.serial, c.id.serial);
+  EXPECT_NE(a.id.naa, c.id.naa);
+}
+
+TEST(DiskUnit, NoIdentityGivesTheFixedDefault) {
+  // options{} names no identity: naa 0 and the serial derived from it.
+  unit_fixture f(2048, false, disk_unit::options{});
+  EXPECT_EQ(f.unit.info().naa, 0u);
+  EXPECT_EQ(f.unit.info().serial, "DL00000000000000");
+}
+
+TEST(DiskUnit, GivenIdentityIsReportedInVpd80And83) {
+  disk_unit::options o;
+  o.id = identity{"SERIAL-A", 0x0123456789abcdefULL};
+  unit_fixture f(2048, false, o);
+  auto s = f.run(cdb({0x12, 0x01, 0x80, 0, 64, 0}));
+  ASSERT_TRUE(is_good(s));
+  EXPECT_EQ(to_string(byte_span(s.data_in).subspan(4)), "SERIAL-A");
+  auto d = f.run(cdb({0x12, 0x01, 0x83, 0, 255, 0}));
+  ASSERT_TRUE(is_good(d));
+  // First designator: NAA 3h + the low 60 bits.
+  EXPECT_EQ(to_hex(byte_span(d.data_in).subspan(4, 12)), "010300083123456789abcdef");
 }
 
 TEST(DiskUnit, TestUnitReady) {

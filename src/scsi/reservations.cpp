@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "scsi/spc.hpp"
+
 namespace diskless::scsi {
 
 namespace {
@@ -122,7 +124,7 @@ task_result reservations::persistent_reserve_in(nexus_id, byte_span cdb) const {
         w.u64(key).u32(0);
         w.u8(static_cast<std::uint8_t>(0x02 | (holder ? 0x01 : 0x00)));  // ALL_TG_PT | R_HOLDER
         w.u8(holder ? static_cast<std::uint8_t>(res_->type) : 0);        // SCOPE 0 | TYPE
-        w.u32(0).u16(1);  // RELATIVE TARGET PORT IDENTIFIER 1 (the only port)
+        w.u32(0).u16(relative_target_port);                              // the only port
         w.u32(static_cast<std::uint32_t>(tid.size())).append(tid);
       }
       w.put_u32_at(4, static_cast<std::uint32_t>(w.size() - 8));
@@ -162,17 +164,18 @@ task_result reservations::persistent_reserve_out(nexus_id nexus, byte_span cdb, 
                                                  byte_span transport_id) {
   // SPC-4 §6.16. A RESERVE(6) by another nexus conflicts with all PR OUT (SPC-4 §5.9.3).
   if (reserve6_holder_ && *reserve6_holder_ != nexus) return conflict();
-  std::uint8_t action = at(cdb, 1) & 0x1f;
+  pr_out_request rq;
+  rq.action = at(cdb, 1) & 0x1f;
   std::uint8_t scope = at(cdb, 2) >> 4;
-  std::uint8_t type = at(cdb, 2) & 0x0f;
+  rq.type = at(cdb, 2) & 0x0f;
   std::uint32_t len = load_u32(cdb, 5);
-  if (action > pr_out_sa::register_and_ignore) return invalid_field_in_cdb(1, 4);
+  if (rq.action > pr_out_sa::register_and_ignore) return invalid_field_in_cdb(1, 4);
   // §6.16.3: the basic parameter list is 24 bytes (longer only with SPEC_I_PT).
   if (len != 24 || params.size() < 24) {
     return check_condition(sense_key::illegal_request, asc::parameter_list_length_error);
   }
-  std::uint64_t key = load_u64(params, 0);
-  std::uint64_t sa_key = load_u64(params, 8);
+  rq.key = load_u64(params, 0);
+  rq.sa_key = load_u64(params, 8);
   if (transport_id.size() >= 24 && transport_id.size() <= 264)
     transport_ids_[nexus].assign(transport_id.begin(), transport_id.end());
   std::uint8_t flags = at(params, 20);
@@ -181,127 +184,135 @@ task_result reservations::persistent_reserve_out(nexus_id nexus, byte_span cdb, 
     // APTPL: PTPL_C = 0, reservations are not kept across power loss.
     return invalid_field_in_parameter_list(20, 0);
   }
-
-  bool is_registered = keys_.contains(nexus);
-  if (action == pr_out_sa::register_key || action == pr_out_sa::register_and_ignore) {
-    // §5.9.7 (table 38): REGISTER checks the current key, REGISTER AND IGNORE EXISTING KEY
-    // does not.
-    if (action == pr_out_sa::register_key) {
-      if (!is_registered && key != 0) return conflict();
-      if (is_registered && key != keys_[nexus]) return conflict();
-    }
-    if (sa_key == 0) {
-      if (is_registered) drop_registration(nexus, uas, nexus);
-    } else {
-      keys_[nexus] = sa_key;
-    }
-    ++generation_;
-    return good();
-  }
+  if (rq.action == pr_out_sa::register_key || rq.action == pr_out_sa::register_and_ignore)
+    return pr_register(nexus, rq, uas);
 
   // Every other service action needs a registered nexus presenting its key.
-  if (!is_registered || keys_[nexus] != key) return conflict();
+  if (!keys_.contains(nexus) || keys_[nexus] != rq.key) return conflict();
+  const std::uint8_t action = rq.action;
   bool needs_type = action == pr_out_sa::reserve || action == pr_out_sa::release ||
                     action == pr_out_sa::preempt || action == pr_out_sa::preempt_and_abort;
   if (needs_type && scope != 0) return invalid_field_in_cdb(2, 7);  // LU_SCOPE only
-  if (needs_type && action != pr_out_sa::release && !valid_type(type) &&
+  if (needs_type && action != pr_out_sa::release && !valid_type(rq.type) &&
       !((action == pr_out_sa::preempt || action == pr_out_sa::preempt_and_abort) && !res_ &&
-        sa_key != 0)) {
+        rq.sa_key != 0)) {
     return invalid_field_in_cdb(2, 3);
   }
 
   switch (action) {
-    case pr_out_sa::reserve: {  // §5.9.8
-      if (res_) {
-        if (!holds(nexus)) return conflict();
-        if (static_cast<std::uint8_t>(res_->type) != type) return conflict();
-        return good();
-      }
-      res_ = persistent{nexus, static_cast<pr_type>(type)};
-      return good();
-    }
-    case pr_out_sa::release: {  // §5.9.11.2
-      if (!res_ || !holds(nexus)) return good();
-      if (!valid_type(type) || static_cast<std::uint8_t>(res_->type) != type) {
-        return check_condition(sense_key::illegal_request, asc_t{0x26, 0x04});  // INVALID RELEASE
-      }
-      if (registrants_only(res_->type) || is_all_registrants(res_->type)) {
-        for (const auto& [n, k] : keys_)
-          if (n != nexus) uas.push_back({n, asc::reservations_released});
-      }
-      res_.reset();
-      return good();
-    }
-    case pr_out_sa::clear: {  // §5.9.11.6
+    case pr_out_sa::reserve:
+      return pr_reserve(nexus, rq);
+    case pr_out_sa::release:
+      return pr_release(nexus, rq, uas);
+    case pr_out_sa::clear:  // §5.9.11.6
       for (const auto& [n, k] : keys_)
         if (n != nexus) uas.push_back({n, asc::reservations_preempted});
       keys_.clear();
       res_.reset();
       ++generation_;
       return good();
-    }
     case pr_out_sa::preempt:
-    case pr_out_sa::preempt_and_abort: {  // §5.9.11.4
-      auto remove_matching = [&](std::uint64_t k) {
-        std::vector<nexus_id> victims;
-        for (const auto& [n, nk] : keys_)
-          if (nk == k && n != nexus) victims.push_back(n);
-        for (auto n : victims) {
-          keys_.erase(n);
-          uas.push_back({n, asc::registrations_preempted});
-        }
-        return !victims.empty();
-      };
-      if (!res_) {
-        if (sa_key == 0) return invalid_field_in_parameter_list(8);
-        if (!remove_matching(sa_key)) return conflict();
-        ++generation_;
-        return good();
-      }
-      if (is_all_registrants(res_->type)) {
-        if (sa_key == 0) {
-          // Removes every other registration; the preempting nexus takes the reservation.
-          std::vector<nexus_id> victims;
-          for (const auto& [n, k] : keys_)
-            if (n != nexus) victims.push_back(n);
-          for (auto n : victims) {
-            keys_.erase(n);
-            uas.push_back({n, asc::registrations_preempted});
-          }
-          res_ = persistent{nexus, static_cast<pr_type>(type)};
-        } else if (!remove_matching(sa_key)) {
-          return conflict();
-        }
-        ++generation_;
-        return good();
-      }
-      auto holder_key = keys_.count(res_->holder) ? keys_[res_->holder] : 0;
-      if (sa_key == holder_key) {
-        // Preempting the holder: its registrations go, the reservation moves to us (possibly
-        // with a new type); registrants that stay lose nothing but are told nothing either.
-        std::vector<nexus_id> victims;
-        for (const auto& [n, k] : keys_)
-          if (k == sa_key && n != nexus) victims.push_back(n);
-        for (auto n : victims) {
-          keys_.erase(n);
-          uas.push_back({n, asc::registrations_preempted});
-        }
-        pr_type old = res_->type;
-        res_ = persistent{nexus, static_cast<pr_type>(type)};
-        if (old != res_->type) {
-          for (const auto& [n, k] : keys_)
-            if (n != nexus) uas.push_back({n, asc::reservations_released});
-        }
-      } else {
-        if (sa_key == 0) return invalid_field_in_parameter_list(8);
-        if (!remove_matching(sa_key)) return conflict();
-      }
-      ++generation_;
-      return good();
-    }
+    case pr_out_sa::preempt_and_abort:
+      return pr_preempt(nexus, rq, uas);
     default:
       return invalid_field_in_cdb(1, 4);
   }
+}
+
+task_result reservations::pr_register(nexus_id nexus, const pr_out_request& rq,
+                                      std::vector<unit_attention>& uas) {
+  // §5.9.7 (table 38): REGISTER checks the current key, REGISTER AND IGNORE EXISTING KEY
+  // does not.
+  bool is_registered = keys_.contains(nexus);
+  if (rq.action == pr_out_sa::register_key) {
+    if (!is_registered && rq.key != 0) return conflict();
+    if (is_registered && rq.key != keys_[nexus]) return conflict();
+  }
+  if (rq.sa_key == 0) {
+    if (is_registered) drop_registration(nexus, uas, nexus);
+  } else {
+    keys_[nexus] = rq.sa_key;
+  }
+  ++generation_;
+  return good();
+}
+
+task_result reservations::pr_reserve(nexus_id nexus, const pr_out_request& rq) {
+  // §5.9.8
+  if (res_) {
+    if (!holds(nexus)) return conflict();
+    if (static_cast<std::uint8_t>(res_->type) != rq.type) return conflict();
+    return good();
+  }
+  res_ = persistent{nexus, static_cast<pr_type>(rq.type)};
+  return good();
+}
+
+task_result reservations::pr_release(nexus_id nexus, const pr_out_request& rq,
+                                     std::vector<unit_attention>& uas) {
+  // §5.9.11.2
+  if (!res_ || !holds(nexus)) return good();
+  if (!valid_type(rq.type) || static_cast<std::uint8_t>(res_->type) != rq.type) {
+    return check_condition(sense_key::illegal_request, asc_t{0x26, 0x04});  // INVALID RELEASE
+  }
+  if (registrants_only(res_->type) || is_all_registrants(res_->type)) {
+    for (const auto& [n, k] : keys_)
+      if (n != nexus) uas.push_back({n, asc::reservations_released});
+  }
+  res_.reset();
+  return good();
+}
+
+bool reservations::remove_registrations(nexus_id by, std::optional<std::uint64_t> key,
+                                        std::vector<unit_attention>& uas) {
+  std::vector<nexus_id> victims;
+  for (const auto& [n, k] : keys_)
+    if ((!key || k == *key) && n != by) victims.push_back(n);
+  for (auto n : victims) {
+    keys_.erase(n);
+    uas.push_back({n, asc::registrations_preempted});
+  }
+  return !victims.empty();
+}
+
+task_result reservations::pr_preempt(nexus_id nexus, const pr_out_request& rq,
+                                     std::vector<unit_attention>& uas) {
+  // §5.9.11.4
+  const std::uint64_t sa_key = rq.sa_key;
+  if (!res_) {
+    if (sa_key == 0) return invalid_field_in_parameter_list(8);
+    if (!remove_registrations(nexus, sa_key, uas)) return conflict();
+    ++generation_;
+    return good();
+  }
+  if (is_all_registrants(res_->type)) {
+    if (sa_key == 0) {
+      // Removes every other registration; the preempting nexus takes the reservation.
+      remove_registrations(nexus, std::nullopt, uas);
+      res_ = persistent{nexus, static_cast<pr_type>(rq.type)};
+    } else if (!remove_registrations(nexus, sa_key, uas)) {
+      return conflict();
+    }
+    ++generation_;
+    return good();
+  }
+  auto holder_key = keys_.count(res_->holder) ? keys_[res_->holder] : 0;
+  if (sa_key == holder_key) {
+    // Preempting the holder: its registrations go, the reservation moves to us (possibly
+    // with a new type); registrants that stay lose nothing but are told nothing either.
+    remove_registrations(nexus, sa_key, uas);
+    pr_type old = res_->type;
+    res_ = persistent{nexus, static_cast<pr_type>(rq.type)};
+    if (old != res_->type) {
+      for (const auto& [n, k] : keys_)
+        if (n != nexus) uas.push_back({n, asc::reservations_released});
+    }
+  } else {
+    if (sa_key == 0) return invalid_field_in_parameter_list(8);
+    if (!remove_registrations(nexus, sa_key, uas)) return conflict();
+  }
+  ++generation_;
+  return good();
 }
 
 task_result reservations::reserve6(nexus_id nexus, byte_span cdb) {

@@ -61,6 +61,25 @@ class reservations {
   bool holds(nexus_id nexus) const;
   void drop_registration(nexus_id nexus, std::vector<unit_attention>& uas, nexus_id by);
 
+  // The decoded fields of a PERSISTENT RESERVE OUT (SPC-4 §6.16.1, §6.16.3).
+  struct pr_out_request {
+    std::uint8_t action = 0;
+    std::uint8_t type = 0;
+    std::uint64_t key = 0;     // RESERVATION KEY
+    std::uint64_t sa_key = 0;  // SERVICE ACTION RESERVATION KEY
+  };
+  task_result pr_register(nexus_id nexus, const pr_out_request& rq,
+                          std::vector<unit_attention>& uas);
+  task_result pr_reserve(nexus_id nexus, const pr_out_request& rq);
+  task_result pr_release(nexus_id nexus, const pr_out_request& rq,
+                         std::vector<unit_attention>& uas);
+  task_result pr_preempt(nexus_id nexus, const pr_out_request& rq,
+                         std::vector<unit_attention>& uas);
+  // Removes the registrations of every nexus but `by` (holding `key`, when given), telling them
+  // REGISTRATIONS PREEMPTED; whether any went.
+  bool remove_registrations(nexus_id by, std::optional<std::uint64_t> key,
+                            std::vector<unit_attention>& uas);
+
   std::map<nexus_id, std::uint64_t> keys_;   // registrations
   std::map<nexus_id, bytes> transport_ids_;  // as last seen in a PR OUT from the nexus
   std::uint32_t generation_ = 0;             // PRGENERATION

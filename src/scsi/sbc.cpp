@@ -68,17 +68,13 @@ struct io_result {
 };
 // Keeps a READ's range locked and its device open while the transport sends file_data.
 struct range_hold {
-  range_hold(disk_unit* u, std::weak_ptr<bool> alive, disk_unit::range_handle h,
-             std::shared_ptr<storage::block_device> dev, std::shared_ptr<const void> keep)
-      : unit(u), alive(std::move(alive)), handle(h), dev(std::move(dev)), keep(std::move(keep)) {}
-  ~range_hold() {
-    if (!alive.expired()) unit->release_range(handle);
-  }
+  range_hold(disk_unit::range_release end, std::shared_ptr<storage::block_device> dev,
+             std::shared_ptr<const void> keep)
+      : end(std::move(end)), dev(std::move(dev)), keep(std::move(keep)) {}
+  ~range_hold() { end(); }
   range_hold(const range_hold&) = delete;
   range_hold& operator=(const range_hold&) = delete;
-  disk_unit* unit;
-  std::weak_ptr<bool> alive;
-  disk_unit::range_handle handle;
+  disk_unit::range_release end;
   std::shared_ptr<storage::block_device> dev;
   std::shared_ptr<const void> keep;  // block_device::file_extent::keep
 };
@@ -106,19 +102,19 @@ void disk_unit::read(const command_info& c, task t, completion done) {
     return done(invalid_field_in_cdb(length_byte(c.opcode)));
   std::uint64_t off = b.lba * info_.block_size;
   std::size_t len = std::size_t{b.blocks} * info_.block_size;
-  std::weak_ptr<bool> alive = alive_;
   const bool file_ok = t.file_data_ok && len >= file_data_min;
   with_range(
       b.lba, b.blocks, false,
-      [this, alive, off, len, file_ok, done = std::move(done)](range_handle h) mutable {
+      [this, off, len, file_ok, done = std::move(done)](range_handle h) mutable {
         if (auto fe = file_ok ? dev_->file_for(off, len) : storage::block_device::file_extent{};
             fe.fd >= 0) {
           // Zero copy: the transport sends the bytes from the file; the range stays
           // locked until it drops the hold (then the bytes are on the wire), which keeps
           // discards (exclusive, see unmap) from freeing the run meanwhile.
           task_result r;
-          r.file_in = {std::make_shared<range_hold>(this, alive, h, dev_, std::move(fe.keep)),
-                       fe.fd, fe.offset, len};
+          r.file_in = {
+              std::make_shared<range_hold>(range_release(this, h), dev_, std::move(fe.keep)), fe.fd,
+              fe.offset, len};
           return done(std::move(r));
         }
         // A page-cache hit completes here on the loop (one preadv2 with RWF_NOWAIT);
@@ -136,14 +132,13 @@ void disk_unit::read(const command_info& c, task t, completion done) {
               r.ec = dev->read(off, r.data);
               return r;
             },
-            [this, alive, h, done = std::move(done)](read_result r) mutable {
-              if (!alive.expired()) release(h);
+            releasing(h, [done = std::move(done)](read_result r) mutable {
               if (r.ec) {
                 log::scsi().warn("read failed: {}", r.ec.message());
                 return done(read_error());
               }
               done(good(std::move(r.data)));
-            });
+            }));
       });
 }
 
@@ -168,20 +163,18 @@ void disk_unit::write(const command_info& c, task t, completion done) {
   t.data_out.resize(len);
   std::uint64_t off = b.lba * info_.block_size;
   bool fua = b.fua && !wav;
-  std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, false,
-             [this, alive, off, fua, data = std::move(t.data_out),
+             [this, off, fua, data = std::move(t.data_out),
               done = std::move(done)](range_handle h) mutable {
                pool_.submit([dev = dev_, off, fua,
                              data = std::move(data)] { return dev->write(off, data, fua); },
-                            [this, alive, h, done = std::move(done)](std::error_code ec) mutable {
-                              if (!alive.expired()) release(h);
+                            releasing(h, [done = std::move(done)](std::error_code ec) mutable {
                               if (ec) {
                                 log::scsi().warn("write failed: {}", ec.message());
                                 return done(write_error());
                               }
                               done(good());
-                            });
+                            }));
              });
 }
 
@@ -201,9 +194,8 @@ void disk_unit::verify(const command_info& c, task t, completion done) {
   t.data_out.resize(need);
   std::uint64_t off = b.lba * info_.block_size;
   std::uint32_t bs = info_.block_size;
-  std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, false,
-             [this, alive, off, len, bs, bytchk = b.bytchk, data = std::move(t.data_out),
+             [this, off, len, bs, bytchk = b.bytchk, data = std::move(t.data_out),
               done = std::move(done)](range_handle h) mutable {
                pool_.submit(
                    [dev = dev_, off, len, bs, bytchk, data = std::move(data)] {
@@ -221,12 +213,11 @@ void disk_unit::verify(const command_info& c, task t, completion done) {
                      }
                      return r;
                    },
-                   [this, alive, h, done = std::move(done)](io_result r) mutable {
-                     if (!alive.expired()) release(h);
+                   releasing(h, [done = std::move(done)](io_result r) mutable {
                      if (r.ec) return done(read_error());
                      if (r.mismatch) return done(miscompare(*r.mismatch));
                      done(good());
-                   });
+                   }));
              });
 }
 
@@ -262,9 +253,8 @@ void disk_unit::write_same(const command_info& c, task t, completion done) {
   bool discard = b.unmap && info_.thin;
   std::uint64_t off = b.lba * info_.block_size;
   std::uint64_t total = b.blocks * std::uint64_t{info_.block_size};
-  std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, discard,  // exclusive when discarding: see unmap
-             [this, alive, off, total, discard, block = std::move(block),
+             [this, off, total, discard, block = std::move(block),
               done = std::move(done)](range_handle h) mutable {
                pool_.submit(
                    [dev = dev_, off, total, discard, block = std::move(block)] {
@@ -284,11 +274,10 @@ void disk_unit::write_same(const command_info& c, task t, completion done) {
                      }
                      return std::error_code{};
                    },
-                   [this, alive, h, done = std::move(done)](std::error_code ec) mutable {
-                     if (!alive.expired()) release(h);
+                   releasing(h, [done = std::move(done)](std::error_code ec) mutable {
                      if (ec) return done(write_error());
                      done(good());
-                   });
+                   }));
              });
 }
 
@@ -320,24 +309,21 @@ void disk_unit::unmap(task t, completion done) {
     ranges.emplace_back(lba * info_.block_size, std::uint64_t{count} * info_.block_size);
   }
   if (ranges.empty()) return done(good());
-  std::weak_ptr<bool> alive = alive_;
   // Exclusive: a zero-copy READ in flight over the range sends from the file run it was mapped
   // to (read above), and a discarded qcow2 cluster may be reused for other data at once.
-  with_range(
-      lo, hi - lo, true,
-      [this, alive, ranges = std::move(ranges), done = std::move(done)](range_handle h) mutable {
-        pool_.submit(
-            [dev = dev_, ranges = std::move(ranges)] {
-              for (auto [off, length] : ranges)
-                if (auto ec = dev->discard(off, length)) return ec;
-              return std::error_code{};
-            },
-            [this, alive, h, done = std::move(done)](std::error_code ec) mutable {
-              if (!alive.expired()) release(h);
-              if (ec) return done(write_error());
-              done(good());
-            });
-      });
+  with_range(lo, hi - lo, true,
+             [this, ranges = std::move(ranges), done = std::move(done)](range_handle h) mutable {
+               pool_.submit(
+                   [dev = dev_, ranges = std::move(ranges)] {
+                     for (auto [off, length] : ranges)
+                       if (auto ec = dev->discard(off, length)) return ec;
+                     return std::error_code{};
+                   },
+                   releasing(h, [done = std::move(done)](std::error_code ec) mutable {
+                     if (ec) return done(write_error());
+                     done(good());
+                   }));
+             });
 }
 
 void disk_unit::compare_and_write(task t, completion done) {
@@ -355,9 +341,8 @@ void disk_unit::compare_and_write(task t, completion done) {
   if (t.data_out.size() != 2 * len) return done(invalid_field_in_cdb(13));
   if (b.blocks == 0) return done(good());
   std::uint64_t off = b.lba * info_.block_size;
-  std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, true,
-             [this, alive, off, len, fua = b.fua, data = std::move(t.data_out),
+             [this, off, len, fua = b.fua, data = std::move(t.data_out),
               done = std::move(done)](range_handle h) mutable {
                pool_.submit(
                    [dev = dev_, off, len, fua, data = std::move(data)] {
@@ -370,12 +355,11 @@ void disk_unit::compare_and_write(task t, completion done) {
                      if (r.ec) r.data.resize(1);  // marks a write (not read) failure
                      return r;
                    },
-                   [this, alive, h, done = std::move(done)](io_result r) mutable {
-                     if (!alive.expired()) release(h);
+                   releasing(h, [done = std::move(done)](io_result r) mutable {
                      if (r.ec) return done(r.data.empty() ? read_error() : write_error());
                      if (r.mismatch) return done(miscompare(*r.mismatch));
                      done(good());
-                   });
+                   }));
              });
 }
 
@@ -392,9 +376,8 @@ void disk_unit::orwrite(task t, completion done) {
   if (t.data_out.size() < len) return done(short_data_out());
   t.data_out.resize(len);
   std::uint64_t off = b.lba * info_.block_size;
-  std::weak_ptr<bool> alive = alive_;
   with_range(b.lba, b.blocks, true,
-             [this, alive, off, len, fua = b.fua, data = std::move(t.data_out),
+             [this, off, len, fua = b.fua, data = std::move(t.data_out),
               done = std::move(done)](range_handle h) mutable {
                pool_.submit(
                    [dev = dev_, off, len, fua, data = std::move(data)]() mutable {
@@ -406,11 +389,10 @@ void disk_unit::orwrite(task t, completion done) {
                      if (r.ec) r.data.resize(1);
                      return r;
                    },
-                   [this, alive, h, done = std::move(done)](io_result r) mutable {
-                     if (!alive.expired()) release(h);
+                   releasing(h, [done = std::move(done)](io_result r) mutable {
                      if (r.ec) return done(r.data.empty() ? read_error() : write_error());
                      done(good());
-                   });
+                   }));
              });
 }
 

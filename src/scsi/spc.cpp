@@ -48,6 +48,11 @@ bytes vpd_page(const unit_info& u, std::uint8_t page) {
       w.u8(0x02).u8(0x01).u8(0).u8(
           static_cast<std::uint8_t>(std::min<std::size_t>(id.size(), 200)));
       w.append(std::string_view(id).substr(0, 200));
+      // Association = target port (01b), binary, PIV 0 (no protocol named: scsi knows no
+      // transport). Relative target port (SPC-4 §7.8.6.7) and target port group (§7.8.6.8), as
+      // REPORT TARGET PORT GROUPS reports them: Windows' MPIO and Linux ALUA match the two.
+      w.u8(0x01).u8(0x14).u8(0).u8(4).u16(0).u16(relative_target_port);
+      w.u8(0x01).u8(0x15).u8(0).u8(4).u16(0).u16(target_port_group);
       break;
     }
     case 0xb0:     // SBC-3 §6.5.3 Block Limits
@@ -60,7 +65,7 @@ bytes vpd_page(const unit_info& u, std::uint8_t page) {
       w.u32(u.thin ? u.max_unmap_blocks : 0);
       w.u32(u.thin ? u.max_unmap_descriptors : 0);
       w.u32(u.thin ? u.blocks_per_granule() : 0);  // OPTIMAL UNMAP GRANULARITY
-      w.u32(0);                                                             // UGAVALID = 0
+      w.u32(0);                                    // UGAVALID = 0
       w.u64(u.max_write_same_blocks);
       w.zeros(20);
       break;
@@ -93,7 +98,8 @@ bytes standard_inquiry(const unit_info& u) {
   w.u8(0x06);  // VERSION: SPC-4
   w.u8(0x12);  // HISUP = 1, RESPONSE DATA FORMAT = 2
   w.u8(91);    // ADDITIONAL LENGTH (96 - 5)
-  w.u8(0x00);  // SCCS ACC TPGS 3PC PROTECT all 0
+  w.u8(0x10);  // TPGS 01b: implicit asymmetric access (REPORT TARGET PORT GROUPS); SCCS ACC 3PC
+               // PROTECT 0
   w.u8(0x00);  // ENCSERV MULTIP ADDR16
   w.u8(0x02);  // CMDQUE
   ascii_field(w, u.vendor, 8);
@@ -128,6 +134,15 @@ void page_control(byte_writer& w, const unit_info& u, bool changeable) {  // SPC
   w.u16(0).u16(changeable ? 0 : 0xffff).u16(0);  // obsolete, BUSY TIMEOUT (unlimited), self-test
 }
 
+// SPC-4 §7.5.13 Informational Exceptions Control: there is no failure prediction to report.
+// DEXCPT = 1 (disabled), MRIE 0h, no interval or count; nothing changeable.
+void page_informational_exceptions(byte_writer& w, bool changeable) {
+  w.u8(0x1c).u8(0x0a);
+  w.u8(changeable ? 0 : 0x08);  // PERF EBF EWASC DEXCPT TEST EBACKERR LOGERR
+  w.u8(0x00);                   // MRIE
+  w.u32(0).u32(0);              // INTERVAL TIMER, REPORT COUNT
+}
+
 bool append_page(byte_writer& w, const unit_info& u, std::uint8_t page, bool changeable) {
   switch (page) {
     case 0x01:
@@ -139,10 +154,14 @@ bool append_page(byte_writer& w, const unit_info& u, std::uint8_t page, bool cha
     case 0x0a:
       page_control(w, u, changeable);
       return true;
-    case 0x3f:
+    case 0x1c:
+      page_informational_exceptions(w, changeable);
+      return true;
+    case 0x3f:  // in ascending page code order (SPC-4 §6.11)
       page_rw_recovery(w, changeable);
       page_caching(w, u, changeable);
       page_control(w, u, changeable);
+      page_informational_exceptions(w, changeable);
       return true;
     default:
       return false;
@@ -340,6 +359,34 @@ task_result report_supported_tmfs(byte_span cdb) {
   if (alloc < 4) return invalid_field_in_cdb(6);
   byte_writer w(4);
   w.u8(0xca).u8(0x00).u8(0).u8(0);  // ATS | ATSS | LURS | TRS (table 312)
+  return truncated(w.take(), alloc);
+}
+
+task_result report_target_port_groups(byte_span cdb) {
+  // SPC-4 §6.37 (MAINTENANCE IN, service action 0Ah). One target port group holding the one
+  // relative target port, always active/optimized: implicit asymmetric access (TPGS 01b) with
+  // nothing asymmetric about it, which is what Windows' MPIO and Linux's ALUA handler expect
+  // from a single-path target. PARAMETER DATA FORMAT 000b (length only) or 001b (extended).
+  std::uint8_t format = at(cdb, 1) >> 5;
+  if (format > 1) return invalid_field_in_cdb(1, 7);
+  std::uint32_t alloc = allocation_length(cdb);
+  byte_writer w;
+  w.u32(0);  // RETURN DATA LENGTH
+  if (format == 1) {
+    w.u8(0x10);  // FORMAT TYPE 001b
+    w.u8(0);     // IMPLICIT TRANSITION TIME: none happens
+    w.u16(0);
+  }
+  // Target port group descriptor (§6.37, table 290).
+  w.u8(0x80);  // PREF 1, ASYMMETRIC ACCESS STATE 0h (active/optimized)
+  w.u8(0x01);  // T_SUP O_SUP LBD_SUP U_SUP S_SUP AN_SUP 0, AO_SUP 1
+  w.u16(target_port_group);
+  w.u8(0);
+  w.u8(0x00);                          // STATUS CODE: no status available
+  w.u8(0);                             // vendor specific
+  w.u8(1);                             // TARGET PORT COUNT
+  w.u16(0).u16(relative_target_port);  // target port descriptor
+  w.put_u32_at(0, static_cast<std::uint32_t>(w.size() - 4));
   return truncated(w.take(), alloc);
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // SPC-4 / SBC-3 data-in builders that need no disk I/O: INQUIRY (standard + VPD), READ CAPACITY,
-// MODE SENSE / MODE SELECT, REPORT LUNS, REPORT SUPPORTED OPERATION CODES / TMFs, REQUEST SENSE.
+// MODE SENSE / MODE SELECT, REPORT LUNS, REPORT SUPPORTED OPERATION CODES / TMFs, REPORT TARGET
+// PORT GROUPS, REQUEST SENSE.
 // Pure functions: CDB (+ parameter data) and the unit's description in, task_result out.
 #include <algorithm>
 #include <cstdint>
@@ -10,6 +11,11 @@
 #include "scsi/task.hpp"
 
 namespace diskless::scsi {
+
+// Every unit is reached through one target port, alone in one target port group (VPD 83h,
+// REPORT TARGET PORT GROUPS, READ FULL STATUS).
+inline constexpr std::uint16_t relative_target_port = 1;
+inline constexpr std::uint16_t target_port_group = 1;
 
 // What the command set reports about a logical unit.
 struct unit_info {
@@ -57,6 +63,7 @@ task_result mode_select(const unit_info& u, byte_span cdb, byte_span params);
 task_result report_luns(byte_span cdb);
 task_result report_supported_opcodes(byte_span cdb);
 task_result report_supported_tmfs(byte_span cdb);
+task_result report_target_port_groups(byte_span cdb);
 // REQUEST SENSE data: `pending` is the unit attention (or other deferred condition) being reported,
 // or NO SENSE when absent.
 task_result request_sense(byte_span cdb, const sense_data* pending);

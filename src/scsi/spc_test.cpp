@@ -27,7 +27,7 @@ TEST(Inquiry, Standard) {
   auto r = inquiry(info(), cdb({0x12, 0, 0, 0, 255, 0}));
   ASSERT_TRUE(is_good(r));
   ASSERT_EQ(r.data_in.size(), 96u);
-  EXPECT_EQ(to_hex(byte_span(r.data_in).first(8)), to_hex(hex("00 00 06 12 5b 00 00 02")));
+  EXPECT_EQ(to_hex(byte_span(r.data_in).first(8)), to_hex(hex("00 00 06 12 5b 10 00 02")));
   EXPECT_EQ(to_string(byte_span(r.data_in).subspan(8, 28)), "DISKLESSVIRTUAL DISK    0001");
   EXPECT_EQ(to_hex(byte_span(r.data_in).subspan(58, 6)), to_hex(hex("00 a0 04 60 04 c0")));
 }
@@ -62,10 +62,14 @@ TEST(Inquiry, SerialAndDeviceIdentification) {
   ASSERT_TRUE(is_good(d));
   // NAA 3 designator first.
   EXPECT_EQ(to_hex(byte_span(d.data_in).first(16)),
-            to_hex(hex("00 83 00 35 01 03 00 08 31 23 45 67 89 ab cd ef")));
+            to_hex(hex("00 83 00 45 01 03 00 08 31 23 45 67 89 ab cd ef")));
   // Then the T10 vendor ID designator.
   EXPECT_EQ(to_hex(byte_span(d.data_in).subspan(16, 4)), to_hex(hex("02 01 00 25")));
-  EXPECT_EQ(to_string(byte_span(d.data_in).subspan(20)), "DISKLESSVIRTUAL DISK:DL0123456789ABCD");
+  EXPECT_EQ(to_string(byte_span(d.data_in).subspan(20, 0x25)),
+            "DISKLESSVIRTUAL DISK:DL0123456789ABCD");
+  // Then relative target port 1 and target port group 1 (association: target port).
+  EXPECT_EQ(to_hex(byte_span(d.data_in).subspan(20 + 0x25)),
+            to_hex(hex("01 14 00 04 00 00 00 01 01 15 00 04 00 00 00 01")));
   EXPECT_EQ(load_u16(d.data_in, 2), d.data_in.size() - 4);
 }
 
@@ -117,12 +121,13 @@ TEST(ModeSense, SixAllPagesWithBlockDescriptor) {
   auto r = mode_sense(info(), cdb({0x1a, 0, 0x3f, 0, 255, 0}));
   ASSERT_TRUE(is_good(r));
   auto& d = r.data_in;
-  ASSERT_EQ(d.size(), 4u + 8 + 12 + 20 + 12);
-  EXPECT_EQ(to_hex(byte_span(d).first(12)), to_hex(hex("37 00 10 08 00 00 08 00 00 00 02 00")));
+  ASSERT_EQ(d.size(), 4u + 8 + 12 + 20 + 12 + 12);
+  EXPECT_EQ(to_hex(byte_span(d).first(12)), to_hex(hex("43 00 10 08 00 00 08 00 00 00 02 00")));
   EXPECT_EQ(u8(d, 12), 0x01);
   EXPECT_EQ(u8(d, 24), 0x08);
   EXPECT_EQ(u8(d, 26), 0x04);  // WCE
   EXPECT_EQ(u8(d, 44), 0x0a);
+  EXPECT_EQ(u8(d, 56), 0x1c);
 }
 
 TEST(ModeSense, DbdAndReadOnlyAndChangeable) {
