@@ -1,6 +1,7 @@
 // Builds the protocol services for `serve`. Each protocol adds itself here.
 #include "app/services.hpp"
 
+#include "app/disk_provider.hpp"
 #include "boot/published.hpp"
 #include "dhcp/ra_server.hpp"
 #include "dhcp/server.hpp"
@@ -28,7 +29,6 @@ class boot_file_provider final : public tftp::file_provider {
 
 std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   std::vector<std::unique_ptr<service>> out;
-  (void)ctx;
   // DHCP, TFTP, iSCSI, HTTP: one line each, e.g.
   //   out.push_back(tftp::make_service(ctx, files));
   auto boot_files = std::make_shared<boot::published_files>(ctx.inventory);
@@ -41,7 +41,7 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   boot::on_script_served([w = std::weak_ptr(disks)](const mac_address& mac) {
     if (auto d = w.lock()) d->mark_new_boot(mac);
   });
-  out.push_back(iscsi::make_service(ctx, iscsi::make_disk_provider(ctx.pool, disks)));
+  out.push_back(iscsi::make_service(ctx, make_disk_provider(ctx.pool, disks)));
   if (auto h = http::make_service(ctx)) out.push_back(std::move(h));
   return out;
 }

@@ -49,15 +49,13 @@ class iscsi_service final : public app::service, public connection_owner {
   void apply(const inventory::inventory_ptr& inv) override {
     auto old = inv_;
     inv_ = inv;
-    std::set<std::string> reset;
-    for (auto& n : provider_->take_reset_requests(*inv)) reset.insert(n);
     auto all = conns_;
     for (auto& c : all) {
       if (!c->full_feature() || !c->host()) continue;
       auto* now = inv->find_host_by_name(c->host()->name);
       // Sessions of unchanged hosts survive a reload; removed or changed targets end.
       if (!now || !host_has_disk(*inv, *now) || !same_target(*old, *c->host(), *inv, *now) ||
-          !initiator_allowed(*inv, *now, c->initiator_name()) || reset.count(now->name)) {
+          !initiator_allowed(*inv, *now, c->initiator_name())) {
         c->close("target removed or changed by reload");
         continue;
       }
@@ -148,8 +146,7 @@ class iscsi_service final : public app::service, public connection_owner {
     if (it->second.lu && !c->reinstated) it->second.lu->nexus_lost(c->nexus());
     if (--it->second.sessions > 0) return;
     if (it->second.opening) return;  // the open completes with no waiter left
-    units_.erase(it);
-    provider_->closed(name);
+    units_.erase(it);                // the provider lets go of the disk when the unit is dropped
   }
 
  private:
@@ -209,10 +206,6 @@ class iscsi_service final : public app::service, public connection_owner {
 
 std::unique_ptr<app::service> make_service(app::context& ctx, std::unique_ptr<lun_provider> p) {
   return std::make_unique<iscsi_service>(ctx, std::move(p));
-}
-
-std::unique_ptr<app::service> make_service(app::context& ctx) {
-  return make_service(ctx, make_disk_provider(ctx.pool));
 }
 
 }  // namespace diskless::iscsi
