@@ -7,18 +7,22 @@
 namespace diskless::scsi {
 namespace {
 
-bool is_plain_write(std::uint8_t opcode) {
+// The CDB length of WRITE and WRITE AND VERIFY, 0 for other commands.
+std::size_t plain_write_length(std::uint8_t opcode) {
   switch (opcode) {
     case op::write6:
+      return 6;
     case op::write10:
-    case op::write12:
-    case op::write16:
     case op::write_verify10:
+      return 10;
+    case op::write12:
     case op::write_verify12:
+      return 12;
+    case op::write16:
     case op::write_verify16:
-      return true;
+      return 16;
     default:
-      return false;
+      return 0;
   }
 }
 
@@ -45,8 +49,9 @@ void set_transfer_length(bytes& cdb, std::uint32_t blocks) {
 }  // namespace
 
 write_fit fit_write_to_expected_length(task& t, std::uint32_t block_size) {
-  if (t.cdb.empty() || block_size == 0 || !is_plain_write(std::to_integer<std::uint8_t>(t.cdb[0])))
-    return {};
+  if (t.cdb.empty() || block_size == 0) return {};
+  const std::size_t need = plain_write_length(std::to_integer<std::uint8_t>(t.cdb[0]));
+  if (need == 0 || t.cdb.size() < need) return {};  // not a write, or a truncated CDB
   auto b = decode_block_cdb(t.cdb);
   if (!b) return {};
   // The transfer length in bytes, unsaturated (data_out_length's value before it is clamped).
