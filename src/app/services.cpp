@@ -2,6 +2,7 @@
 #include "app/services.hpp"
 
 #include "app/boot_service.hpp"
+#include "app/disk_provider.hpp"
 #include "boot/catalog.hpp"
 #include "dhcp/server.hpp"
 #include "disks/catalog.hpp"
@@ -24,7 +25,7 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   out.push_back(tftp::make_service(ctx, files));
   out.push_back(dhcp::make_service(ctx));
   out.push_back(ra::make_service(ctx));  // IPv6 RAs on the DHCP interface
-  out.push_back(iscsi::make_service(ctx, iscsi::make_disk_provider(ctx.pool, disks)));
+  out.push_back(iscsi::make_service(ctx, make_disk_provider(ctx.pool, disks)));
   if (auto h = http::make_service(ctx, files)) out.push_back(std::move(h));
   return out;
 }

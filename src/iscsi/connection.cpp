@@ -1,11 +1,10 @@
 #include "iscsi/connection.hpp"
 
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-
 #include <cerrno>
 #include <cstring>
 
+#include "iscsi/pdu_types.hpp"
+#include "iscsi/writer.hpp"
 #include "util/log.hpp"
 
 namespace diskless::iscsi {
@@ -52,8 +51,8 @@ void connection::start() {
 }
 
 void connection::close(std::string_view why) {
-  if (closed_) return;
-  closed_ = true;
+  if (phase_ == phase::closed) return;
+  phase_ = phase::closed;
   log::iscsi().info("{} ({}): connection closed: {}", peer_, initiator_, why);
   boost::system::error_code ec;
   sock_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
@@ -80,9 +79,9 @@ void connection::arm_timer() {
   timer_.expires_after(std::min<std::chrono::seconds>(tick, ping_after));
   timer_.async_wait([self = weak_from_this(), ping_after](const boost::system::error_code& ec) {
     auto c = self.lock();
-    if (ec || !c || c->closed_) return;
+    if (ec || !c || c->phase_ == phase::closed) return;
     auto now = std::chrono::steady_clock::now();
-    if (!c->session_ && !c->waiting_lu_ && now - c->started_ > login_timeout) {
+    if (!c->session_ && c->phase_ != phase::waiting_for_disk && now - c->started_ > login_timeout) {
       c->close("login not completed in time");
       return;
     }
@@ -97,13 +96,15 @@ void connection::arm_timer() {
 }
 
 void connection::do_read() {
-  if (closed_ || reading_ || paused_ || waiting_lu_ || close_after_flush_) return;
+  if (phase_ == phase::closed || phase_ == phase::waiting_for_disk || phase_ == phase::draining ||
+      reading_ || paused_)
+    return;
   reading_ = true;
   sock_.async_read_some(
       asio::buffer(rbuf_.data(), rbuf_.size()),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
         self->reading_ = false;
-        if (self->closed_) return;
+        if (self->phase_ == phase::closed) return;
         if (ec) {
           self->close(ec == asio::error::eof ? "peer closed" : ec.message());
           return;
@@ -121,7 +122,7 @@ void connection::on_read(std::size_t n) {
 }
 
 bool connection::process(byte_span& in) {
-  while (!in.empty() && !closed_ && !waiting_lu_ && !close_after_flush_) {
+  while (!in.empty() && (phase_ == phase::login || phase_ == phase::full_feature)) {
     auto st = framer_.feed(in);
     if (st == framer::status::need_more) break;
     if (st == framer::status::error) {
@@ -133,14 +134,14 @@ bool connection::process(byte_span& in) {
     auto p = framer_.take();
     if (!handle(std::move(p), framer_.data_digest_failed())) return false;
   }
-  return !closed_;
+  return phase_ != phase::closed;
 }
 
 bool connection::handle(pdu p, bool digest_failed) {
   if (session_) {
-    if (!session_->on_pdu(std::move(p), digest_failed)) close_after_flush_ = true;
-    if (close_after_flush_ && wq_.empty() && !writing_) close("session ended");
-    return !closed_;
+    if (!session_->on_pdu(std::move(p), digest_failed)) phase_ = phase::draining;
+    if (phase_ == phase::draining && wq_.empty() && !writing_) close("session ended");
+    return phase_ != phase::closed;
   }
   if (!login_) return false;
   if (digest_failed) {  // digests are not in force during login; cannot happen
@@ -153,12 +154,12 @@ bool connection::handle(pdu p, bool digest_failed) {
       send(std::move(s.response));
       return true;
     case login_machine::kind::failed:
-      close_after_flush_ = true;
+      phase_ = phase::draining;
       send(std::move(s.response));
       return false;
     case login_machine::kind::complete:
       login_complete(std::move(s));
-      return !closed_;
+      return phase_ != phase::closed;
   }
   return true;
 }
@@ -171,7 +172,7 @@ void connection::login_complete(login_machine::step s) {
   host_ = login_->host();
   auto finish = [this](out_pdu response, lu_ptr lu) {
     std::uint16_t tsih = owner_.new_tsih();
-    response.h().set_u16(14, tsih);
+    bhs::set_login_tsih(response, tsih);
     auto params = login_->params();
     session_config cfg;
     cfg.params = params;
@@ -193,20 +194,20 @@ void connection::login_complete(login_machine::step s) {
     log::iscsi().info("{}: {} logged in to {} (session {})", peer_, initiator_,
                       host_ ? inv_->target_iqn(*host_) : "discovery", tsih);
     login_.reset();
+    phase_ = phase::full_feature;
   };
   if (login_->discovery()) {
     finish(std::move(s.response), nullptr);
     return;
   }
-  waiting_lu_ = true;
+  phase_ = phase::waiting_for_disk;
   auto response = std::make_shared<out_pdu>(std::move(s.response));
   owner_.attach(shared_from_this(),
                 [self = weak_from_this(), response, finish](result<lu_ptr> lu) mutable {
                   auto c = self.lock();
-                  if (!c || c->closed_) return;
-                  c->waiting_lu_ = false;
+                  if (!c || c->phase_ == phase::closed) return;
                   if (!lu) {
-                    c->close_after_flush_ = true;
+                    c->phase_ = phase::draining;
                     c->send(c->login_->failure(login_status::service_unavailable));
                     return;
                   }
@@ -224,7 +225,7 @@ void connection::login_complete(login_machine::step s) {
 }
 
 void connection::send(out_pdu p) {
-  if (closed_) return;
+  if (phase_ == phase::closed) return;
   write_item item{std::move(p), {}};
   item.f = frame_for(item.p, digests_h_, digests_d_);
   wq_bytes_ += item.f.head_len + item.p.length + item.f.tail_len;
@@ -234,7 +235,7 @@ void connection::send(out_pdu p) {
 }
 
 void connection::do_write() {
-  if (writing_ || closed_ || wq_.empty()) return;
+  if (writing_ || phase_ == phase::closed || wq_.empty()) return;
   writing_ = true;
   // A file-backed PDU (and what follows it) goes out from the pool: sendfile may wait for the
   // disk, which the loop never does.
@@ -263,7 +264,7 @@ void connection::do_write() {
   asio::async_write(sock_, bufs,
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->writing_ = false;
-                      if (self->closed_) return;
+                      if (self->phase_ == phase::closed) return;
                       if (ec) {
                         self->close(ec.message());
                         return;
@@ -272,76 +273,11 @@ void connection::do_write() {
                     });
 }
 
-namespace {
-
-// What a pool thread sends: one file-backed PDU as header bytes, file range, trailer bytes.
-struct file_piece {
-  std::array<std::byte, bhs_size + 4> head{};
-  std::size_t head_len = 0;
-  int fd = -1;
-  std::uint64_t offset = 0;
-  std::size_t length = 0;
-  std::array<std::byte, 8> tail{};
-  std::size_t tail_len = 0;
-  std::size_t total() const { return head_len + length + tail_len; }
-};
-
-struct file_progress {
-  std::size_t items = 0;  // pieces completely sent
-  std::size_t pos = 0;    // bytes of the next piece already sent
-  int err = 0;            // errno of a failure (the connection must end), 0 if none
-};
-
-// Sends pieces from byte `pos` of the first on a non-blocking socket until done or EAGAIN.
-file_progress send_pieces(int sock, const std::vector<file_piece>& pieces, std::size_t pos) {
-  file_progress p;
-  p.pos = pos;
-  for (const auto& pc : pieces) {
-    while (p.pos < pc.total()) {
-      ssize_t k;
-      if (p.pos < pc.head_len) {
-        // MSG_MORE: the header joins the data that follows in one segment.
-        k = ::send(sock, pc.head.data() + p.pos, pc.head_len - p.pos, MSG_NOSIGNAL | MSG_MORE);
-      } else if (p.pos < pc.head_len + pc.length) {
-        std::size_t done = p.pos - pc.head_len;
-        off_t off = static_cast<off_t>(pc.offset + done);
-        k = ::sendfile(sock, pc.fd, &off, pc.length - done);
-        if (k == 0) {  // the image shrank under us: the promised bytes cannot be sent
-          p.err = EIO;
-          return p;
-        }
-      } else {
-        std::size_t done = p.pos - pc.head_len - pc.length;
-        k = ::send(sock, pc.tail.data() + done, pc.tail_len - done, MSG_NOSIGNAL);
-      }
-      if (k < 0) {
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) p.err = errno;
-        return p;
-      }
-      p.pos += static_cast<std::size_t>(k);
-    }
-    ++p.items;
-    p.pos = 0;
-  }
-  return p;
-}
-
-}  // namespace
-
 void connection::send_on_pool() {
-  std::vector<file_piece> pieces(in_flight_items_);
-  for (std::size_t i = 0; i < in_flight_items_; ++i) {
-    auto& it = wq_[i];
-    auto& pc = pieces[i];
-    pc.head = it.f.head;
-    pc.head_len = it.f.head_len;
-    pc.fd = it.p.file_fd;
-    pc.offset = it.p.offset;
-    pc.length = it.p.length;
-    pc.tail = it.f.tail;
-    pc.tail_len = it.f.tail_len;
-  }
+  std::vector<file_piece> pieces;
+  pieces.reserve(in_flight_items_);
+  for (std::size_t i = 0; i < in_flight_items_; ++i)
+    pieces.push_back(file_piece::of(wq_[i].p, wq_[i].f));
   pool_sending_ = true;
   owner_.pool().submit(
       [sock = sock_.native_handle(), pieces = std::move(pieces), pos = file_pos_] {
@@ -349,7 +285,7 @@ void connection::send_on_pool() {
       },
       [self = shared_from_this()](file_progress p) {
         self->pool_sending_ = false;
-        if (self->closed_) {
+        if (self->phase_ == phase::closed) {
           boost::system::error_code ec;
           self->sock_.close(ec);  // deferred by close() while the pool used the descriptor
           self->writing_ = false;
@@ -368,7 +304,7 @@ void connection::send_on_pool() {
           if (p.items) self->wrote_partial(p.items);
           self->sock_.async_wait(asio::socket_base::wait_write,
                                  [self](const boost::system::error_code& ec) {
-                                   if (self->closed_) {
+                                   if (self->phase_ == phase::closed) {
                                      self->writing_ = false;
                                      return;
                                    }
@@ -397,7 +333,7 @@ void connection::wrote_partial(std::size_t items) {
 void connection::wrote(std::size_t items) {
   wrote_partial(items);
   in_flight_items_ = 0;
-  if (wq_.empty() && close_after_flush_) {
+  if (wq_.empty() && phase_ == phase::draining) {
     close("session ended");
     return;
   }

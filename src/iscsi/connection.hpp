@@ -91,10 +91,14 @@ class connection : public std::enable_shared_from_this<connection> {
   std::deque<write_item> wq_;
   std::size_t wq_bytes_ = 0;
   std::size_t in_flight_items_ = 0;
-  std::size_t file_pos_ = 0;  // bytes of wq_.front() already sent by send_on_pool
+  std::size_t file_pos_ = 0;   // bytes of wq_.front() already sent by send_on_pool
   bool pool_sending_ = false;  // a pool thread uses the socket: close() must not close its fd
-  bool writing_ = false, reading_ = false, paused_ = false, waiting_lu_ = false;
-  bool close_after_flush_ = false, closed_ = false;
+  // Where the connection is in its life (RFC 7143 §6: login, then full feature phase); draining:
+  // the session or login has ended, queued output goes out, then the connection closes.
+  enum class phase { login, waiting_for_disk, full_feature, draining, closed };
+  phase phase_ = phase::login;
+  // Transfers in progress (independent of the phase).
+  bool writing_ = false, reading_ = false, paused_ = false;
   std::chrono::steady_clock::time_point last_rx_, started_;
   std::string peer_;
 };

@@ -45,48 +45,43 @@ login_machine::login_machine(login_config cfg)
   if (!cfg_.random) cfg_.random = default_random;
 }
 
-out_pdu login_machine::response(const pdu& req, bool transit, std::uint8_t csg, std::uint8_t nsg,
-                                const key_values& kv, login_status st) {
-  out_pdu r;
-  r.set_opcode(opcode::login_response);
-  auto h = r.h();
-  std::uint8_t f = static_cast<std::uint8_t>((csg & 3) << 2);
-  if (transit) f |= 0x80 | (nsg & 3);
-  h.set_u8(1, f);
-  h.set_u8(2, 0);                                        // Version-max
-  h.set_u8(3, 0);                                        // Version-active
-  std::memcpy(r.bhs.data() + 8, req.bhs.data() + 8, 6);  // ISID
-  h.set_u16(14, tsih_);
-  h.set_u32(16, req.itt());
-  h.set_u32(24, stat_sn_++);
-  h.set_u32(28, cmd_sn_);
-  h.set_u32(32, cmd_sn_ + login_window - 1);
-  h.set_u8(36, static_cast<std::uint8_t>(static_cast<std::uint16_t>(st) >> 8));
-  h.set_u8(37, static_cast<std::uint8_t>(static_cast<std::uint16_t>(st) & 0xff));
+out_pdu login_machine::response(const bhs::isid_bytes& isid, std::uint32_t itt, bool transit,
+                                std::uint8_t csg, std::uint8_t nsg, const key_values& kv,
+                                login_status st) {
+  // Version-max and Version-active 0 (§11.13.2-3).
+  auto r = bhs::login_response{.transit = transit,
+                               .csg = csg,
+                               .nsg = nsg,
+                               .isid = isid,
+                               .tsih = tsih_,
+                               .itt = itt,
+                               .sns = {stat_sn_++, cmd_sn_, cmd_sn_ + login_window - 1},
+                               .status = static_cast<std::uint16_t>(st)}
+               .encode();
   if (!kv.empty()) r.attach(encode_text(kv));
   return r;
 }
 
 out_pdu login_machine::failure(login_status st) {
-  pdu dummy;
-  std::memcpy(dummy.bhs.data() + 8, isid_.data(), 6);
-  store_u32(dummy.bhs, 16, itt_);
   --stat_sn_;  // it replaces the completing response, which took this StatSN
-  return response(dummy, false, static_cast<std::uint8_t>(stage_), 0, {}, st);
+  return response(isid_, itt_, false, static_cast<std::uint8_t>(stage_), 0, {}, st);
 }
 
 login_machine::step login_machine::fail(const pdu& req, login_status st) {
   log::iscsi().info("login from '{}' refused: status {:04x}", initiator_,
                     static_cast<std::uint16_t>(st));
-  return {kind::failed, response(req, false, static_cast<std::uint8_t>(stage_), 0, {}, st)};
+  const bhs::login_request_view v{req.bhs};
+  return {kind::failed,
+          response(v.isid(), v.itt(), false, static_cast<std::uint8_t>(stage_), 0, {}, st)};
 }
 
 login_status login_machine::first_pdu(const pdu& req, const key_values& kv) {
   // §11.12.4: Version-min above what we speak (0x00) cannot work.
-  if (req.u8(3) > 0) return login_status::unsupported_version;
-  std::memcpy(isid_.data(), req.bhs.data() + 8, 6);
-  tsih_ = req.u16(14);
-  cmd_sn_ = req.u32(24);
+  const bhs::login_request_view v{req.bhs};
+  if (v.version_min() > 0) return login_status::unsupported_version;
+  isid_ = v.isid();
+  tsih_ = v.tsih();
+  cmd_sn_ = v.cmd_sn();
   auto* name = find_key(kv, "InitiatorName");
   if (!name || name->empty()) return login_status::missing_parameter;  // §13.5
   initiator_ = *name;
@@ -185,24 +180,24 @@ login_status login_machine::security(const key_values& kv, key_values& reply) {
 
 login_machine::step login_machine::on_pdu(const pdu& req) {
   if (req.op() != opcode::login) return fail(req, login_status::invalid_during_login);
-  const std::uint8_t flags = req.flags();
-  const bool transit = flags & 0x80, cont = flags & 0x40;
-  const std::uint8_t csg = (flags >> 2) & 3, nsg = flags & 3;
+  const bhs::login_request_view v{req.bhs};
+  const bool transit = v.transit(), cont = v.continue_();
+  const std::uint8_t csg = v.csg(), nsg = v.nsg();
   // §11.12.2: T and C never together; CSG is 0 or 1; NSG (when T) is a later stage, never 2.
   if ((transit && cont) || csg > 1 || (transit && (nsg <= csg || nsg == 2)))
     return fail(req, login_status::initiator_error);
   if (!started_) {
     stage_ = csg;
     itt_ = req.itt();
-  } else if (csg != stage_ || std::memcmp(req.bhs.data() + 8, isid_.data(), 6) != 0) {
+  } else if (csg != stage_ || v.isid() != isid_) {
     return fail(req, login_status::initiator_error);
   }
   itt_ = req.itt();
   pending_.insert(pending_.end(), req.data.begin(), req.data.end());
   if (pending_.size() > 65536) return fail(req, login_status::out_of_resources);
   if (cont) {  // §6.3: answer a continued request with an empty response, same stage
-    if (!started_) std::memcpy(isid_.data(), req.bhs.data() + 8, 6);
-    return {kind::reply, response(req, false, csg, 0, {})};
+    if (!started_) isid_ = v.isid();
+    return {kind::reply, response(v.isid(), v.itt(), false, csg, 0, {})};
   }
   auto kv = parse_text(pending_);
   pending_.clear();
@@ -239,7 +234,7 @@ login_machine::step login_machine::on_pdu(const pdu& req) {
     auth_ok = true;  // no AuthMethod sent
   bool go = transit && auth_ok;
   if (stage_ == 1 || (go && nsg == 3)) neg_.declare(reply);  // §13.12: our MRDSL, once
-  auto out = response(req, go, static_cast<std::uint8_t>(stage_), nsg, reply);
+  auto out = response(v.isid(), v.itt(), go, static_cast<std::uint8_t>(stage_), nsg, reply);
   if (!go) return {kind::reply, std::move(out)};
   if (nsg == 3) return {kind::complete, std::move(out)};
   stage_ = nsg;

@@ -10,6 +10,7 @@
 
 #include "inventory/model.hpp"
 #include "iscsi/pdu.hpp"
+#include "iscsi/pdu_types.hpp"
 #include "iscsi/text.hpp"
 
 namespace diskless::iscsi {
@@ -74,8 +75,8 @@ class login_machine {
  private:
   enum class auth { undecided, none, chap_wait_a, chap_wait_r, done };
   step fail(const pdu& req, login_status st);
-  out_pdu response(const pdu& req, bool transit, std::uint8_t csg, std::uint8_t nsg,
-                   const key_values& kv, login_status st = login_status::success);
+  out_pdu response(const bhs::isid_bytes& isid, std::uint32_t itt, bool transit, std::uint8_t csg,
+                   std::uint8_t nsg, const key_values& kv, login_status st = login_status::success);
   login_status first_pdu(const pdu& req, const key_values& kv);
   login_status security(const key_values& kv, key_values& reply);
 

@@ -1,9 +1,7 @@
 #include "iscsi/server.hpp"
 
-#include <map>
-#include <set>
-
 #include "iscsi/connection.hpp"
+#include "iscsi/registry.hpp"
 #include "iscsi/target.hpp"
 #include "util/asio.hpp"
 #include "util/log.hpp"
@@ -49,15 +47,13 @@ class iscsi_service final : public app::service, public connection_owner {
   void apply(const inventory::inventory_ptr& inv) override {
     auto old = inv_;
     inv_ = inv;
-    std::set<std::string> reset;
-    for (auto& n : provider_->take_reset_requests(*inv)) reset.insert(n);
     auto all = conns_;
     for (auto& c : all) {
       if (!c->full_feature() || !c->host()) continue;
       auto* now = inv->find_host_by_name(c->host()->name);
       // Sessions of unchanged hosts survive a reload; removed or changed targets end.
       if (!now || !host_has_disk(*inv, *now) || !same_target(*old, *c->host(), *inv, *now) ||
-          !initiator_allowed(*inv, *now, c->initiator_name()) || reset.count(now->name)) {
+          !initiator_allowed(*inv, *now, c->initiator_name())) {
         c->close("target removed or changed by reload");
         continue;
       }
@@ -104,30 +100,10 @@ class iscsi_service final : public app::service, public connection_owner {
       other->close("session reinstated by a new login");
     }
     auto* h = c->host();
-    auto& u = units_[h->name];
-    ++u.sessions;
     c->attached = true;
-    if (u.lu) {
-      done(u.lu);
-      return;
-    }
-    u.waiters.push_back(std::move(done));
-    if (u.opening) return;
-    u.opening = true;
-    std::string name = h->name;
-    provider_->open(inv_, *h, reinstated, [this, name](result<lu_ptr> lu) {
-      auto it = units_.find(name);
-      if (it == units_.end()) return;  // every waiter went away meanwhile
-      auto waiters = std::move(it->second.waiters);
-      it->second.waiters.clear();
-      it->second.opening = false;
-      if (lu) it->second.lu = *lu;
-      for (auto& w : waiters) {
-        if (lu)
-          w(*lu);
-        else
-          w(error{lu.error_message()});
-      }
+    if (!units_.attach(h->name, std::move(done))) return;
+    provider_->open(inv_, *h, reinstated, [this, name = h->name](result<lu_ptr> lu) {
+      units_.opened(name, std::move(lu));
     });
   }
 
@@ -142,24 +118,11 @@ class iscsi_service final : public app::service, public connection_owner {
     }
     if (!c->attached || !c->host()) return;
     c->attached = false;
-    auto name = c->host()->name;
-    auto it = units_.find(name);
-    if (it == units_.end()) return;
-    if (it->second.lu && !c->reinstated) it->second.lu->nexus_lost(c->nexus());
-    if (--it->second.sessions > 0) return;
-    if (it->second.opening) return;  // the open completes with no waiter left
-    units_.erase(it);
-    provider_->closed(name);
+    auto lu = units_.detach(c->host()->name);
+    if (lu && !c->reinstated) lu->nexus_lost(c->nexus());
   }
 
  private:
-  struct unit {
-    lu_ptr lu;
-    int sessions = 0;
-    bool opening = false;
-    std::vector<unique_function<void(result<lu_ptr>)>> waiters;
-  };
-
   result<void> listen() {
     boost::system::error_code ec;
     auto addr = inv_->server.address ? asio::ip::address_v4(inv_->server.address->value())
@@ -199,7 +162,7 @@ class iscsi_service final : public app::service, public connection_owner {
   std::unique_ptr<lun_provider> provider_;
   asio::ip::tcp::acceptor acceptor_;
   std::vector<std::shared_ptr<connection>> conns_;
-  std::map<std::string, unit> units_;
+  unit_registry units_;
   std::uint16_t tsih_ = 0;
   bool stopped_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
@@ -209,10 +172,6 @@ class iscsi_service final : public app::service, public connection_owner {
 
 std::unique_ptr<app::service> make_service(app::context& ctx, std::unique_ptr<lun_provider> p) {
   return std::make_unique<iscsi_service>(ctx, std::move(p));
-}
-
-std::unique_ptr<app::service> make_service(app::context& ctx) {
-  return make_service(ctx, make_disk_provider(ctx.pool));
 }
 
 }  // namespace diskless::iscsi

@@ -8,8 +8,7 @@
 
 namespace diskless::iscsi {
 
-// Disks come from make_disk_provider(ctx.pool).
-std::unique_ptr<app::service> make_service(app::context& ctx);
+// Disks come from `p` (app/disk_provider.hpp in the binary).
 std::unique_ptr<app::service> make_service(app::context& ctx, std::unique_ptr<lun_provider> p);
 
 }  // namespace diskless::iscsi

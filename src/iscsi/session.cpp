@@ -3,57 +3,37 @@
 #include <algorithm>
 #include <cstring>
 
+#include "iscsi/pdu_types.hpp"
 #include "iscsi/target.hpp"
+#include "scsi/cdb.hpp"
+#include "scsi/null_lun.hpp"
+#include "scsi/sense.hpp"
 #include "util/log.hpp"
 
 namespace diskless::iscsi {
 namespace {
 
-// Serial number arithmetic (RFC 1982, as §4.2.2.1 requires for CmdSN).
-bool sn_lt(std::uint32_t a, std::uint32_t b) {
-  return a != b && static_cast<std::int32_t>(a - b) < 0;
-}
-
-// Reject reasons (§11.17.1).
-constexpr std::uint8_t reject_data_digest = 0x02, reject_protocol = 0x04,
-                       reject_not_supported = 0x05, reject_invalid_field = 0x09;
-
-// SCSI Response / Data-In residual flags (§11.4.5, §11.7.5).
-constexpr std::uint8_t flag_overflow = 0x04, flag_underflow = 0x02;
+using bhs::flag_overflow;
+using bhs::flag_underflow;
+using bhs::reject_data_digest;
+using bhs::reject_invalid_field;
+using bhs::reject_not_supported;
+using bhs::reject_protocol;
 
 }  // namespace
-
-bytes make_sense(std::uint8_t key, std::uint8_t asc, std::uint8_t ascq) {
-  bytes s(18, std::byte{0});
-  s[0] = std::byte{0x70};
-  s[2] = std::byte{key};
-  s[7] = std::byte{10};
-  s[12] = std::byte{asc};
-  s[13] = std::byte{ascq};
-  return s;
-}
 
 session::session(session_config cfg, std::shared_ptr<scsi::logical_unit> lu, send_fn send)
     : cfg_(std::move(cfg)), lu_(std::move(lu)), send_(std::move(send)) {}
 
 session::~session() = default;  // alive_ goes away: late completions see an expired token
 
-void session::fill_sn(out_pdu& o, bool advance_stat_sn) {
-  auto h = o.h();
-  h.set_u32(24, advance_stat_sn ? cfg_.stat_sn++ : cfg_.stat_sn);
-  h.set_u32(28, cfg_.exp_cmd_sn);
-  h.set_u32(32, max_cmd_sn());
+bhs::status_sns session::sns(bool advance_stat_sn) {
+  return {advance_stat_sn ? cfg_.stat_sn++ : cfg_.stat_sn, cfg_.exp_cmd_sn, max_cmd_sn()};
 }
 
 void session::reject(const pdu& p, std::uint8_t reason) {
   // §11.17: the rejected PDU's header is the data segment.
-  out_pdu o;
-  o.set_opcode(opcode::reject);
-  auto h = o.h();
-  h.set_u8(1, 0x80);
-  h.set_u8(2, reason);
-  h.set_u32(16, reserved_tag);
-  fill_sn(o, true);
+  auto o = bhs::reject{.reason = reason, .sns = sns(true)}.encode();
   o.attach(bytes(p.bhs.begin(), p.bhs.end()));
   send_(std::move(o));
 }
@@ -84,7 +64,7 @@ bool session::dispatch(pdu p) {
         reject(p, reject_protocol);  // §4.3: discovery sessions carry Text and Logout only
         return true;
       }
-      bool ping_reply = p.op() == opcode::nop_out && p.itt() == reserved_tag;
+      const bool ping_reply = p.op() == opcode::nop_out && p.itt() == reserved_tag;
       if (p.immediate() || ping_reply) {
         if (p.op() == opcode::scsi_command) return command(std::move(p));
         if (p.op() == opcode::task_mgmt) return task_mgmt(p);
@@ -109,7 +89,7 @@ bool session::dispatch(pdu p) {
 // §4.2.2.1: a non-immediate command is processed in CmdSN order; one outside
 // [ExpCmdSN, MaxCmdSN] is silently ignored.
 bool session::ordered_entry(pdu p, bool is_task) {
-  std::uint32_t sn = p.u32(24);
+  const std::uint32_t sn = bhs::request_cmd_sn(p.bhs);
   if (sn_lt(sn, cfg_.exp_cmd_sn) || sn_lt(max_cmd_sn(), sn) || waiting_.count(sn)) {
     log::iscsi().debug("CmdSN {} outside [{}, {}]: ignored", sn, cfg_.exp_cmd_sn, max_cmd_sn());
     return true;
@@ -167,33 +147,19 @@ void session::release_ordered() {
   }
 }
 
+// Only LUN 0 exists: commands to other LUNs are answered by scsi's null LUN; REPORT LUNS works
+// through any LUN (SPC-4 §6.33), so it goes to the unit.
 bool session::unknown_lun(task_state& ts) {
-  // Only LUN 0 exists. SPC-4 §6.6.2: INQUIRY to a missing LUN reports peripheral qualifier 011b;
-  // REPORT LUNS works through any LUN; anything else is LOGICAL UNIT NOT SUPPORTED (25h/00h).
-  std::uint8_t op = std::to_integer<std::uint8_t>(ts.t.cdb[0]);
-  if (ts.t.lun == 0 || op == 0xa0) return false;
-  scsi::task_result r;
-  if (op == 0x12) {
-    bytes inq(36, std::byte{0});
-    inq[0] = std::byte{0x7f};
-    inq[2] = std::byte{0x06};
-    inq[3] = std::byte{0x02};
-    inq[4] = std::byte{31};
-    r.data_in = std::move(inq);
-    std::uint32_t alloc = load_u16(ts.t.cdb, 3);
-    r.data_in.truncate(alloc);
-  } else {
-    r.st = scsi::status::check_condition;
-    r.sense = make_sense(0x05, 0x25, 0x00);
-  }
-  respond(ts, std::move(r));
+  if (ts.t.lun == 0 || (!ts.t.cdb.empty() && ts.t.cdb[0] == std::byte{scsi::op::report_luns}))
+    return false;
+  respond(ts, scsi::execute_null_lun(ts.t));
   return true;
 }
 
 bool session::command(pdu p) {
-  const std::uint8_t flags = p.flags();
-  const bool read = flags & 0x40, write = flags & 0x20;
-  const std::uint32_t itt = p.itt(), edtl = p.u32(20);
+  const bhs::scsi_command_view v{p.bhs};
+  const bool read = v.read(), write = v.write();
+  const std::uint32_t itt = v.itt(), edtl = v.expected_length();
   if (tasks_.count(itt)) {
     reject(p, reject_invalid_field);  // ITT must be unique among live tasks (§11.2.1.8)
     return true;
@@ -201,13 +167,13 @@ bool session::command(pdu p) {
   auto ts = std::make_unique<task_state>();
   auto& t = ts->t;
   t.nexus = cfg_.nexus;
-  t.lun = decode_lun(p.lun_field());
+  t.lun = decode_lun(v.lun_field());
   t.tag = itt;
   t.expected_length = edtl;
   t.data_in_expected = read;
   t.data_out_expected = write;
   t.file_data_ok = !cfg_.params.data_digest;  // a data digest needs the bytes in memory
-  t.cdb.assign(p.bhs.begin() + 32, p.bhs.end());
+  t.cdb.assign(v.cdb().begin(), v.cdb().end());
   // §11.3.5 / §11.2.1.4: an Extended CDB AHS (type 1) carries CDB bytes beyond 16.
   byte_reader ahs(p.ahs);
   while (ahs.remaining() >= 4) {
@@ -221,8 +187,8 @@ bool session::command(pdu p) {
       t.cdb.insert(t.cdb.end(), ext.begin(), ext.end());
     }
   }
-  ts->cmd_sn = p.u32(24);
-  ts->ordered = p.immediate();
+  ts->cmd_sn = v.cmd_sn();
+  ts->ordered = v.immediate();
   const std::uint32_t imm = static_cast<std::uint32_t>(p.data.size());
   if (imm && (!write || !cfg_.params.immediate_data || imm > edtl ||
               imm > cfg_.params.first_burst_length)) {
@@ -232,10 +198,8 @@ bool session::command(pdu p) {
   auto* raw = ts.get();
   tasks_[itt] = std::move(ts);
   if (write && edtl > cfg_.max_task_bytes) {
-    scsi::task_result r;
-    r.st = scsi::status::check_condition;
-    r.sense = make_sense(0x05, 0x24, 0x00);
-    respond(*raw, std::move(r));
+    respond(*raw, scsi::check_condition(scsi::sense_key::illegal_request,
+                                        scsi::asc::invalid_field_in_cdb));
     return true;
   }
   if (write && edtl) {
@@ -260,32 +224,29 @@ void session::send_r2ts(task_state& ts) {
     std::uint32_t ttt = next_ttt_++;
     if (next_ttt_ == reserved_tag) next_ttt_ = 1;
     r2ts_[ttt] = r2t_state{ts.t.tag, ts.r2t_next, len};
-    out_pdu o;
-    o.set_opcode(opcode::r2t);
-    auto h = o.h();
-    h.set_u8(1, 0x80);
-    store_u64(o.bhs, 8, encode_lun(ts.t.lun));
-    h.set_u32(16, ts.t.tag);
-    h.set_u32(20, ttt);
-    fill_sn(o, false);
-    h.set_u32(36, ts.r2t_sn++);
-    h.set_u32(40, ts.r2t_next);
-    h.set_u32(44, len);
-    send_(std::move(o));
+    send_(bhs::r2t{.lun_field = encode_lun(ts.t.lun),
+                   .itt = ts.t.tag,
+                   .ttt = ttt,
+                   .sns = sns(false),
+                   .r2t_sn = ts.r2t_sn++,
+                   .buffer_offset = ts.r2t_next,
+                   .desired_length = len}
+              .encode());
     ts.r2t_next += len;
     ++ts.r2t_out;
   }
 }
 
 bool session::data_out(const pdu& p) {
-  auto it = tasks_.find(p.itt());
+  const bhs::data_out_view v{p.bhs};
+  auto it = tasks_.find(v.itt());
   if (it == tasks_.end()) {
-    // Data for an aborted or refused task: nothing to do (§4.2.3.? ABORT semantics).
-    log::iscsi().debug("Data-Out for unknown ITT {:#x} dropped", p.itt());
+    // Data for an aborted or refused task: nothing to do (SAM-5 §7.2: an aborted task ends).
+    log::iscsi().debug("Data-Out for unknown ITT {:#x} dropped", v.itt());
     return true;
   }
   auto& ts = *it->second;
-  const std::uint32_t ttt = p.u32(20), data_sn = p.u32(36), offset = p.u32(40);
+  const std::uint32_t ttt = v.ttt(), data_sn = v.data_sn(), offset = v.buffer_offset();
   const auto len = static_cast<std::uint32_t>(p.data.size());
   // §11.7.4-11.7.5 with DataPDUInOrder=Yes: each PDU continues where the last one stopped.
   // A PDU that does not is answered by ending its task (below); `asc` says why (SPC-4 4Bh codes
@@ -332,11 +293,9 @@ bool session::data_out(const pdu& p) {
     // no task and are dropped.
     for (auto x = r2ts_.begin(); x != r2ts_.end();)
       x = x->second.itt == ts.t.tag ? r2ts_.erase(x) : std::next(x);
-    scsi::task_result res;
-    res.st = scsi::status::check_condition;
-    res.sense = make_sense(0x0b, static_cast<std::uint8_t>(asc >> 8),
-                           static_cast<std::uint8_t>(asc & 0xff));
-    respond(ts, std::move(res));
+    respond(ts, scsi::check_condition(
+                    scsi::sense_key::aborted_command,
+                    {static_cast<std::uint8_t>(asc >> 8), static_cast<std::uint8_t>(asc & 0xff)}));
     return true;
   }
   std::memcpy(ts.t.data_out.data() + offset, p.data.data(), len);
@@ -353,57 +312,6 @@ bool session::data_out(const pdu& p) {
   return true;
 }
 
-// §11.4.5.1 (SAM-5 §5.3): when the Expected Data Transfer Length and the CDB's transfer length
-// differ, only the smaller amount is written and the difference is reported as residual
-// (underflow: EDTL larger; overflow: CDB larger). Returns true when nothing is left to execute.
-bool session::fit_write_to_edtl(task_state& ts) {
-  auto& cdb = ts.t.cdb;
-  const std::uint8_t op = std::to_integer<std::uint8_t>(cdb[0]);
-  std::uint64_t blocks = 0;
-  switch (op) {
-    case 0x0a:  // WRITE(6): 0 means 256 blocks (SBC-3 §5.34)
-      blocks = std::to_integer<std::uint8_t>(cdb[4]);
-      if (blocks == 0) blocks = 256;
-      break;
-    case 0x2a:
-    case 0x2e:
-      blocks = load_u16(cdb, 7);
-      break;  // WRITE / WRITE AND VERIFY (10)
-    case 0xaa:
-    case 0xae:
-      blocks = load_u32(cdb, 6);
-      break;  // (12)
-    case 0x8a:
-    case 0x8e:
-      blocks = load_u32(cdb, 10);
-      break;  // (16)
-    default:
-      return false;
-  }
-  const std::uint64_t tl = blocks * cfg_.block_size, edtl = ts.t.expected_length;
-  if (tl == edtl) return false;
-  if (edtl > tl) {
-    ts.write_resid_flag = flag_underflow;
-    ts.write_resid = static_cast<std::uint32_t>(edtl - tl);
-    ts.t.data_out.resize(tl);
-    return false;
-  }
-  ts.write_resid_flag = flag_overflow;
-  ts.write_resid = static_cast<std::uint32_t>(std::min<std::uint64_t>(tl - edtl, 0xffffffffu));
-  const std::uint64_t fit = edtl / cfg_.block_size;
-  if (fit == 0 || (op == 0x0a && fit >= 256)) return fit == 0;
-  ts.t.data_out.resize(fit * cfg_.block_size);
-  if (op == 0x0a)
-    cdb[4] = std::byte(fit);
-  else if (op == 0x2a || op == 0x2e)
-    store_u16(cdb, 7, static_cast<std::uint16_t>(fit));
-  else if (op == 0xaa || op == 0xae)
-    store_u32(cdb, 6, static_cast<std::uint32_t>(fit));
-  else
-    store_u32(cdb, 10, static_cast<std::uint32_t>(fit));
-  return false;
-}
-
 void session::maybe_execute(std::uint32_t itt) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return;
@@ -412,16 +320,17 @@ void session::maybe_execute(std::uint32_t itt) {
   if (ts.t.data_out_expected && ts.received < ts.t.expected_length) return;
   ts.executing = true;
   if (unknown_lun(ts)) return;
-  if (ts.t.data_out_expected && fit_write_to_edtl(ts)) {
-    respond(ts, {});  // nothing fits in the EDTL: GOOD with the overflow residual
+  if (!lu_) {  // a session without a disk (discovery): no LUN exists
+    respond(ts,
+            scsi::check_condition(scsi::sense_key::illegal_request, scsi::asc::lun_not_supported));
     return;
   }
-  if (!lu_) {
-    scsi::task_result r;
-    r.st = scsi::status::check_condition;
-    r.sense = make_sense(0x05, 0x25, 0x00);
-    respond(ts, std::move(r));
-    return;
+  if (ts.t.data_out_expected) {
+    ts.write_fit = scsi::fit_write_to_expected_length(ts.t, lu_->block_size());
+    if (ts.write_fit.nothing_fits) {
+      respond(ts, {});  // nothing fits in the EDTL: GOOD with the overflow residual
+      return;
+    }
   }
   std::weak_ptr<int> alive = alive_;
   lu_->execute(std::move(ts.t), [this, alive, itt](scsi::task_result r) {
@@ -441,69 +350,68 @@ void session::complete(std::uint32_t itt, scsi::task_result r) {
   respond(*it->second, std::move(r));
 }
 
-void session::respond(task_state& ts, scsi::task_result r) {
-  const std::uint32_t itt = ts.t.tag, edtl = ts.t.expected_length;
-  const std::uint64_t lun = ts.t.lun;
-  const bool read = ts.t.data_in_expected;
-  std::uint32_t data_sn = 0;
-  std::uint8_t resid_flag = 0;
-  std::uint32_t residual = 0;
-  const bool from_file = r.file_in.fd >= 0;
-  auto produced = static_cast<std::uint32_t>(
-      std::min<std::size_t>(from_file ? r.file_in.length : r.data_in.size(), 0xffffffffu));
-  if (read) {
-    // §11.4.5: residuals against the Expected Data Transfer Length.
-    if (produced < edtl) {
-      resid_flag = flag_underflow;
-      residual = edtl - produced;
-    } else if (produced > edtl) {
-      resid_flag = flag_overflow;
-      residual = produced - edtl;
-    }
-  } else if (ts.write_resid_flag) {
-    resid_flag = ts.write_resid_flag;
-    residual = ts.write_resid;
-  } else if (!ts.t.data_out_expected && edtl) {
-    resid_flag = flag_underflow;  // nothing moved although data was announced
-    residual = edtl;
+// §11.4.5: residuals against the Expected Data Transfer Length. Reads count what the command
+// produced; writes what fit_write_to_edtl found; a command that moved nothing although data was
+// announced leaves all of it.
+session::residual session::residual_of(const task_state& ts, std::uint32_t produced) const {
+  const std::uint32_t edtl = ts.t.expected_length;
+  if (ts.t.data_in_expected) {
+    if (produced < edtl) return {flag_underflow, edtl - produced};
+    if (produced > edtl) return {flag_overflow, produced - edtl};
+    return {};
   }
+  if (ts.write_fit.overflow) return {flag_overflow, ts.write_fit.overflow};
+  if (ts.write_fit.underflow) return {flag_underflow, ts.write_fit.underflow};
+  if (!ts.t.data_out_expected && edtl) return {flag_underflow, edtl};
+  return {};
+}
+
+// §11.7: Data-In split at the initiator's MaxRecvDataSegmentLength; F ends each burst of
+// MaxBurstLength; with GOOD status the last PDU carries it (S bit, phase collapse). Returns the
+// next DataSN.
+std::uint32_t session::send_data_in(const task_state& ts, scsi::task_result& r,
+                                    std::uint32_t send_len, bool good, residual res) {
+  const bool from_file = r.file_in.fd >= 0;
+  auto buf = std::move(r.data_in).share();
+  const std::uint32_t seg = std::max<std::uint32_t>(cfg_.params.initiator_mrdsl, 512);
+  const std::uint32_t burst = std::max(cfg_.params.max_burst_length, seg);
+  std::uint32_t off = 0, data_sn = 0;
+  while (off < send_len) {
+    const std::uint32_t burst_end = (off / burst + 1) * burst;
+    const std::uint32_t n = std::min({seg, send_len - off, burst_end - off});
+    const bool last = off + n == send_len;
+    const bool with_status = last && good;
+    auto o = bhs::data_in{.final = last || off + n == burst_end,
+                          .status_present = with_status,
+                          .residual_flags = res.flag,
+                          .status = static_cast<std::uint8_t>(r.st),
+                          .itt = ts.t.tag,
+                          .sns = sns(with_status),
+                          .data_sn = data_sn++,
+                          .buffer_offset = off,
+                          .residual = res.count}
+                 .encode();
+    if (from_file)
+      o.attach_file(r.file_in.hold, r.file_in.fd, r.file_in.offset + off, n);
+    else
+      o.attach(buf, off, n);
+    send_(std::move(o));
+    off += n;
+  }
+  return data_sn;
+}
+
+void session::respond(task_state& ts, scsi::task_result r) {
+  const std::uint32_t itt = ts.t.tag;
+  const bool read = ts.t.data_in_expected;
+  const auto produced = static_cast<std::uint32_t>(
+      std::min<std::size_t>(r.file_in.fd >= 0 ? r.file_in.length : r.data_in.size(), 0xffffffffu));
+  const residual res = residual_of(ts, produced);
   const bool good = r.st == scsi::status::good && r.sense.empty();
-  const std::uint32_t send_len = read ? std::min(produced, edtl) : 0;
+  const std::uint32_t send_len = read ? std::min(produced, ts.t.expected_length) : 0;
+  std::uint32_t data_sn = 0;
   if (send_len) {
-    // §11.7: Data-In split at the initiator's MaxRecvDataSegmentLength; F ends each burst of
-    // MaxBurstLength; with GOOD status the last PDU carries it (S bit, phase collapse).
-    auto buf = std::move(r.data_in).share();
-    const std::uint32_t seg = std::max<std::uint32_t>(cfg_.params.initiator_mrdsl, 512);
-    const std::uint32_t burst = std::max(cfg_.params.max_burst_length, seg);
-    std::uint32_t off = 0;
-    while (off < send_len) {
-      std::uint32_t burst_end = (off / burst + 1) * burst;
-      std::uint32_t n = std::min({seg, send_len - off, burst_end - off});
-      bool last = off + n == send_len;
-      out_pdu o;
-      o.set_opcode(opcode::data_in);
-      std::uint8_t f = 0;
-      if (last || off + n == burst_end) f |= 0x80;
-      if (last && good) f |= 0x01 | resid_flag;
-      auto h = o.h();
-      h.set_u8(1, f);
-      h.set_u32(16, itt);
-      h.set_u32(20, reserved_tag);
-      fill_sn(o, last && good);
-      if (!(last && good)) h.set_u32(24, 0);
-      h.set_u32(36, data_sn++);
-      h.set_u32(40, off);
-      if (last && good) {
-        h.set_u8(3, static_cast<std::uint8_t>(r.st));
-        h.set_u32(44, residual);
-      }
-      if (from_file)
-        o.attach_file(r.file_in.hold, r.file_in.fd, r.file_in.offset + off, n);
-      else
-        o.attach(buf, off, n);
-      send_(std::move(o));
-      off += n;
-    }
+    data_sn = send_data_in(ts, r, send_len, good, res);
     if (good) {
       tasks_.erase(itt);
       check_logout();
@@ -511,23 +419,18 @@ void session::respond(task_state& ts, scsi::task_result r) {
     }
   }
   // §11.4: SCSI Response; sense data as SenseLength + bytes (§11.4.7).
-  out_pdu o;
-  o.set_opcode(opcode::scsi_response);
-  auto h = o.h();
-  h.set_u8(1, 0x80 | resid_flag);
-  h.set_u8(2, 0x00);  // command completed at target
-  h.set_u8(3, static_cast<std::uint8_t>(r.st));
-  h.set_u32(16, itt);
-  h.set_u32(20, 0);
-  fill_sn(o, true);
-  h.set_u32(36, read ? data_sn : ts.r2t_sn);
-  h.set_u32(44, residual);
+  auto o = bhs::scsi_response{.residual_flags = res.flag,
+                              .status = static_cast<std::uint8_t>(r.st),
+                              .itt = itt,
+                              .sns = sns(true),
+                              .exp_data_sn = read ? data_sn : ts.r2t_sn,
+                              .residual = res.count}
+               .encode();
   if (!r.sense.empty()) {
     byte_writer w(r.sense.size() + 2);
     w.u16(static_cast<std::uint16_t>(r.sense.size())).append(r.sense);
     o.attach(w.take());
   }
-  (void)lun;
   send_(std::move(o));
   tasks_.erase(itt);
   check_logout();

@@ -11,8 +11,10 @@
 
 #include "inventory/model.hpp"
 #include "iscsi/pdu.hpp"
+#include "iscsi/pdu_types.hpp"
 #include "iscsi/text.hpp"
 #include "scsi/task.hpp"
+#include "scsi/write_fit.hpp"
 
 namespace diskless::iscsi {
 
@@ -27,7 +29,6 @@ struct session_config {
   // MAXIMUM TRANSFER LENGTH the disk unit advertises in VPD B0h (32 MiB), so every transfer the
   // initiator was told it may send gets through.
   std::uint32_t max_task_bytes = 32u << 20;
-  std::uint32_t block_size = 512;            // of the logical unit (for write residuals)
   // For Text SendTargets (§12.3).
   inventory::inventory_ptr inv;
   std::string initiator_name;
@@ -69,9 +70,8 @@ class session {
     std::uint32_t unsol_next_sn = 0;
     std::uint32_t r2t_next = 0;  // next offset to ask for
     std::uint32_t r2t_sn = 0;
-    std::uint32_t r2t_out = 0;          // outstanding R2Ts
-    std::uint8_t write_resid_flag = 0;  // write residual against the CDB's transfer length
-    std::uint32_t write_resid = 0;
+    std::uint32_t r2t_out = 0;  // outstanding R2Ts
+    scsi::write_fit write_fit;  // write residual against the CDB's transfer length
   };
   struct queued {  // a non-immediate command waiting for its CmdSN turn
     enum class kind { task, other, consumed } what = kind::consumed;
@@ -92,13 +92,20 @@ class session {
   void send_r2ts(task_state& ts);
   void maybe_execute(std::uint32_t itt);
   void complete(std::uint32_t itt, scsi::task_result r);
+  struct residual {
+    std::uint8_t flag = 0;  // bhs::flag_overflow / flag_underflow
+    std::uint32_t count = 0;
+  };
+  residual residual_of(const task_state& ts, std::uint32_t produced) const;
+  std::uint32_t send_data_in(const task_state& ts, scsi::task_result& r, std::uint32_t send_len,
+                             bool good, residual res);
   void respond(task_state& ts, scsi::task_result r);
   void abort_task(std::uint32_t itt);
   void check_logout();
-  void fill_sn(out_pdu& o, bool advance_stat_sn);
+  // StatSN (the next one, taken when advance_stat_sn), ExpCmdSN, MaxCmdSN for a response.
+  bhs::status_sns sns(bool advance_stat_sn);
   std::uint32_t max_cmd_sn() const { return cfg_.exp_cmd_sn + cfg_.cmd_window - 1; }
   bool unknown_lun(task_state& ts);
-  bool fit_write_to_edtl(task_state& ts);
 
   session_config cfg_;
   std::shared_ptr<scsi::logical_unit> lu_;
@@ -115,8 +122,5 @@ class session {
   std::unique_ptr<pdu> logout_;  // waiting for in-flight tasks
   bool closing_ = false;
 };
-
-// Fixed-format sense data (SPC-4 §4.5.3).
-bytes make_sense(std::uint8_t key, std::uint8_t asc, std::uint8_t ascq);
 
 }  // namespace diskless::iscsi

@@ -9,33 +9,29 @@
 
 namespace diskless::iscsi {
 namespace {
-
-// Serial number arithmetic (RFC 1982, as §4.2.2.1 requires for CmdSN).
-bool sn_lt(std::uint32_t a, std::uint32_t b) {
-  return a != b && static_cast<std::int32_t>(a - b) < 0;
-}
-constexpr std::uint8_t reject_protocol = 0x04;  // §11.17.1
-
+using bhs::reject_protocol;
 }  // namespace
 
 // §11.5: task management functions.
 bool session::task_mgmt(const pdu& p) {
-  const std::uint8_t function = p.flags() & 0x7f;
-  const std::uint64_t lun = decode_lun(p.lun_field());
+  const bhs::task_mgmt_view v{p.bhs};
+  const std::uint8_t function = v.function();
+  const std::uint64_t lun = decode_lun(v.lun_field());
   std::uint8_t response = 0;  // function complete
   bool cold = false;
   switch (function) {
     case 1: {  // ABORT TASK (§11.5.1)
-      std::uint32_t ref = p.u32(20), ref_sn = p.u32(24);
+      // The referenced task's CmdSN is RefCmdSN; the TMF's own is CmdSN.
+      const std::uint32_t ref = v.referenced_task_tag(), ref_sn = v.ref_cmd_sn();
       auto it = tasks_.find(ref);
-      if (it != tasks_.end() && it->first != p.itt()) {
+      if (it != tasks_.end() && it->first != v.itt()) {
         abort_task(ref);
       } else {
         // §11.5.1 b), c): an unknown task is "complete" when its RefCmdSN is in the window and
         // before the TMF's own CmdSN (it was lost and now counts as received), else it does not
         // exist.
         bool in_window = !sn_lt(ref_sn, cfg_.exp_cmd_sn) && !sn_lt(max_cmd_sn(), ref_sn);
-        if (!(in_window && sn_lt(ref_sn, p.u32(24)))) response = 1;
+        if (!(in_window && sn_lt(ref_sn, v.cmd_sn()))) response = 1;
       }
       break;
     }
@@ -65,14 +61,7 @@ bool session::task_mgmt(const pdu& p) {
     default:
       response = 5;  // function not supported
   }
-  out_pdu o;
-  o.set_opcode(opcode::task_mgmt_response);
-  auto h = o.h();
-  h.set_u8(1, 0x80);
-  h.set_u8(2, response);
-  h.set_u32(16, p.itt());
-  fill_sn(o, true);
-  send_(std::move(o));
+  send_(bhs::task_mgmt_response{.response = response, .itt = v.itt(), .sns = sns(true)}.encode());
   if (cold) {  // §11.5.1: a cold reset drops the connections
     closing_ = true;
     return false;
@@ -82,18 +71,12 @@ bool session::task_mgmt(const pdu& p) {
 }
 
 bool session::nop_out(const pdu& p) {
-  if (p.itt() == reserved_tag) {  // the answer to our ping (§11.18.3)
-    log::iscsi().debug("{}: ping TTT {:#x} answered", cfg_.initiator_name, p.u32(20));
+  const bhs::nop_out_view v{p.bhs};
+  if (v.itt() == reserved_tag) {  // the answer to our ping (§11.18.3)
+    log::iscsi().debug("{}: ping TTT {:#x} answered", cfg_.initiator_name, v.ttt());
     return true;
   }
-  out_pdu o;
-  o.set_opcode(opcode::nop_in);
-  auto h = o.h();
-  h.set_u8(1, 0x80);
-  std::memcpy(o.bhs.data() + 8, p.bhs.data() + 8, 8);
-  h.set_u32(16, p.itt());
-  h.set_u32(20, reserved_tag);
-  fill_sn(o, true);
+  auto o = bhs::nop_in{.lun_field = v.lun_field(), .itt = v.itt(), .sns = sns(true)}.encode();
   // §11.19.2: the ping data comes back, within the initiator's MaxRecvDataSegmentLength.
   std::size_t n = std::min<std::size_t>(p.data.size(), cfg_.params.initiator_mrdsl);
   if (n) o.attach(bytes(p.data.begin(), p.data.begin() + static_cast<std::ptrdiff_t>(n)));
@@ -103,21 +86,16 @@ bool session::nop_out(const pdu& p) {
 
 void session::ping() {
   if (closing_) return;
-  out_pdu o;
-  o.set_opcode(opcode::nop_in);
-  auto h = o.h();
-  h.set_u8(1, 0x80);
-  h.set_u32(16, reserved_tag);
-  h.set_u32(20, ping_ttt_++);
+  const std::uint32_t ttt = ping_ttt_++;
   if (ping_ttt_ == reserved_tag) ping_ttt_ = 0x80000000u;
-  fill_sn(o, false);
-  log::iscsi().debug("{}: idle, NOP-In ping TTT {:#x}", cfg_.initiator_name, h.u32(20));
-  send_(std::move(o));
+  log::iscsi().debug("{}: idle, NOP-In ping TTT {:#x}", cfg_.initiator_name, ttt);
+  send_(bhs::nop_in{.ttt = ttt, .sns = sns(false)}.encode());
 }
 
 bool session::text(const pdu& p) {
-  const bool cont = p.flags() & 0x40;
-  const std::uint32_t ttt = p.u32(20);
+  const bhs::text_request_view v{p.bhs};
+  const bool cont = v.continue_();
+  const std::uint32_t ttt = v.ttt();
   key_values reply;
   if (ttt != reserved_tag && ttt == text_ttt_ && p.data.empty()) {
     // §11.10.2: the initiator asks for the rest of a long response.
@@ -164,23 +142,22 @@ bool session::text(const pdu& p) {
       text_out_ = encode_text(reply);
     }
   }
-  out_pdu o;
-  o.set_opcode(opcode::text_response);
-  auto h = o.h();
-  std::size_t n = std::min<std::size_t>(text_out_.size(), cfg_.params.initiator_mrdsl);
-  bool more = cont || n < text_out_.size();
+  const std::size_t n = std::min<std::size_t>(text_out_.size(), cfg_.params.initiator_mrdsl);
+  const bool more = cont || n < text_out_.size();
   if (more) {
     text_ttt_ = next_ttt_++;
     if (next_ttt_ == reserved_tag) next_ttt_ = 1;
-    h.set_u8(1, cont ? 0x00 : 0x40);  // §11.11.1: C marks a response that continues
   } else {
     text_ttt_ = reserved_tag;
-    h.set_u8(1, 0x80);
   }
-  h.set_u32(16, p.itt());
-  h.set_u32(20, text_ttt_);
-  std::memcpy(o.bhs.data() + 8, p.bhs.data() + 8, 8);
-  fill_sn(o, true);
+  // §11.11.1: C marks a response that continues; F the last one.
+  auto o = bhs::text_response{.final = !more,
+                              .continue_ = more && !cont,
+                              .lun_field = v.lun_field(),
+                              .itt = v.itt(),
+                              .ttt = text_ttt_,
+                              .sns = sns(true)}
+               .encode();
   if (n) o.attach(bytes(text_out_.begin(), text_out_.begin() + static_cast<std::ptrdiff_t>(n)));
   text_out_.erase(text_out_.begin(), text_out_.begin() + static_cast<std::ptrdiff_t>(n));
   send_(std::move(o));
@@ -198,15 +175,12 @@ void session::check_logout() {
   if (!logout_ || closing_) return;
   for (auto& [itt, ts] : tasks_)
     if (ts->executing) return;
-  const std::uint8_t reason = logout_->flags() & 0x7f;
-  out_pdu o;
-  o.set_opcode(opcode::logout_response);
-  auto h = o.h();
-  h.set_u8(1, 0x80);
-  h.set_u8(2, reason == 2 ? 2 : 0);  // 2: connection recovery is not supported (ERL 0)
-  h.set_u32(16, logout_->itt());
-  fill_sn(o, true);
-  send_(std::move(o));
+  const bhs::logout_request_view v{logout_->bhs};
+  // Response 2: connection recovery is not supported (ERL 0).
+  send_(bhs::logout_response{.response = static_cast<std::uint8_t>(v.reason() == 2 ? 2 : 0),
+                             .itt = v.itt(),
+                             .sns = sns(true)}
+            .encode());
   logout_.reset();
   closing_ = true;
 }

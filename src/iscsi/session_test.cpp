@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "iscsi/test_util.hpp"
+#include "scsi/sense.hpp"
 
 namespace diskless::iscsi {
 namespace {
@@ -36,6 +37,7 @@ class fake_lu : public scsi::logical_unit {
   }
   void lun_reset(scsi::nexus_id) override { ++resets; }
   void nexus_lost(scsi::nexus_id) override {}
+  std::uint32_t block_size() const override { return 512; }
 
  private:
   void run(scsi::task t, scsi::completion done) {
@@ -47,8 +49,7 @@ class fake_lu : public scsi::logical_unit {
     } else if (op == 0x2a) {
       std::copy(t.data_out.begin(), t.data_out.begin() + n, disk.begin() + lba * 512);
     } else if (op != 0x00) {
-      r.st = scsi::status::check_condition;
-      r.sense = make_sense(5, 0x20, 0);
+      r = scsi::invalid_opcode();
     }
     done(std::move(r));
   }
@@ -232,10 +233,10 @@ TEST(session, data_out_out_of_sequence_ends_the_task) {
     bool use_ttt;
     int asc, ascq;
   };
-  for (auto b : {bad{1, 0, 512, true, 0x4b, 0x00},     // DataSN 1 first
+  for (auto b : {bad{1, 0, 512, true, 0x4b, 0x00},  // DataSN 1 first
                  bad{0xffffffff, 0, 512, true, 0x4b, 0x00},
-                 bad{0, 512, 512, true, 0x4b, 0x05},   // offset gap
-                 bad{0, 0, 1536, true, 0x4b, 0x02},    // more than the R2T asked for
+                 bad{0, 512, 512, true, 0x4b, 0x05},    // offset gap
+                 bad{0, 0, 1536, true, 0x4b, 0x02},     // more than the R2T asked for
                  bad{0, 0, 512, false, 0x4b, 0x01}}) {  // a TTT we never gave
     rig r;
     ASSERT_TRUE(r.s->on_pdu(rig::cmd(0x2a, 0, 2, false, true, 1024, 3, r.cmd_sn++)));

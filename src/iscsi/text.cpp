@@ -118,130 +118,182 @@ std::string encode_hex(byte_span b) {
   return "0x" + to_hex(b);
 }
 
+// How a key's value is settled (§6.2.1, §13): from a list (the first option we accept), the
+// minimum or maximum of both sides' numbers, the AND or OR of both sides' booleans, declared by
+// the initiator alone (no answer), or always rejected.
+enum class rule_kind { list, minimum, maximum, boolean_and, boolean_or, declarative, reject };
+
+struct key_rule {
+  std::string_view key;
+  rule_kind kind = rule_kind::reject;
+  std::uint64_t lo = 0, hi = 0;                     // numbers outside [lo, hi] are rejected
+  std::uint32_t session_params::*number = nullptr;  // where a numeric result goes
+  bool session_params::*flag = nullptr;             // where a boolean (or list != None) goes
+  // Our side: the number for minimum/maximum, 0/1 for booleans.
+  std::uint32_t (*ours)(const target_limits&) = nullptr;
+  // list: whether we take an option.
+  bool (*acceptable)(std::string_view option, const target_limits&) = nullptr;
+  bool discovery_irrelevant = false;  // §13: "Irrelevant when SessionType=Discovery"
+};
+
+namespace {
+
+using sp = session_params;
+using limit_fn = std::uint32_t (*)(const target_limits&);
+
+key_rule choice(std::string_view key, bool sp::*flag,
+                bool (*acceptable)(std::string_view, const target_limits&)) {
+  key_rule r;
+  r.key = key;
+  r.kind = rule_kind::list;
+  r.flag = flag;
+  r.acceptable = acceptable;
+  return r;
+}
+key_rule number(std::string_view key, rule_kind kind, std::uint64_t lo, std::uint64_t hi,
+                std::uint32_t sp::*field, limit_fn ours, bool irrelevant = false) {
+  key_rule r;
+  r.key = key;
+  r.kind = kind;
+  r.lo = lo;
+  r.hi = hi;
+  r.number = field;
+  r.ours = ours;
+  r.discovery_irrelevant = irrelevant;
+  return r;
+}
+key_rule boolean(std::string_view key, rule_kind kind, bool sp::*flag, bool ours) {
+  key_rule r;
+  r.key = key;
+  r.kind = kind;
+  r.flag = flag;
+  r.ours = ours ? limit_fn([](const target_limits&) { return 1u; })
+                : limit_fn([](const target_limits&) { return 0u; });
+  r.discovery_irrelevant = true;  // all the boolean keys are session-wide data transfer keys
+  return r;
+}
+key_rule rejected(std::string_view key) {
+  key_rule r;
+  r.key = key;
+  return r;
+}
+
+bool digest_ok(std::string_view o, const target_limits& l) {
+  return o == "None" || (o == "CRC32C" && l.allow_digests);
+}
+bool rfc3720_ok(std::string_view o, const target_limits&) {
+  return o == "RFC3720";
+}
+
+constexpr std::uint64_t max_24 = 16777215;
+using enum rule_kind;
+
+const key_rule rules[] = {
+    choice("HeaderDigest", &sp::header_digest, digest_ok),  // §13.1
+    choice("DataDigest", &sp::data_digest, digest_ok),
+    // §13.2: we run one connection per session.
+    number(
+        "MaxConnections", minimum, 1, 65535, &sp::max_connections,
+        [](const target_limits&) { return 1u; }, true),
+    boolean("InitialR2T", boolean_or, &sp::initial_r2t, false),        // §13.10: No suits us
+    boolean("ImmediateData", boolean_and, &sp::immediate_data, true),  // §13.11: Yes suits us
+    number("MaxRecvDataSegmentLength", declarative, 512, max_24, &sp::initiator_mrdsl,
+           nullptr),  // §13.12
+    number(
+        "MaxBurstLength", minimum, 512, max_24, &sp::max_burst_length,
+        [](const target_limits& l) { return l.max_burst_length; }, true),  // §13.13
+    number(
+        "FirstBurstLength", minimum, 512, max_24, &sp::first_burst_length,
+        [](const target_limits& l) { return l.first_burst_length; }, true),  // §13.14
+    number("DefaultTime2Wait", maximum, 0, 3600, &sp::default_time2wait,
+           [](const target_limits&) { return 2u; }),  // §13.15
+    // §13.16: ERL 0 keeps nothing for long.
+    number("DefaultTime2Retain", minimum, 0, 3600, &sp::default_time2retain,
+           [](const target_limits&) { return 20u; }),
+    number(
+        "MaxOutstandingR2T", minimum, 1, 65535, &sp::max_outstanding_r2t,
+        [](const target_limits& l) { return l.max_outstanding_r2t; }, true),  // §13.17
+    // §13.18-19: we only do in-order, so our Yes makes the result Yes.
+    boolean("DataPDUInOrder", boolean_or, &sp::data_pdu_in_order, true),
+    boolean("DataSequenceInOrder", boolean_or, &sp::data_sequence_in_order, true),
+    // §13.20: we implement level 0.
+    number("ErrorRecoveryLevel", minimum, 0, 2, &sp::error_recovery_level,
+           [](const target_limits&) { return 0u; }),
+    // RFC 7144 §2.1: RFC 7143 is level 1.
+    number("iSCSIProtocolLevel", minimum, 0, 31, &sp::protocol_level,
+           [](const target_limits&) { return 1u; }),
+    choice("TaskReporting", nullptr, rfc3720_ok),  // §13.23
+    // §13.26: obsolete markers stay off.
+    rejected("IFMarker"),
+    rejected("OFMarker"),
+    rejected("IFMarkInt"),
+    rejected("OFMarkInt"),
+    // §13.6-13.9: target-declared keys; an initiator may not send them.
+    rejected("TargetAlias"),
+    rejected("TargetAddress"),
+    rejected("TargetPortalGroupTag"),
+};
+
+const key_rule* find_rule(std::string_view key) {
+  for (const auto& r : rules)
+    if (r.key == key) return &r;
+  return nullptr;
+}
+
+}  // namespace
+
+// The answer to one offered key under its rule; empty for a declaration (no answer, §13.12).
+std::optional<std::string> negotiator::settle(const key_rule& r, const std::string& value) {
+  const auto num = parse_number(value);
+  const bool in_range = num && *num >= r.lo && *num <= r.hi;
+  const bool is_yes = value == "Yes", is_no = value == "No";
+  switch (r.kind) {
+    case rule_kind::list:
+      for (auto opt : split_list(value)) {
+        if (!r.acceptable(opt, limits_)) continue;
+        if (r.flag) p_.*r.flag = opt != "None";
+        return std::string(opt);
+      }
+      return "Reject";
+    case rule_kind::minimum:
+    case rule_kind::maximum: {
+      if (!in_range) return "Reject";
+      const std::uint64_t ours = r.ours(limits_);
+      auto v = static_cast<std::uint32_t>(r.kind == rule_kind::minimum ? std::min(*num, ours)
+                                                                       : std::max(*num, ours));
+      p_.*r.number = v;
+      return std::to_string(v);
+    }
+    case rule_kind::boolean_and:
+    case rule_kind::boolean_or: {
+      if (!is_yes && !is_no) return "Reject";
+      const bool ours = r.ours(limits_) != 0;
+      const bool v = r.kind == rule_kind::boolean_and ? is_yes && ours : is_yes || ours;
+      p_.*r.flag = v;
+      return v ? "Yes" : "No";
+    }
+    case rule_kind::declarative:
+      if (!in_range) return "Reject";
+      p_.*r.number = static_cast<std::uint32_t>(*num);
+      return std::nullopt;
+    case rule_kind::reject:
+      break;
+  }
+  return "Reject";
+}
+
 negotiator::outcome negotiator::negotiate(const key_values& offered, key_values& reply) {
   for (auto& [key, value] : offered) {
     // Answers to something we offered: we offer nothing but declarations, which need none.
     if (value == "NotUnderstood" || value == "Irrelevant" || value == "Reject") continue;
     if (!seen_.insert(key).second) return outcome::protocol_error;  // §6.2: once per login
-    auto answer = [&](std::string v) { reply.emplace_back(key, std::move(v)); };
-    auto num = parse_number(value);
-    auto in_range = [&](std::uint64_t lo, std::uint64_t hi) {
-      return num && *num >= lo && *num <= hi;
-    };
-    bool is_yes = value == "Yes", is_no = value == "No";
-    // Keys whose outcome does not matter to a discovery session (§13: "Irrelevant when
-    // SessionType=Discovery").
-    static const std::set<std::string, std::less<>> discovery_irrelevant = {
-        "MaxConnections",   "InitialR2T",        "ImmediateData",  "MaxBurstLength",
-        "FirstBurstLength", "MaxOutstandingR2T", "DataPDUInOrder", "DataSequenceInOrder"};
-    if (discovery_ && discovery_irrelevant.count(key)) {
-      answer("Irrelevant");
-      continue;
-    }
-    if (key == "HeaderDigest" || key == "DataDigest") {  // §13.1: list, first acceptable wins
-      std::string pick;
-      for (auto opt : split_list(value)) {
-        if (opt == "None" || (opt == "CRC32C" && limits_.allow_digests)) {
-          pick = std::string(opt);
-          break;
-        }
-      }
-      if (pick.empty()) {
-        answer("Reject");
-        continue;
-      }
-      (key == "HeaderDigest" ? p_.header_digest : p_.data_digest) = pick == "CRC32C";
-      answer(pick);
-    } else if (key == "MaxConnections") {  // §13.2: minimum; we run one connection per session
-      if (!in_range(1, 65535)) {
-        answer("Reject");
-        continue;
-      }
-      p_.max_connections = 1;
-      answer("1");
-    } else if (key == "InitialR2T") {  // §13.10: OR; we are happy with No
-      if (!is_yes && !is_no) {
-        answer("Reject");
-        continue;
-      }
-      p_.initial_r2t = is_yes;
-      answer(value);
-    } else if (key == "ImmediateData") {  // §13.11: AND; we are happy with Yes
-      if (!is_yes && !is_no) {
-        answer("Reject");
-        continue;
-      }
-      p_.immediate_data = is_yes;
-      answer(value);
-    } else if (key == "MaxRecvDataSegmentLength") {  // §13.12: declarative, no answer
-      if (!in_range(512, 16777215)) {
-        answer("Reject");
-        continue;
-      }
-      p_.initiator_mrdsl = static_cast<std::uint32_t>(*num);
-    } else if (key == "MaxBurstLength" || key == "FirstBurstLength") {  // §13.13-14: minimum
-      if (!in_range(512, 16777215)) {
-        answer("Reject");
-        continue;
-      }
-      bool max = key == "MaxBurstLength";
-      auto v = static_cast<std::uint32_t>(std::min<std::uint64_t>(
-          *num, max ? limits_.max_burst_length : limits_.first_burst_length));
-      (max ? p_.max_burst_length : p_.first_burst_length) = v;
-      answer(std::to_string(v));
-    } else if (key == "DefaultTime2Wait") {  // §13.15: maximum
-      if (!in_range(0, 3600)) {
-        answer("Reject");
-        continue;
-      }
-      p_.default_time2wait = static_cast<std::uint32_t>(std::max<std::uint64_t>(*num, 2));
-      answer(std::to_string(p_.default_time2wait));
-    } else if (key == "DefaultTime2Retain") {  // §13.16: minimum; ERL 0 keeps nothing for long
-      if (!in_range(0, 3600)) {
-        answer("Reject");
-        continue;
-      }
-      p_.default_time2retain = static_cast<std::uint32_t>(std::min<std::uint64_t>(*num, 20));
-      answer(std::to_string(p_.default_time2retain));
-    } else if (key == "MaxOutstandingR2T") {  // §13.17: minimum
-      if (!in_range(1, 65535)) {
-        answer("Reject");
-        continue;
-      }
-      p_.max_outstanding_r2t =
-          static_cast<std::uint32_t>(std::min<std::uint64_t>(*num, limits_.max_outstanding_r2t));
-      answer(std::to_string(p_.max_outstanding_r2t));
-    } else if (key == "DataPDUInOrder" || key == "DataSequenceInOrder") {
-      // §13.18-19: OR; we only do in-order, so our Yes makes the result Yes.
-      if (!is_yes && !is_no) {
-        answer("Reject");
-        continue;
-      }
-      answer("Yes");
-    } else if (key == "ErrorRecoveryLevel") {  // §13.20: minimum; we implement level 0
-      if (!in_range(0, 2)) {
-        answer("Reject");
-        continue;
-      }
-      p_.error_recovery_level = 0;
-      answer("0");
-    } else if (key == "iSCSIProtocolLevel") {  // RFC 7144 §2.1: minimum; RFC 7143 is level 1
-      if (!in_range(0, 31)) {
-        answer("Reject");
-        continue;
-      }
-      p_.protocol_level = static_cast<std::uint32_t>(std::min<std::uint64_t>(*num, 1));
-      answer(std::to_string(p_.protocol_level));
-    } else if (key == "TaskReporting") {  // §13.23: list
-      auto opts = split_list(value);
-      answer(std::find(opts.begin(), opts.end(), "RFC3720") != opts.end() ? "RFC3720" : "Reject");
-    } else if (key == "IFMarker" || key == "OFMarker" || key == "IFMarkInt" || key == "OFMarkInt") {
-      // §13.26: obsolete keys; answered with Reject (markers stay off).
-      answer("Reject");
-    } else if (key == "TargetAlias" || key == "TargetAddress" || key == "TargetPortalGroupTag") {
-      answer("Reject");  // target-declared keys (§13.6-13.9); an initiator may not send them
-    } else {
-      answer("NotUnderstood");  // §6.2: unknown keys, including X- and X# extensions
+    const key_rule* r = find_rule(key);
+    if (!r) {
+      reply.emplace_back(key, "NotUnderstood");  // §6.2: unknown keys, X- and X# extensions too
+    } else if (discovery_ && r->discovery_irrelevant) {
+      reply.emplace_back(key, "Irrelevant");
+    } else if (auto answer = settle(*r, value)) {
+      reply.emplace_back(key, std::move(*answer));
     }
   }
   return outcome::ok;

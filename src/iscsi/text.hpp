@@ -57,6 +57,8 @@ struct target_limits {
 // Negotiates the operational keys of one login or text request. Security and identity keys
 // (AuthMethod, CHAP_*, InitiatorName, TargetName, SessionType, InitiatorAlias) are left to the
 // caller and must be filtered out before. Unknown keys get NotUnderstood; bad values Reject.
+struct key_rule;  // text.cpp: one row of the negotiation table
+
 class negotiator {
  public:
   negotiator(target_limits limits, bool discovery) : limits_(limits), discovery_(discovery) {}
@@ -72,6 +74,8 @@ class negotiator {
   const session_params& params() const { return p_; }
 
  private:
+  std::optional<std::string> settle(const key_rule& r, const std::string& value);
+
   target_limits limits_;
   bool discovery_;
   session_params p_;

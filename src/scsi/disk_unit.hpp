@@ -55,6 +55,7 @@ class disk_unit final : public logical_unit {
   void execute(task t, completion done) override;
   void lun_reset(nexus_id by) override;
   void nexus_lost(nexus_id nexus) override;
+  std::uint32_t block_size() const override { return info_.block_size; }
 
   const unit_info& info() const { return info_; }
 

@@ -60,8 +60,8 @@ struct task {
 struct task_result {
   status st = status::good;
   byte_buffer data_in;  // what the command produced (the transport truncates to expected_length)
-  file_data file_in;  // instead of data_in (only when task::file_data_ok; fd < 0 when unused)
-  bytes sense;    // fixed-format sense data (SPC-4 §4.5.3) when st == check_condition
+  file_data file_in;    // instead of data_in (only when task::file_data_ok; fd < 0 when unused)
+  bytes sense;          // fixed-format sense data (SPC-4 §4.5.3) when st == check_condition
   // For commands that take data-out: the number of bytes the CDB itself describes (the SCSI
   // transfer length, e.g. blocks * block size for WRITE), so the transport can report write
   // residuals (RFC 7143 §11.4.5.2: overflow when this exceeds the Expected Data Transfer Length,
@@ -84,6 +84,8 @@ class logical_unit {
   virtual void lun_reset(nexus_id by) = 0;
   // A nexus went away (logout or connection loss without reinstatement).
   virtual void nexus_lost(nexus_id nexus) = 0;
+  // The logical block size in bytes (for transports that fit writes to their data, write_fit.hpp).
+  virtual std::uint32_t block_size() const = 0;
 };
 
 }  // namespace diskless::scsi

@@ -1,14 +1,17 @@
+#include "app/disk_provider.hpp"
+
 #include <utility>
 
 #include "disks/catalog.hpp"
-#include "iscsi/lun_provider.hpp"
 #include "scsi/disk_unit.hpp"
 #include "util/log.hpp"
 
-namespace diskless::iscsi {
+namespace diskless::app {
 namespace {
 
-class disk_provider final : public lun_provider {
+using iscsi::lu_ptr;
+
+class disk_provider final : public iscsi::lun_provider {
  public:
   disk_provider(io_pool& pool, std::shared_ptr<disks::disk_catalog> catalog)
       : pool_(pool),
@@ -40,8 +43,6 @@ class disk_provider final : public lun_provider {
         });
   }
 
-  void closed(const std::string&) override {}  // the catalog lets go when the device is dropped
-
   // The catalog's watcher handles `overlay reset --force` requests itself (it must recreate
   // the overlay under its own lock) and ends the sessions through on_end_sessions.
   void on_end_sessions(std::function<void(const std::string&)> f) override {
@@ -55,9 +56,9 @@ class disk_provider final : public lun_provider {
 
 }  // namespace
 
-std::unique_ptr<lun_provider> make_disk_provider(io_pool& pool,
-                                                 std::shared_ptr<disks::disk_catalog> catalog) {
+std::unique_ptr<iscsi::lun_provider> make_disk_provider(
+    io_pool& pool, std::shared_ptr<disks::disk_catalog> catalog) {
   return std::make_unique<disk_provider>(pool, std::move(catalog));
 }
 
-}  // namespace diskless::iscsi
+}  // namespace diskless::app

@@ -1,0 +1,48 @@
+#include "iscsi/registry.hpp"
+
+namespace diskless::iscsi {
+
+bool unit_registry::attach(const std::string& host, waiter done) {
+  auto& u = units_[host];
+  ++u.sessions;
+  if (u.lu) {
+    done(u.lu);
+    return false;
+  }
+  u.waiters.push_back(std::move(done));
+  if (u.opening) return false;
+  u.opening = true;
+  return true;
+}
+
+void unit_registry::opened(const std::string& host, result<lu_ptr> lu) {
+  auto it = units_.find(host);
+  if (it == units_.end()) return;  // every waiter went away meanwhile
+  auto waiters = std::move(it->second.waiters);
+  it->second.waiters.clear();
+  it->second.opening = false;
+  if (lu) it->second.lu = *lu;
+  // `it` is not used below: a waiter may end its session and so erase the unit.
+  for (auto& w : waiters) {
+    if (lu)
+      w(*lu);
+    else
+      w(error{lu.error_message()});
+  }
+}
+
+lu_ptr unit_registry::detach(const std::string& host) {
+  auto it = units_.find(host);
+  if (it == units_.end()) return nullptr;
+  lu_ptr lu = it->second.lu;
+  if (--it->second.sessions > 0 || it->second.opening) return lu;
+  units_.erase(it);  // the provider lets go of the disk when the unit is dropped
+  return lu;
+}
+
+int unit_registry::sessions(const std::string& host) const {
+  auto it = units_.find(host);
+  return it == units_.end() ? 0 : it->second.sessions;
+}
+
+}  // namespace diskless::iscsi
