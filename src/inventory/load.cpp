@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 #include <set>
 
+#include "inventory/paths.hpp"
 #include "inventory/validate.hpp"
 #include "util/file.hpp"
 
@@ -390,8 +391,9 @@ class loader {
       if (auto n = i.attribute("nop-interval")) {
         auto t = parse_duration(n.value());
         if (!t || t->count() < 1 || t->count() > 3600)
-          err(i, fmt::format("nop-interval=\"{}\" must be a duration from 1 s to 1 h, like 30 or 1m",
-                             n.value()));
+          err(i,
+              fmt::format("nop-interval=\"{}\" must be a duration from 1 s to 1 h, like 30 or 1m",
+                          n.value()));
         else
           srv.iscsi.nop_interval = *t;
       }
@@ -532,6 +534,19 @@ load_result load_text(std::string_view xml, const std::filesystem::path& file,
   return l.run();
 }
 
+std::filesystem::path base_dir_of(const std::filesystem::path& file) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(file, ec);
+  return (ec ? file : abs.lexically_normal()).parent_path();
+}
+
+std::filesystem::path default_path() {
+  std::error_code ec;
+  std::filesystem::path local = "config/diskless.xml";
+  if (std::filesystem::exists(local, ec)) return local;
+  return "/etc/diskless/diskless.xml";
+}
+
 load_result load_file(const std::filesystem::path& file, const load_options& opts) {
   auto text = read_file(file);
   if (!text) {
@@ -542,7 +557,10 @@ load_result load_file(const std::filesystem::path& file, const load_options& opt
                                              text.error_message())});
     return r;
   }
-  return load_text(*text, file, opts);
+  // Paths in an inventory mean the same whichever directory `diskless` runs in.
+  load_options o = opts;
+  if (o.base_dir.empty()) o.base_dir = base_dir_of(file);
+  return load_text(*text, file, o);
 }
 
 }  // namespace diskless::inventory
