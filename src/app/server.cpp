@@ -10,10 +10,12 @@
 #include <cstring>
 #include <fstream>
 
+#include "app/preflight.hpp"
 #include "app/services.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
+#include "util/notify.hpp"
 
 namespace diskless::app {
 
@@ -41,7 +43,7 @@ inventory::load_result load_for_serving(const serve_options& opts) {
   auto r = inventory::load_file(opts.config);
   if (!r.ok()) return r;
   auto& inv = *r.inv;
-  if (opts.state_dir) inv.server.state_dir = *opts.state_dir;
+  if (opts.state_dir) inv.server.state_dir = std::filesystem::absolute(*opts.state_dir);
   inv.server.state_dir = inv.resolve(inv.server.state_dir);
   if (!inv.server.address && !inv.server.interface.empty()) {
     auto a = interface_address(inv.server.interface);
@@ -81,10 +83,8 @@ class server {
 
   int run() {
     std::error_code ec;
-    std::filesystem::create_directories(current_->server.state_dir, ec);
-    if (ec) {
-      log::app().error("cannot create state dir {}: {}", current_->server.state_dir.string(),
-                       ec.message());
+    if (auto problem = state_dir_problem(current_->server.state_dir)) {
+      log::app().error("{}", *problem);
       return 1;
     }
     pid_file_ = current_->server.state_dir / "diskless.pid";
@@ -105,6 +105,8 @@ class server {
                     current_->hosts.size(), opts_.config.string(),
                     current_->server.address ? current_->server.address->str() : "unset",
                     services_.size());
+    notify::ready();  // every listener is bound
+    notify_status();
     io_.run();
     pool_.shutdown();
     std::filesystem::remove(pid_file_, ec);
@@ -123,6 +125,7 @@ class server {
         return;
       }
       log::app().info("signal {}: stopping", sig);
+      notify::stopping();
       stop_services();
       io_.stop();
     });
@@ -191,8 +194,18 @@ class server {
 
   // Loading reads the file: done on the pool, applied on the loop.
   void reload() {
+    notify::reloading();
     pool_.submit([opts = opts_] { return load_for_serving(opts); },
-                 [this](inventory::load_result r) { apply(std::move(r)); });
+                 [this](inventory::load_result r) {
+                   apply(std::move(r));
+                   notify::ready();
+                   notify_status();
+                 });
+  }
+
+  void notify_status() {
+    notify::status(fmt::format("serving {} host(s), {} image(s) from {}", current_->hosts.size(),
+                               current_->images.size(), opts_.config.string()));
   }
 
   void apply(inventory::load_result r) {
@@ -239,6 +252,11 @@ class server {
 }  // namespace
 
 int serve(const serve_options& opts) {
+  log::app().info("inventory {}", std::filesystem::absolute(opts.config).string());
+  if (auto problem = inventory_unreadable(opts.config)) {
+    log::app().error("{}", *problem);
+    return 1;
+  }
   auto r = load_for_serving(opts);
   log_problems(r.problems);
   if (!r.ok()) {
