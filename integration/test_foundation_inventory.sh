@@ -45,9 +45,10 @@ cat > "$tmp/config/diskless.xml" <<'XML'
     <tftp port="6969"/>
     <iscsi port="13260"/>
     <http enabled="false"/>
+    <state dir="state"/>
   </server>
   <images>
-    <image name="disk" disk="images/disk.img"/>
+    <image name="disk" disk="../images/disk.img"/>
   </images>
   <hosts unknown="ignore">
     <host mac="52:54:00:aa:00:01" name="pc1" image="disk" boot="sanboot" overlay="persistent"/>

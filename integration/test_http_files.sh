@@ -21,8 +21,9 @@ cat > config/diskless.xml <<'XML'
     <tftp port="6969"/>
     <iscsi port="13260"/>
     <http port="8080"/>
+    <state dir="state"/>
   </server>
-  <images><image name="live" kernel="k/vmlinuz" initrd="k/initrd.img" cmdline="quiet"/></images>
+  <images><image name="live" kernel="../k/vmlinuz" initrd="../k/initrd.img" cmdline="quiet"/></images>
   <hosts unknown="ignore"><host mac="52:54:00:00:00:01" name="pc1" image="live" boot="linux"/></hosts>
 </diskless>
 XML

@@ -11,10 +11,12 @@
 #include <fstream>
 
 #include "app/reload_order.hpp"
+#include "app/preflight.hpp"
 #include "app/services.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
+#include "util/notify.hpp"
 
 namespace diskless::app {
 
@@ -42,7 +44,7 @@ inventory::load_result load_for_serving(const serve_options& opts) {
   auto r = inventory::load_file(opts.config);
   if (!r.ok()) return r;
   auto& inv = *r.inv;
-  if (opts.state_dir) inv.server.state_dir = *opts.state_dir;
+  if (opts.state_dir) inv.server.state_dir = std::filesystem::absolute(*opts.state_dir);
   inv.server.state_dir = inv.resolve(inv.server.state_dir);
   if (!inv.server.address && !inv.server.interface.empty()) {
     auto a = interface_address(inv.server.interface);
@@ -82,10 +84,8 @@ class server {
 
   int run() {
     std::error_code ec;
-    std::filesystem::create_directories(current_->server.state_dir, ec);
-    if (ec) {
-      log::app().error("cannot create state dir {}: {}", current_->server.state_dir.string(),
-                       ec.message());
+    if (auto problem = state_dir_problem(current_->server.state_dir)) {
+      log::app().error("{}", *problem);
       return 1;
     }
     pid_file_ = current_->server.state_dir / "diskless.pid";
@@ -106,6 +106,8 @@ class server {
                     current_->hosts.size(), opts_.config.string(),
                     current_->server.address ? current_->server.address->str() : "unset",
                     services_.size());
+    notify::ready();  // every listener is bound
+    notify_status();
     io_.run();
     pool_.shutdown();
     std::filesystem::remove(pid_file_, ec);
@@ -124,6 +126,7 @@ class server {
         return;
       }
       log::app().info("signal {}: stopping", sig);
+      notify::stopping();
       stop_services();
       io_.stop();
     });
@@ -194,6 +197,7 @@ class server {
   // order; reload_order drops a result older than one already seen.
   void reload() {
     auto generation = order_.begin();
+    notify::reloading();
     pool_.submit([opts = opts_] { return load_for_serving(opts); },
                  [this, generation](inventory::load_result r) {
                    if (!order_.accept(generation)) {
@@ -202,7 +206,14 @@ class server {
                      return;
                    }
                    apply(std::move(r));
+                   notify::ready();
+                   notify_status();
                  });
+  }
+
+  void notify_status() {
+    notify::status(fmt::format("serving {} host(s), {} image(s) from {}", current_->hosts.size(),
+                               current_->images.size(), opts_.config.string()));
   }
 
   void apply(inventory::load_result r) {
@@ -250,6 +261,11 @@ class server {
 }  // namespace
 
 int serve(const serve_options& opts) {
+  log::app().info("inventory {}", std::filesystem::absolute(opts.config).string());
+  if (auto problem = inventory_unreadable(opts.config)) {
+    log::app().error("{}", *problem);
+    return 1;
+  }
   auto r = load_for_serving(opts);
   log_problems(r.problems);
   if (!r.ok()) {

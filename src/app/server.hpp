@@ -7,12 +7,13 @@
 #include <string>
 
 #include "inventory/load.hpp"
+#include "inventory/paths.hpp"
 #include "util/result.hpp"
 
 namespace diskless::app {
 
 struct serve_options {
-  std::filesystem::path config = "config/diskless.xml";
+  std::filesystem::path config = inventory::default_path();
   std::optional<std::filesystem::path> state_dir;  // overrides <state dir=...>
   std::size_t io_threads = 4;
 };

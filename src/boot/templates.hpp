@@ -1,7 +1,7 @@
 #pragma once
 // The five boot-script templates (templates/<method>.ipxe). The copies in the source tree are
 // compiled into the binary; a file of the same name in the inventory's templates directory
-// (`<base dir>/templates/`, i.e. templates/ next to where `serve` runs) overrides the built-in
+// (`<base dir>/templates/`, i.e. templates/ beside the inventory file) overrides the built-in
 // one, so admins can edit them without rebuilding.
 #include <filesystem>
 #include <map>
@@ -28,9 +28,14 @@ class template_set {
  public:
   // Built-in templates only.
   template_set();
-  // Built-in templates, overridden by `<dir>/<name>.ipxe` where such a file exists. Reads files
-  // (blocking, small): call at start or on reload, not per request.
+  // Built-in templates, overridden by the shipped ones on disk (shipped_dir()), overridden in
+  // turn by `<dir>/<name>.ipxe` where such a file exists. Reads files (blocking, small): call at
+  // start or on reload, not per request.
   static template_set load(const std::filesystem::path& dir);
+  // The templates shipped with the binary: <prefix>/share/diskless/templates beside an installed
+  // <prefix>/bin/diskless (the package: /usr/share/diskless/templates), else the source tree's
+  // templates/ when run from a build; empty when neither exists.
+  static std::filesystem::path shipped_dir();
   // The inventory's templates directory: inv.resolve("templates").
   static std::filesystem::path dir_for(const inventory::inventory& inv);
 
@@ -42,6 +47,7 @@ class template_set {
  private:
   std::map<std::string, template_text, std::less<>> texts_;
   std::map<std::string, std::string> load_errors_;
+  void override_from(const std::filesystem::path& dir);
 };
 
 }  // namespace diskless::boot

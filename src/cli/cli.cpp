@@ -99,7 +99,7 @@ command_line::command_line() : impl_(std::make_unique<impl>()) {
   app.require_subcommand(1);
   app.fallthrough();  // inherited: a subcommand hands options it lacks (the global ones) up
   app.set_version_flag("--version", "diskless " DISKLESS_VERSION);
-  app.add_option("-c,--config", g.config, "the inventory (default config/diskless.xml)")
+  app.add_option("-c,--config", g.config, "the inventory (default ./config/diskless.xml if it exists, else /etc/diskless/diskless.xml)")
       ->type_name("FILE");
   app.add_option("--state-dir", impl_->state_dir,
                  "overrides <state dir=\"...\"> (leases, overlays)")

@@ -13,11 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "inventory/paths.hpp"
+
 namespace diskless::cli {
 
 // Options every subcommand understands.
 struct global_options {
-  std::filesystem::path config = "config/diskless.xml";  // -c, --config
+  std::filesystem::path config = inventory::default_path();  // -c, --config
   std::optional<std::filesystem::path> state_dir;        // --state-dir (overrides <state dir=>)
   std::string log_level = "info";                        // --log-level
 };

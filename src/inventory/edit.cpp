@@ -355,7 +355,9 @@ edit_outcome edit_file(const std::filesystem::path& file,
     out.error = edited.error_message();
     return out;
   }
-  auto check = load_text(*edited, file, opts);
+  load_options o = opts;
+  if (o.base_dir.empty()) o.base_dir = base_dir_of(file);
+  auto check = load_text(*edited, file, o);
   out.problems = std::move(check.problems);
   if (!check.ok()) return out;
   if (auto w = write_file_atomic(file, *edited); !w) {

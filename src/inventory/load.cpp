@@ -8,6 +8,7 @@
 #include <pugixml.hpp>
 #include <set>
 
+#include "inventory/paths.hpp"
 #include "inventory/validate.hpp"
 #include "util/file.hpp"
 
@@ -563,6 +564,19 @@ load_result load_text(std::string_view xml, const std::filesystem::path& file,
   return l.run();
 }
 
+std::filesystem::path base_dir_of(const std::filesystem::path& file) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(file, ec);
+  return (ec ? file : abs.lexically_normal()).parent_path();
+}
+
+std::filesystem::path default_path() {
+  std::error_code ec;
+  std::filesystem::path local = "config/diskless.xml";
+  if (std::filesystem::exists(local, ec)) return local;
+  return "/etc/diskless/diskless.xml";
+}
+
 load_result load_file(const std::filesystem::path& file, const load_options& opts) {
   auto text = read_file(file);
   if (!text) {
@@ -573,7 +587,10 @@ load_result load_file(const std::filesystem::path& file, const load_options& opt
                                              text.error_message())});
     return r;
   }
-  return load_text(*text, file, opts);
+  // Paths in an inventory mean the same whichever directory `diskless` runs in.
+  load_options o = opts;
+  if (o.base_dir.empty()) o.base_dir = base_dir_of(file);
+  return load_text(*text, file, o);
 }
 
 }  // namespace diskless::inventory

@@ -32,11 +32,16 @@ struct load_result {
 };
 
 struct load_options {
-  // Relative paths in the file resolve against this; empty = the current working directory.
+  // Relative paths in the file resolve against this. Empty: load_file and edit_file use the
+  // directory of the inventory file, load_text the current working directory.
   std::filesystem::path base_dir;
   // Check that image files exist (the CLI and serve do; pure-syntax tests may not).
   bool check_files = true;
 };
+
+// The directory relative paths inside the inventory `file` resolve against: the directory that
+// holds the file (absolute), whatever the current directory is.
+std::filesystem::path base_dir_of(const std::filesystem::path& file);
 
 // Reads and validates the file.
 load_result load_file(const std::filesystem::path& file, const load_options& opts = {});

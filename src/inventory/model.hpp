@@ -72,7 +72,7 @@ struct server_config {
   tftp_config tftp;
   iscsi_config iscsi;
   http_config http;
-  std::filesystem::path state_dir = "state";
+  std::filesystem::path state_dir = "/var/lib/diskless";  // <state dir=...>
 };
 
 struct image {

@@ -1,5 +1,6 @@
 #pragma once
-// Logging: one spdlog logger per subsystem, all sharing one sink (stderr, colour on a tty).
+// Logging: one spdlog logger per subsystem, all sharing one sink: stderr (colour on a tty), or the
+// systemd journal with syslog priorities when stderr is connected to it (a service).
 // Subsystems: app, inventory, dhcp, tftp, iscsi, scsi, storage, http, boot.
 #include <spdlog/spdlog.h>
 
