@@ -8,7 +8,8 @@ set -euo pipefail
 build_pkgs=(cmake g++ ninja-build pkg-config
   libboost1.81-dev libcli11-dev
   libspdlog-dev libfmt-dev libpugixml-dev libgtest-dev libsystemd-dev)
-# Real peers and clients for the integration tests and benches (shared/DESIGN.md §5).
+# Real peers and clients for the integration tests and benches (integration/lib/*.sh
+# start them).
 test_pkgs=(iproute2 procps psmisc python3 python3-scapy curl tftp-hpa atftp busybox-static
   isc-dhcp-client udhcpc dhcpcd5 libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra
   qemu-system-x86 ipxe ipxe-qemu ovmf nasm dnsmasq-base ndisc6 tgt tftpd-hpa kea-admin

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-host qcow2 overlays over iSCSI (issue 7), with qemu-io / qemu-img as initiators:
+# Per-host qcow2 overlays over iSCSI (src/disks/README.md), with qemu-io / qemu-img as initiators:
 #   persistent: writes kept across logins and a server restart; golden image untouched
 #   volatile:   writes kept across logins (another initiator of the same boot, a reconnect, a
 #               server restart), gone at the first login after the host's boot script was

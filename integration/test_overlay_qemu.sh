@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Per-host overlays end to end (issue 7): three QEMU PCs (TCG, SeaBIOS + the e1000's iPXE ROM)
+# Per-host overlays end to end (src/disks/README.md): three QEMU PCs (TCG, SeaBIOS + the e1000's iPXE ROM)
 # sanboot the same golden image (images/marker_disk.sh) from diskless: pc-v1 and pc-v2 with
 # overlay="volatile", pc-p with overlay="persistent". Each PC's boot sector prints the marker
 # sector it finds, writes a marker unique to the PC and boot through INT 13h, reads it back.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Overlay bench (issue 7): through iSCSI, same server, same run — a raw image (overlay="none")
-# against a qcow2 overlay (overlay="persistent") over an identical golden image:
+# Overlay bench (per-host overlays, src/disks/README.md): through iSCSI, same server, same run —
+# a raw image (overlay="none") against a qcow2 overlay (overlay="persistent") over an identical
+# golden image:
 #   (a) random 4 KiB reads of unwritten data       iscsi-perf -r -b 8 -m 16, DURATION s, IOPS
 #   (b) 4 KiB writes to never-written places (stride 12 KiB; a fresh overlay every run, so every
 #       write allocates in the overlay)             qemu-img bench -w -s 4k -S 12k -d 8, IOPS

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the golden disk of the overlay QEMU test (issue 7): a 16 MiB raw image whose boot sector
+# Builds the golden disk of the overlay QEMU test (test_overlay_qemu.sh): a 16 MiB raw image whose boot sector
 # (nasm) prints "DISKLESS-MARKER-BOOT" to COM1, then through INT 13h extended reads/writes (the
 # path iPXE's sanboot hooks):
 #   reads the marker sector (LBA 8000) and prints its first 16 bytes as "OLD=<16 chars>;"

@@ -1,5 +1,6 @@
 # The peer servers for baselines and benches (source after common.sh): dnsmasq (DHCP + TFTP,
-# tuned as the boot issue describes) and tgt (tgtd), each inside $DL_NS as a child of the test.
+# set up as a usual iPXE chainloading lab: RAs, iPXE tagged by option 175, fast boot with
+# option 175.176) and tgt (tgtd), each inside $DL_NS as a child of the test.
 #
 #   dl_dnsmasq full TFTP_ROOT SCRIPT    DHCP with PXE boot files + TFTP: BIOS PXE gets
 #                                       undionly.kpxe, x64 UEFI ipxe.efi, iPXE gets SCRIPT

@@ -301,6 +301,22 @@ CLI::App* add_keyed(CLI::App& parent, const char* name, const char* help, const 
   return sub;
 }
 
+// Adds `remove KEY` under `parent`: the inventory edit `remove` (of a host or an image) applied
+// to the file, then "<what> KEY removed".
+using remove_edit = result<std::string> (*)(std::string_view, std::string_view);
+void add_remove(CLI::App& parent, const char* help, const char* key, const char* what,
+                remove_edit remove, const std::shared_ptr<leaf_args>& a, const global_options& g,
+                action& chosen) {
+  auto* sub = add_keyed(parent, "remove", help, key, *a);
+  sub->callback([&g, &chosen, a, remove, what] {
+    chosen = [&g, a, remove, what] {
+      return apply_edit(
+          g, [&](std::string_view t) { return remove(t, a->key); },
+          fmt::format("{} {} removed", what, a->key));
+    };
+  });
+}
+
 }  // namespace
 
 void add_check_command(CLI::App& app, const global_options& g, action& chosen) {
@@ -328,14 +344,7 @@ void add_host_command(CLI::App& app, const global_options& g, action& chosen) {
   auto set_opts = add_attr_options(*set, host_attrs, true);
   set->callback(
       [&, a, set_opts] { chosen = [&g, a, set_opts] { return host_set(g, a->key, *set_opts); }; });
-  auto* remove = add_keyed(*host, "remove", "remove a host", "HOST", *a);
-  remove->callback([&, a] {
-    chosen = [&g, a] {
-      return apply_edit(
-          g, [&](std::string_view t) { return inventory::remove_host(t, a->key); },
-          fmt::format("host {} removed", a->key));
-    };
-  });
+  add_remove(*host, "remove a host", "HOST", "host", inventory::remove_host, a, g, chosen);
 }
 
 void add_image_command(CLI::App& app, const global_options& g, action& chosen) {
@@ -351,14 +360,8 @@ void add_image_command(CLI::App& app, const global_options& g, action& chosen) {
   auto add_opts = add_attr_options(*add, image_attrs, false);
   add->callback(
       [&, a, add_opts] { chosen = [&g, a, add_opts] { return image_add(g, a->key, *add_opts); }; });
-  auto* remove = add_keyed(*image, "remove", "remove an image no host uses", "NAME", *a);
-  remove->callback([&, a] {
-    chosen = [&g, a] {
-      return apply_edit(
-          g, [&](std::string_view t) { return inventory::remove_image(t, a->key); },
-          fmt::format("image {} removed", a->key));
-    };
-  });
+  add_remove(*image, "remove an image no host uses", "NAME", "image", inventory::remove_image, a, g,
+             chosen);
 }
 
 }  // namespace diskless::cli

@@ -206,8 +206,8 @@ TEST(DhcpResponder, SnponlyConfigured) {
   EXPECT_EQ(r->pkt.file, "snponly.efi");
 }
 
-// DESIGN.md §3: iPXE gets its script as an HTTP URL when HTTP is on, as a TFTP path when off
-// (port from the inventory); firmware PXE always gets a TFTP boot file.
+// The boot catalog's rule (src/boot/README.md): iPXE gets its script as an HTTP URL when HTTP is
+// on, as a TFTP path when off (port from the inventory); firmware PXE always gets a TFTP boot file.
 TEST(DhcpResponder, IpxeScriptOverHttpOrTftp) {
   for (auto mode : {dhcp_mode::full, dhcp_mode::proxy}) {
     auto inv = make_inv(mode);

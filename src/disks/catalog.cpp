@@ -50,21 +50,34 @@ std::string key_of(const std::filesystem::path& p) {
   return ec ? p.lexically_normal().string() : c.string();
 }
 
+// The device `cache` holds for image p while anyone uses it, else p opened (read-only or
+// writable) under a shared image lock and remembered; `opened` tells the two apart. Images are
+// keyed by canonical path, so two spellings of one file share one device.
+result<std::shared_ptr<block_device>> open_shared(
+    std::map<std::string, std::weak_ptr<block_device>>& cache, const std::filesystem::path& p,
+    bool writable, bool& opened) {
+  auto key = key_of(p);
+  if (auto it = cache.find(key); it != cache.end()) {
+    if (auto dev = it->second.lock()) return dev;
+  }
+  auto dev = storage::open_image(p, writable);
+  if (!dev) return dev;
+  dev = hold_shared_lock(p, *dev);
+  if (!dev) return dev;
+  cache[key] = *dev;
+  opened = true;
+  return dev;
+}
+
 }  // namespace
 
 result<std::shared_ptr<block_device>> disk_catalog::golden(const std::filesystem::path& p) {
   // Called with mutex_ held.
-  auto key = key_of(p);
-  if (auto it = golden_.find(key); it != golden_.end()) {
-    if (auto dev = it->second.lock()) return dev;
-  }
-  auto dev = storage::open_image(p, false);
-  if (!dev) return dev;
-  dev = hold_shared_lock(p, *dev);
-  if (!dev) return dev;
-  golden_[key] = *dev;
-  log::storage().info("opened golden image {} ({} bytes, read-only, shared)", p.string(),
-                      (*dev)->size());
+  bool opened = false;
+  auto dev = open_shared(golden_, p, false, opened);
+  if (dev && opened)
+    log::storage().info("opened golden image {} ({} bytes, read-only, shared)", p.string(),
+                        (*dev)->size());
   return dev;
 }
 
@@ -83,16 +96,8 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
   std::lock_guard lock(mutex_);
   switch (h.overlay) {
     case inventory::overlay_mode::none: {
-      auto key = key_of(path);
-      if (auto it = writable_.find(key); it != writable_.end()) {
-        if (auto dev = it->second.lock()) return dev;
-      }
-      auto dev = storage::open_image(path, true);
-      if (!dev) return dev;
-      dev = hold_shared_lock(path, *dev);
-      if (!dev) return dev;
-      writable_[key] = *dev;
-      return dev;
+      bool opened = false;
+      return open_shared(writable_, path, true, opened);
     }
     case inventory::overlay_mode::readonly: {
       auto g = golden(path);

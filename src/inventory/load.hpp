@@ -1,5 +1,6 @@
 #pragma once
-// Loading and validating the inventory XML (schema: shared/DESIGN.md §2).
+// Loading and validating the inventory XML (elements: man diskless.xml,
+// config/diskless.xml.5; see src/inventory/README.md).
 //
 // Contract: load() never throws and reports every problem it finds at once, each with the file
 // and line it is about and a message that says what is wrong and what to write instead. The

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "inventory/test_support.hpp"
 #include "util/file.hpp"
 
 namespace diskless::inventory {
@@ -22,13 +23,6 @@ bool has(const load_result& r, int line, std::string_view needle) {
   for (const auto& p : r.problems)
     if (p.line == line && p.message.find(needle) != std::string::npos) return true;
   return false;
-}
-
-load_options no_files() {
-  load_options o;
-  o.check_files = false;
-  o.base_dir = "/srv/diskless";
-  return o;
 }
 
 TEST(Load, ValidInventoryIsReadCompletely) {

@@ -1,5 +1,6 @@
 #pragma once
-// The inventory: plain data loaded from config/diskless.xml (schema: shared/DESIGN.md §2).
+// The inventory: plain data loaded from config/diskless.xml (elements: man diskless.xml,
+// config/diskless.xml.5; see src/inventory/README.md).
 // Everything here is validated by the loader (inventory/load.hpp); services may rely on:
 // unique MACs, names and static IPs; every host's image exists and fits its boot method.
 #include <chrono>

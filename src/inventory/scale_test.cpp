@@ -8,6 +8,7 @@
 
 #include "inventory/load.hpp"
 #include "inventory/model.hpp"
+#include "inventory/test_support.hpp"
 
 namespace diskless::inventory {
 namespace {
@@ -30,13 +31,6 @@ std::string big_inventory(int renamed_from = -1) {
                        mac_of(i), name);
   }
   return xml + "</hosts>\n</diskless>\n";
-}
-
-load_options no_files() {
-  load_options o;
-  o.check_files = false;
-  o.base_dir = "/srv/diskless";
-  return o;
 }
 
 TEST(Scale, TwentyThousandHostsLoadWithTheirLines) {

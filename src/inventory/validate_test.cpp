@@ -6,17 +6,15 @@
 #include <vector>
 
 #include "inventory/load.hpp"
+#include "inventory/test_support.hpp"
 
 namespace diskless::inventory {
 namespace {
 
 load_result load(const std::string& images, const std::string& hosts) {
-  load_options o;
-  o.check_files = false;
-  o.base_dir = "/srv/diskless";
   return load_text("<diskless version=\"1\">\n<images>\n" + images + "</images>\n<hosts>\n" +
                        hosts + "</hosts>\n</diskless>\n",
-                   "inv.xml", o);
+                   "inv.xml", no_files());
 }
 
 std::string all(const load_result& r) {

@@ -1,5 +1,5 @@
 #pragma once
-// Which targets exist and who may open them (shared/DESIGN.md §2): every inventory host whose
+// Which targets exist and who may open them (src/iscsi/README.md): every inventory host whose
 // image has a disk is a target "<iqn>:<host name>" with its disk at LUN 0; only the host's own
 // initiator IQN may log in, unless the host allows any initiator.
 #include <string_view>

@@ -127,9 +127,17 @@ struct fixed_random {
   }
 };
 
+// The time every scheduler test starts its scheduler at.
+const scheduler::clock::time_point t0 = scheduler::clock::time_point{} + 1000s;
+
+// Starts `s` at t0 and takes its first multicast advertisement, which is due at once.
+void start_past_first_multicast(scheduler& s) {
+  s.start(t0);
+  (void)s.due(t0);
+}
+
 TEST(NdpScheduler, UnsolicitedFirstThreeWithin16sThenMinToMax) {
   scheduler s(fixed_random{100'000ms});
-  const auto t0 = scheduler::clock::time_point{} + 1000s;
   EXPECT_EQ(s.next(), scheduler::clock::time_point::max());
   s.start(t0);
   EXPECT_EQ(s.next(), t0);
@@ -147,9 +155,7 @@ TEST(NdpScheduler, UnsolicitedFirstThreeWithin16sThenMinToMax) {
 
 TEST(NdpScheduler, SolicitationIsAnsweredByMulticastAfterTheRandomDelay) {
   scheduler s(fixed_random{200ms});
-  const auto t0 = scheduler::clock::time_point{} + 1000s;
-  s.start(t0);
-  (void)s.due(t0);
+  start_past_first_multicast(s);
   s.solicited(t0 + 10s, ipxe_ll);
   s.solicited(t0 + 10s + 100ms, ipxe_ll);  // a repeat: answered by the same one
   EXPECT_EQ(s.next(), t0 + 10s + 200ms);
@@ -161,9 +167,7 @@ TEST(NdpScheduler, SolicitationIsAnsweredByMulticastAfterTheRandomDelay) {
 
 TEST(NdpScheduler, SolicitationFromAHostIsAnsweredByUnicastWhileMulticastIsRateLimited) {
   scheduler s(fixed_random{200ms});
-  const auto t0 = scheduler::clock::time_point{} + 1000s;
-  s.start(t0);
-  (void)s.due(t0);  // the first multicast
+  start_past_first_multicast(s);
   // Right after a multicast: no rate limit for unicast answers.
   s.solicited(t0 + 1s, ipxe_ll);
   s.solicited(t0 + 1s + 100ms, ipxe_ll);  // a repeat before the answer: one answer
@@ -177,9 +181,7 @@ TEST(NdpScheduler, SolicitationFromAHostIsAnsweredByUnicastWhileMulticastIsRateL
 
 TEST(NdpScheduler, SolicitationFromUnspecifiedIsMulticastAndRateLimited) {
   scheduler s(fixed_random{300ms});
-  const auto t0 = scheduler::clock::time_point{} + 1000s;
-  s.start(t0);
-  (void)s.due(t0);
+  start_past_first_multicast(s);
   s.solicited(t0 + 1s, unspecified);
   // MIN_DELAY_BETWEEN_RAS (3 s) after the last multicast, plus the random delay.
   EXPECT_EQ(s.next(), t0 + 3s + 300ms);
@@ -193,9 +195,7 @@ TEST(NdpScheduler, SolicitationFromUnspecifiedIsMulticastAndRateLimited) {
 
 TEST(NdpScheduler, FloodOfHostsIsCappedAndFoldedIntoOneMulticast) {
   scheduler s(fixed_random{0ms});
-  const auto t0 = scheduler::clock::time_point{} + 1000s;
-  s.start(t0);
-  (void)s.due(t0);
+  start_past_first_multicast(s);
   for (int i = 0; i < 200; ++i) {
     auto a = ipxe_ll;
     a[14] = static_cast<std::uint8_t>(i >> 8);
@@ -210,7 +210,6 @@ TEST(NdpScheduler, FloodOfHostsIsCappedAndFoldedIntoOneMulticast) {
 
 TEST(NdpScheduler, FailedSendsAreRetried) {
   scheduler s(fixed_random{0ms});
-  const auto t0 = scheduler::clock::time_point{} + 1000s;
   s.start(t0);
   ASSERT_EQ(s.due(t0).size(), 1u);
   s.retry(t0, all_nodes);  // the link-local address was still tentative

@@ -1,6 +1,7 @@
 #pragma once
 // qcow2 images as block_devices: reading any plain qcow2 v2/v3 image (backing chains of raw or
-// qcow2), and writing v3 images with 16-bit refcounts — the copy-on-write overlays of issue 7.
+// qcow2), and writing v3 images with 16-bit refcounts — the file format of the
+// per-host copy-on-write overlays (src/disks/README.md).
 //
 // Write ordering (why a kill -9 or power loss leaves only leaked clusters, never corruption):
 //   - guest data of a newly allocated cluster (with the copy-on-write of its untouched part from
