@@ -151,7 +151,10 @@ const std::map<std::string_view, element_schema>& schema() {
       {"dhcp",
        {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader", "ra"}, {}}},
       {"tftp", {{"root", "port", "port-range", "max-transfers"}, {}}},
-      {"iscsi", {{"port", "iqn", "nop-interval"}, {}}},
+      {"iscsi",
+       {{"port", "iqn", "nop-interval", "max-connections", "max-connections-per-address",
+         "login-timeout", "discovery-timeout", "auth-failures"},
+        {}}},
       {"http", {{"port", "enabled"}, {}}},
       {"state", {{"dir"}, {}}},
       {"images", {{}, {"image"}}},
@@ -431,13 +434,24 @@ class loader {
       else
         c.iqn = q.value();
     }
-    if (auto n = i.attribute("nop-interval")) {
+    read_seconds(i, "nop-interval", c.nop_interval);
+    read_seconds(i, "login-timeout", c.login_timeout);
+    read_seconds(i, "discovery-timeout", c.discovery_timeout);
+    if (auto m = number_attr<std::uint32_t>(i, "max-connections", 1, 100000))
+      c.max_connections = *m;
+    if (auto m = number_attr<std::uint32_t>(i, "max-connections-per-address", 1, 100000))
+      c.max_connections_per_address = *m;
+    if (auto m = number_attr<std::uint32_t>(i, "auth-failures", 1, 1000)) c.auth_failures = *m;
+  }
+
+  void read_seconds(pugi::xml_node i, const char* name, std::chrono::seconds& out) {
+    if (auto n = i.attribute(name)) {
       auto t = parse_duration(n.value());
       if (!t || t->count() < 1 || t->count() > 3600)
-        err(i, fmt::format("nop-interval=\"{}\" must be a duration from 1 s to 1 h, like 30 or 1m",
+        err(i, fmt::format("{}=\"{}\" must be a duration from 1 s to 1 h, like 30 or 1m", name,
                            n.value()));
       else
-        c.nop_interval = *t;
+        out = *t;
     }
   }
 

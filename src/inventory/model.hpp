@@ -59,6 +59,12 @@ struct iscsi_config {
   std::string iqn = "iqn.2026-11.lan.diskless";
   // A session idle this long gets a NOP-In ping (RFC 7143 §11.19); never dropped for no answer.
   std::chrono::seconds nop_interval{30};
+  // Bounds on what clients can make the target hold (documented in config/diskless.xml).
+  std::uint32_t max_connections = 256;             // <iscsi max-connections>
+  std::uint32_t max_connections_per_address = 16;  // <iscsi max-connections-per-address>
+  std::chrono::seconds login_timeout{30};          // connections that never complete login
+  std::chrono::seconds discovery_timeout{60};      // idle discovery sessions
+  std::uint32_t auth_failures = 10;                // failed CHAP logins before a source is refused
 };
 
 struct http_config {

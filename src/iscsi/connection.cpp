@@ -10,13 +10,15 @@
 namespace diskless::iscsi {
 namespace {
 
+// Reads go into a small buffer until a normal session's login completes (an idle or discovery
+// connection costs kilobytes), then into one sized for the negotiated PDUs.
+constexpr std::size_t login_chunk = 16 * 1024;
 constexpr std::size_t read_chunk = 512 * 1024;
 // Stop reading from a peer that does not take its data (bounded memory per connection) and
 // resume once most of it is out.
 constexpr std::size_t queue_high = 64u << 20, queue_low = 16u << 20;
 constexpr std::size_t max_gather = 64;  // PDUs per write
 constexpr auto tick = std::chrono::seconds(5);
-constexpr auto login_timeout = std::chrono::seconds(30);
 
 // FNV-1a over initiator name and ISID: the I_T nexus identity, stable across reinstatement.
 scsi::nexus_id make_nexus(std::string_view name, const std::array<std::byte, 6>& isid) {
@@ -30,13 +32,14 @@ scsi::nexus_id make_nexus(std::string_view name, const std::array<std::byte, 6>&
 }  // namespace
 
 connection::connection(asio::ip::tcp::socket sock, connection_owner& owner)
-    : sock_(std::move(sock)), timer_(sock_.get_executor()), owner_(owner), rbuf_(read_chunk) {
+    : sock_(std::move(sock)), timer_(sock_.get_executor()), owner_(owner), rbuf_(login_chunk) {
   boost::system::error_code ec;
   sock_.set_option(asio::ip::tcp::no_delay(true), ec);  // small responses must not wait
   sock_.native_non_blocking(true, ec);  // send_on_pool's send()/sendfile() must never block
   auto ep = sock_.remote_endpoint(ec);
-  peer_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
-  last_rx_ = started_ = std::chrono::steady_clock::now();
+  address_ = ec ? "?" : ep.address().to_string();
+  peer_ = ec ? "?" : address_ + ":" + std::to_string(ep.port());
+  last_rx_ = started_ = last_heard_ = std::chrono::steady_clock::now();
 }
 
 connection::~connection() = default;
@@ -61,6 +64,7 @@ void connection::close(std::string_view why) {
   if (!pool_sending_) sock_.close(ec);
   timer_.cancel();
   session_.reset();  // in-flight completions are dropped from here on
+  owner_.output_changed(-static_cast<std::ptrdiff_t>(wq_bytes_));  // wq_ no longer counts
   // wq_ stays until destruction: an aborted async_write may still name its buffers.
   owner_.detach(this);
 }
@@ -72,33 +76,51 @@ void connection::rebind(inventory::inventory_ptr inv, const inventory::host* h) 
 }
 
 void connection::arm_timer() {
-  // The NOP-In interval is <iscsi nop-interval> (30 s by default); tick at least that often.
+  // The NOP-In interval is <iscsi nop-interval> (30 s by default); tick at least that often and
+  // often enough to notice the login and discovery timeouts.
   auto inv = owner_.current_inventory();
-  const std::chrono::seconds ping_after =
-      inv ? inv->server.iscsi.nop_interval : inventory::iscsi_config{}.nop_interval;
-  timer_.expires_after(std::min<std::chrono::seconds>(tick, ping_after));
+  const auto& cfg = inv ? inv->server.iscsi : inventory::iscsi_config{};
+  const std::chrono::seconds ping_after = cfg.nop_interval;
+  auto every =
+      std::min<std::chrono::seconds>({tick, ping_after, cfg.login_timeout, cfg.discovery_timeout});
+  timer_.expires_after(every);
   timer_.async_wait([self = weak_from_this(), ping_after](const boost::system::error_code& ec) {
     auto c = self.lock();
     if (ec || !c || c->phase_ == phase::closed) return;
-    auto now = std::chrono::steady_clock::now();
-    if (!c->session_ && c->phase_ != phase::waiting_for_disk && now - c->started_ > login_timeout) {
-      c->close("login not completed in time");
-      return;
-    }
-    // §11.19: ping idle sessions so dead peers surface in TCP; an unanswered ping is never
-    // fatal (iPXE does not answer).
-    if (c->session_ && now - c->last_rx_ > ping_after && c->wq_.empty()) {
-      c->session_->ping();
-      c->last_rx_ = now;
-    }
-    c->arm_timer();
+    c->on_tick(ping_after);
   });
+}
+
+void connection::on_tick(std::chrono::seconds ping_after) {
+  auto now = std::chrono::steady_clock::now();
+  auto inv = owner_.current_inventory();
+  const auto& cfg = inv ? inv->server.iscsi : inventory::iscsi_config{};
+  if (!session_ && phase_ != phase::waiting_for_disk && now - started_ > cfg.login_timeout) {
+    close("login not completed in time");
+    return;
+  }
+  // A discovery session holds nothing worth keeping: silence ends it (RFC 7143 §4.3 leaves its
+  // lifetime to the target).
+  if (session_ && session_->config().discovery && now - last_heard_ > cfg.discovery_timeout) {
+    close("discovery session idle");
+    return;
+  }
+  // §11.19: ping idle sessions so dead peers surface in TCP; an unanswered ping is never
+  // fatal (iPXE does not answer).
+  if (session_ && now - last_rx_ > ping_after && wq_.empty()) {
+    session_->ping();
+    last_rx_ = now;
+  }
+  arm_timer();
 }
 
 void connection::do_read() {
   if (phase_ == phase::closed || phase_ == phase::waiting_for_disk || phase_ == phase::draining ||
       reading_ || paused_)
     return;
+  // Grown here, where no span into it is alive (process() has returned).
+  if (session_ && !session_->config().discovery && rbuf_.size() < read_chunk)
+    rbuf_.assign(read_chunk, std::byte{0});
   reading_ = true;
   sock_.async_read_some(
       asio::buffer(rbuf_.data(), rbuf_.size()),
@@ -114,7 +136,7 @@ void connection::do_read() {
 }
 
 void connection::on_read(std::size_t n) {
-  last_rx_ = std::chrono::steady_clock::now();
+  last_rx_ = last_heard_ = std::chrono::steady_clock::now();
   byte_span in(rbuf_.data(), n);
   if (!process(in)) return;
   if (!in.empty()) stash_.assign(in.begin(), in.end());  // paused for the disk: keep the rest
@@ -155,6 +177,9 @@ bool connection::handle(pdu p, bool digest_failed) {
       return true;
     case login_machine::kind::failed:
       phase_ = phase::draining;
+      if (bhs::login_response_status(s.response) ==
+          static_cast<std::uint16_t>(login_status::authentication_failure))
+        owner_.auth_failed(address_);
       send(std::move(s.response));
       return false;
     case login_machine::kind::complete:
@@ -185,6 +210,8 @@ void connection::login_complete(login_machine::step s) {
     if (host_) cfg.target_name = inv_->target_iqn(*host_);
     boost::system::error_code ec;
     cfg.portal = owner_.portal_for(sock_.local_endpoint(ec));
+    cfg.queued_output = [this] { return wq_bytes_; };
+    cfg.server_over_budget = [this] { return owner_.output_over_budget(); };
     send(std::move(response));  // the last PDU without digests (§13.1: they start after it)
     digests_h_ = params.header_digest;
     digests_d_ = params.data_digest;
@@ -228,7 +255,9 @@ void connection::send(out_pdu p) {
   if (phase_ == phase::closed) return;
   write_item item{std::move(p), {}};
   item.f = frame_for(item.p, digests_h_, digests_d_);
-  wq_bytes_ += item.f.head_len + item.p.length + item.f.tail_len;
+  const std::size_t n = item.f.head_len + item.p.length + item.f.tail_len;
+  wq_bytes_ += n;
+  owner_.output_changed(static_cast<std::ptrdiff_t>(n));
   wq_.push_back(std::move(item));
   if (wq_bytes_ > queue_high) paused_ = true;
   do_write();
@@ -325,7 +354,9 @@ void connection::send_on_pool() {
 void connection::wrote_partial(std::size_t items) {
   for (std::size_t i = 0; i < items; ++i) {
     auto& it = wq_.front();
-    wq_bytes_ -= it.f.head_len + it.p.length + it.f.tail_len;
+    const std::size_t n = it.f.head_len + it.p.length + it.f.tail_len;
+    wq_bytes_ -= n;
+    owner_.output_changed(-static_cast<std::ptrdiff_t>(n));
     wq_.pop_front();
   }
 }
@@ -341,6 +372,8 @@ void connection::wrote(std::size_t items) {
     paused_ = false;
     do_read();
   }
+  // Output went out: READs held by the budget may start, the window may advance.
+  if (session_ && phase_ == phase::full_feature) session_->output_drained();
   do_write();
 }
 

@@ -35,6 +35,12 @@ class connection_owner {
                       unique_function<void(result<lu_ptr>)> done) = 0;
   // The connection is gone (called once).
   virtual void detach(connection* c) = 0;
+  // Bytes queued for sending changed by `delta` (the server bounds the total).
+  virtual void output_changed(std::ptrdiff_t delta) = 0;
+  // The server's queued output is over its budget: sessions with output queued stall.
+  virtual bool output_over_budget() const = 0;
+  // A login from `source` (an address) failed authentication.
+  virtual void auth_failed(const std::string& source) = 0;
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -50,6 +56,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool full_feature() const { return session_ != nullptr; }
   const inventory::host* host() const { return host_; }
   const std::string& initiator_name() const { return initiator_; }
+  const std::string& address() const { return address_; }  // the peer's, without port
   const std::array<std::byte, 6>& isid() const { return isid_; }
   scsi::nexus_id nexus() const { return nexus_; }
   bool reinstated = false;  // replaced by a newer login: the nexus lives on
@@ -73,6 +80,7 @@ class connection : public std::enable_shared_from_this<connection> {
   void wrote(std::size_t items);          // items sent: pop them, resume reading, write more
   void wrote_partial(std::size_t items);  // only pop them
   void arm_timer();
+  void on_tick(std::chrono::seconds ping_after);
 
   asio::ip::tcp::socket sock_;
   asio::steady_timer timer_;
@@ -100,7 +108,9 @@ class connection : public std::enable_shared_from_this<connection> {
   // Transfers in progress (independent of the phase).
   bool writing_ = false, reading_ = false, paused_ = false;
   std::chrono::steady_clock::time_point last_rx_, started_;
+  std::chrono::steady_clock::time_point last_heard_;  // last bytes received (pings do not count)
   std::string peer_;
+  std::string address_;  // peer_ without the port
 };
 
 }  // namespace diskless::iscsi

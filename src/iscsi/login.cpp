@@ -33,6 +33,12 @@ md5::digest chap_response(std::uint8_t id, std::string_view secret, byte_span ch
   return md5().update(byte_span(&idb, 1)).update(to_bytes(secret)).update(challenge).finish();
 }
 
+std::size_t encoded_text_size(const key_values& kv) {
+  std::size_t n = 0;
+  for (auto& [k, v] : kv) n += k.size() + v.size() + 2;  // "key=value\0" (§6.1)
+  return n;
+}
+
 void default_random(std::span<std::byte> out) {
   static std::random_device rd;
   for (auto& b : out) b = std::byte(rd() & 0xff);
@@ -229,6 +235,12 @@ login_machine::step login_machine::on_pdu(const pdu& req) {
     reply.emplace_back("TargetPortalGroupTag", std::to_string(cfg_.portal_group_tag));
     tpgt_sent_ = true;
   }
+  // §6.2 / §11.12: a login response's data segment may not exceed the initiator's
+  // MaxRecvDataSegmentLength (8192 until it declares one, §13.12). Answers that large only come
+  // from floods of unknown keys (each answered NotUnderstood); such a login is refused with
+  // "initiator error" (§11.13.5) rather than split with C.
+  if (encoded_text_size(reply) > neg_.params().initiator_mrdsl)
+    return fail(req, login_status::initiator_error);
   bool auth_ok = auth_ == auth::none || auth_ == auth::done;
   if (stage_ == 0 && transit && auth_ == auth::undecided && !chap_)
     auth_ok = true;  // no AuthMethod sent

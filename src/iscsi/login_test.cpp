@@ -137,6 +137,41 @@ TEST(login, continued_request) {
   EXPECT_EQ(s.what, login_machine::kind::complete);
 }
 
+// 8,253 unknown keys sent in continued Login Requests: each would be answered NotUnderstood, a
+// reply of ~160 KB against the initiator's 8 KiB MaxRecvDataSegmentLength. The login is refused
+// with "initiator error" and no response ever exceeds the initiator's limit (RFC 7143 §6.2).
+TEST(login, unknown_key_flood_never_exceeds_initiator_mrdsl) {
+  login_machine m(config());
+  key_values kv{{"InitiatorName", initiator("pc1")}, {"TargetName", target("pc1")}};
+  for (int i = 0; i < 8253; ++i) kv.emplace_back("X" + std::to_string(i), "1");
+  auto full = encode_text(kv);
+  ASSERT_LT(full.size(), 65536u);  // under the request bound, so the reply is what matters
+  constexpr std::size_t piece = 8192;
+  login_machine::step s{};
+  for (std::size_t off = 0; off < full.size(); off += piece) {
+    const bool last = off + piece >= full.size();
+    auto p = login_request(0, 1, last, {}, !last);
+    p.data.assign(full.begin() + off, full.begin() + std::min(full.size(), off + piece));
+    s = m.on_pdu(p);
+    EXPECT_LE(s.response.length, 8192u);
+    if (!last) {
+      ASSERT_EQ(s.what, login_machine::kind::reply);
+    }
+  }
+  EXPECT_EQ(s.what, login_machine::kind::failed);
+  EXPECT_EQ(status_of(s.response), 0x0200);
+}
+
+// A normal amount of unknown keys is still answered NotUnderstood within the limit.
+TEST(login, few_unknown_keys_answered) {
+  login_machine m(config());
+  auto s = m.on_pdu(login_request(
+      0, 1, true,
+      {{"InitiatorName", initiator("pc1")}, {"TargetName", target("pc1")}, {"X-Vendor", "1"}}));
+  ASSERT_EQ(s.what, login_machine::kind::reply);
+  EXPECT_EQ(*find_key(keys_of(s.response), "X-Vendor"), "NotUnderstood");
+}
+
 std::string chap_r(std::uint8_t id, std::string_view secret, const bytes& challenge) {
   std::byte idb{id};
   return encode_hex(

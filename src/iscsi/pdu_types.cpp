@@ -256,6 +256,10 @@ void set_login_tsih(out_pdu& o, std::uint16_t tsih) {
   store_u16(o.bhs, 14, tsih);
 }
 
+std::uint16_t login_response_status(const out_pdu& o) {
+  return load_u16(o.bhs, 36);
+}
+
 // §11.11: F C; TTT 20.
 out_pdu text_response::encode() const {
   auto o = start(opcode::text_response,

@@ -154,6 +154,8 @@ struct login_response {  // §11.13
 };
 // Sets the TSIH of an encoded Login Response (given when the session is made).
 void set_login_tsih(out_pdu& o, std::uint16_t tsih);
+// Status-Class << 8 | Status-Detail of an encoded Login Response (§11.13.5).
+std::uint16_t login_response_status(const out_pdu& o);
 
 struct text_response {  // §11.11
   bool final = true;

@@ -1,13 +1,21 @@
 #include "iscsi/server.hpp"
 
+#include <algorithm>
+
 #include "iscsi/connection.hpp"
 #include "iscsi/registry.hpp"
 #include "iscsi/target.hpp"
+#include "iscsi/throttle.hpp"
 #include "util/asio.hpp"
 #include "util/log.hpp"
 
 namespace diskless::iscsi {
 namespace {
+
+// All sessions together may queue this much output; past it, sessions that have output queued
+// stall (their windows stop advancing, their READs wait) while idle ones still run.
+constexpr std::size_t total_output_budget = 256u << 20;
+constexpr auto auth_period = std::chrono::minutes(5);
 
 class iscsi_service final : public app::service, public connection_owner {
  public:
@@ -107,6 +115,16 @@ class iscsi_service final : public app::service, public connection_owner {
     });
   }
 
+  void output_changed(std::ptrdiff_t delta) override {
+    output_total_ = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(output_total_) + delta);
+  }
+  bool output_over_budget() const override { return output_total_ > total_output_budget; }
+
+  void auth_failed(const std::string& source) override {
+    throttle_.set_limits(limits_for(*inv_));
+    throttle_.failed(source, std::chrono::steady_clock::now());
+  }
+
   void detach(connection* c) override {
     for (auto it = conns_.begin(); it != conns_.end(); ++it) {
       if (it->get() == c) {
@@ -146,14 +164,55 @@ class iscsi_service final : public app::service, public connection_owner {
     acceptor_.async_accept([this](const boost::system::error_code& ec, asio::ip::tcp::socket s) {
       if (stopped_ || !acceptor_.is_open()) return;
       if (!ec) {
-        auto c = std::make_shared<connection>(std::move(s), *this);
-        conns_.push_back(c);
-        c->start();
+        if (admit(s)) {
+          auto c = std::make_shared<connection>(std::move(s), *this);
+          conns_.push_back(c);
+          c->start();
+        }
       } else if (ec == asio::error::operation_aborted) {
         return;
       }
       accept();
     });
+  }
+
+  static throttle_limits limits_for(const inventory::inventory& inv) {
+    throttle_limits l;
+    l.refuse_after = inv.server.iscsi.auth_failures;
+    l.slow_after = std::min<std::uint32_t>(3, l.refuse_after);
+    l.period = auth_period;
+    return l;
+  }
+
+  // Connection caps (total and per source address) and the CHAP throttle: a refused connection
+  // is closed before anything is allocated for it. Refusals are logged once per source and
+  // period.
+  bool admit(asio::ip::tcp::socket& s) {
+    boost::system::error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return false;
+    const auto& cfg = inv_->server.iscsi;
+    const std::string addr = ep.address().to_string();
+    const char* why = nullptr;
+    if (conns_.size() >= cfg.max_connections) {
+      why = "too many connections (max-connections)";
+    } else if (std::size_t same = std::count_if(conns_.begin(), conns_.end(),
+                                                [&](auto& c) { return c->address() == addr; });
+               same >= cfg.max_connections_per_address) {
+      why = "too many connections from this address (max-connections-per-address)";
+    } else {
+      throttle_.set_limits(limits_for(*inv_));
+      auto v = throttle_.check(addr, std::chrono::steady_clock::now());
+      if (v == auth_throttle::verdict::wait) why = "failed logins: slowed down";
+      if (v == auth_throttle::verdict::refuse) why = "too many failed logins: refused";
+    }
+    if (!why) return true;
+    const auto now = std::chrono::steady_clock::now();
+    refusals_.failed(addr, now);  // the table only rate-limits the log line
+    if (refusals_.should_log(addr, now))
+      log::iscsi().warn("{}: connection refused: {} (logged once per 5 minutes)", addr, why);
+    s.close(ec);
+    return false;
   }
 
   asio::io_context& io_;
@@ -164,6 +223,9 @@ class iscsi_service final : public app::service, public connection_owner {
   std::vector<std::shared_ptr<connection>> conns_;
   unit_registry units_;
   std::uint16_t tsih_ = 0;
+  std::size_t output_total_ = 0;
+  auth_throttle throttle_;
+  auth_throttle refusals_{{.slow_after = 1, .refuse_after = 1, .period = auth_period}};
   bool stopped_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };

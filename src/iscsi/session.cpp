@@ -23,7 +23,9 @@ using bhs::reject_protocol;
 }  // namespace
 
 session::session(session_config cfg, std::shared_ptr<scsi::logical_unit> lu, send_fn send)
-    : cfg_(std::move(cfg)), lu_(std::move(lu)), send_(std::move(send)) {}
+    : cfg_(std::move(cfg)), lu_(std::move(lu)), send_(std::move(send)) {
+  max_cmd_sn_ = cfg_.exp_cmd_sn + cfg_.cmd_window - 1;
+}
 
 session::~session() = default;  // alive_ goes away: late completions see an expired token
 
@@ -36,6 +38,35 @@ void session::reject(const pdu& p, std::uint8_t reason) {
   auto o = bhs::reject{.reason = reason, .sns = sns(true)}.encode();
   o.attach(bytes(p.bhs.begin(), p.bhs.end()));
   send_(std::move(o));
+}
+
+bool session::output_full() const {
+  const std::size_t mine = running_in_ + (cfg_.queued_output ? cfg_.queued_output() : 0);
+  if (cfg_.server_over_budget && cfg_.server_over_budget()) return mine > 0;
+  return mine >= cfg_.output_budget;
+}
+
+std::uint32_t session::max_cmd_sn() {
+  if (output_full()) return max_cmd_sn_;
+  const std::size_t busy = std::min<std::size_t>(tasks_.size(), cfg_.cmd_window);
+  const std::uint32_t candidate =
+      cfg_.exp_cmd_sn + (cfg_.cmd_window - static_cast<std::uint32_t>(busy)) - 1;
+  if (sn_lt(max_cmd_sn_, candidate)) max_cmd_sn_ = candidate;
+  return max_cmd_sn_;
+}
+
+void session::output_drained() {
+  if (closing_) return;
+  std::vector<std::uint32_t> held;
+  for (auto& [itt, ts] : tasks_)
+    if (ts->ordered && !ts->executing && !ts->aborted && ts->t.data_in_expected)
+      held.push_back(itt);
+  for (auto itt : held) {
+    if (output_full()) break;
+    maybe_execute(itt);
+  }
+  const std::uint32_t before = max_cmd_sn_;
+  if (max_cmd_sn() != before) send_(bhs::nop_in{.sns = sns(false)}.encode());
 }
 
 bool session::on_pdu(pdu p, bool data_digest_failed) {
@@ -90,8 +121,8 @@ bool session::dispatch(pdu p) {
 // [ExpCmdSN, MaxCmdSN] is silently ignored.
 bool session::ordered_entry(pdu p, bool is_task) {
   const std::uint32_t sn = bhs::request_cmd_sn(p.bhs);
-  if (sn_lt(sn, cfg_.exp_cmd_sn) || sn_lt(max_cmd_sn(), sn) || waiting_.count(sn)) {
-    log::iscsi().debug("CmdSN {} outside [{}, {}]: ignored", sn, cfg_.exp_cmd_sn, max_cmd_sn());
+  if (sn_lt(sn, cfg_.exp_cmd_sn) || sn_lt(max_cmd_sn_, sn) || waiting_.count(sn)) {
+    log::iscsi().debug("CmdSN {} outside [{}, {}]: ignored", sn, cfg_.exp_cmd_sn, max_cmd_sn_);
     return true;
   }
   if (is_task) {
@@ -197,6 +228,12 @@ bool session::command(pdu p) {
   }
   auto* raw = ts.get();
   tasks_[itt] = std::move(ts);
+  if (tasks_.size() > cfg_.max_tasks) {  // only immediate commands get past the window
+    scsi::task_result full;
+    full.st = scsi::status::task_set_full;  // SAM-5 §5.3: retry later
+    respond(*raw, std::move(full));
+    return true;
+  }
   if (write && edtl > cfg_.max_task_bytes) {
     respond(*raw, scsi::check_condition(scsi::sense_key::illegal_request,
                                         scsi::asc::invalid_field_in_cdb));
@@ -318,6 +355,8 @@ void session::maybe_execute(std::uint32_t itt) {
   auto& ts = *it->second;
   if (!ts.ordered || ts.executing || ts.aborted) return;
   if (ts.t.data_out_expected && ts.received < ts.t.expected_length) return;
+  // A READ waits while the output is over budget; output_drained() starts it.
+  if (ts.t.data_in_expected && lu_ && output_full()) return;
   ts.executing = true;
   if (unknown_lun(ts)) return;
   if (!lu_) {  // a session without a disk (discovery): no LUN exists
@@ -332,6 +371,10 @@ void session::maybe_execute(std::uint32_t itt) {
       return;
     }
   }
+  if (ts.t.data_in_expected) {
+    ts.reserved_in = std::min(ts.t.expected_length, cfg_.max_task_bytes);
+    running_in_ += ts.reserved_in;
+  }
   std::weak_ptr<int> alive = alive_;
   lu_->execute(std::move(ts.t), [this, alive, itt](scsi::task_result r) {
     if (alive.expired()) return;
@@ -342,6 +385,8 @@ void session::maybe_execute(std::uint32_t itt) {
 void session::complete(std::uint32_t itt, scsi::task_result r) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return;
+  running_in_ -= it->second->reserved_in;
+  it->second->reserved_in = 0;
   if (it->second->aborted) {
     tasks_.erase(it);  // SAM-5 §7.2: an aborted task gets no response
     check_logout();
@@ -403,6 +448,13 @@ std::uint32_t session::send_data_in(const task_state& ts, scsi::task_result& r,
 
 void session::respond(task_state& ts, scsi::task_result r) {
   const std::uint32_t itt = ts.t.tag;
+  // The task leaves the window before its status is built, so this response's MaxCmdSN already
+  // counts its slot as free (with a window of 1 the initiator would otherwise wait forever).
+  std::unique_ptr<task_state> owned;
+  if (auto it = tasks_.find(itt); it != tasks_.end() && it->second.get() == &ts) {
+    owned = std::move(it->second);
+    tasks_.erase(it);
+  }
   const bool read = ts.t.data_in_expected;
   const auto produced = static_cast<std::uint32_t>(
       std::min<std::size_t>(r.file_in.fd >= 0 ? r.file_in.length : r.data_in.size(), 0xffffffffu));

@@ -24,7 +24,18 @@ struct session_config {
   scsi::nexus_id nexus = 0;
   std::uint32_t exp_cmd_sn = 0;  // from the login
   std::uint32_t stat_sn = 0;     // next StatSN to use
+  // Commands the initiator may have outstanding (RFC 7143 §4.2.2.1). MaxCmdSN advances when a
+  // task completes, not when it is dispatched, so at most this many tasks wait or run; immediate
+  // commands beyond max_tasks get TASK SET FULL.
   std::uint32_t cmd_window = 128;
+  std::uint32_t max_tasks = 256;
+  // Output budget: while the connection's queued output plus the Data-In of running READs is at
+  // least output_budget (or, when server_over_budget says the server's total is over its
+  // budget, while it is not zero), no READ starts and the window does not advance. Both
+  // callbacks may be empty (no queue, never over).
+  std::size_t output_budget = 8u << 20;
+  std::function<std::size_t()> queued_output;
+  std::function<bool()> server_over_budget;
   // Larger writes are refused before their buffer is allocated (sense 05/24/00). Equal to the
   // MAXIMUM TRANSFER LENGTH the disk unit advertises in VPD B0h (32 MiB), so every transfer the
   // initiator was told it may send gets through.
@@ -52,6 +63,11 @@ class session {
   void ping();
   bool closing() const { return closing_; }
   std::size_t tasks_in_flight() const { return tasks_.size(); }
+  // Queued output went out: start READs held back by the output budget and, if the window can
+  // advance, tell the initiator with a NOP-In (§11.19: no reply asked).
+  void output_drained();
+  // The MaxCmdSN last told to the initiator.
+  std::uint32_t advertised_max_cmd_sn() const { return max_cmd_sn_; }
   const session_config& config() const { return cfg_; }
   void set_inventory(inventory::inventory_ptr inv) { cfg_.inv = std::move(inv); }
 
@@ -70,8 +86,9 @@ class session {
     std::uint32_t unsol_next_sn = 0;
     std::uint32_t r2t_next = 0;  // next offset to ask for
     std::uint32_t r2t_sn = 0;
-    std::uint32_t r2t_out = 0;  // outstanding R2Ts
-    scsi::write_fit write_fit;  // write residual against the CDB's transfer length
+    std::uint32_t r2t_out = 0;      // outstanding R2Ts
+    std::uint32_t reserved_in = 0;  // Data-In bytes counted in running_in_ while it runs
+    scsi::write_fit write_fit;      // write residual against the CDB's transfer length
   };
   struct queued {  // a non-immediate command waiting for its CmdSN turn
     enum class kind { task, other, consumed } what = kind::consumed;
@@ -104,7 +121,10 @@ class session {
   void check_logout();
   // StatSN (the next one, taken when advance_stat_sn), ExpCmdSN, MaxCmdSN for a response.
   bhs::status_sns sns(bool advance_stat_sn);
-  std::uint32_t max_cmd_sn() const { return cfg_.exp_cmd_sn + cfg_.cmd_window - 1; }
+  // Advances max_cmd_sn_ to ExpCmdSN + the free slots - 1 unless the output is over budget;
+  // never lowers it (the initiator ignores a smaller MaxCmdSN, §4.2.2.1).
+  std::uint32_t max_cmd_sn();
+  bool output_full() const;
   bool unknown_lun(task_state& ts);
 
   session_config cfg_;
@@ -114,6 +134,8 @@ class session {
   std::map<std::uint32_t, std::unique_ptr<task_state>> tasks_;  // by ITT
   std::map<std::uint32_t, r2t_state> r2ts_;                     // by TTT
   std::map<std::uint32_t, queued> waiting_;                     // by CmdSN
+  std::uint32_t max_cmd_sn_ = 0;                                // advertised
+  std::size_t running_in_ = 0;                                  // expected Data-In of running READs
   std::uint32_t next_ttt_ = 1;
   std::uint32_t ping_ttt_ = 0x80000000u;
   bytes text_in_;   // continued Text request

@@ -30,7 +30,7 @@ bool session::task_mgmt(const pdu& p) {
         // §11.5.1 b), c): an unknown task is "complete" when its RefCmdSN is in the window and
         // before the TMF's own CmdSN (it was lost and now counts as received), else it does not
         // exist.
-        bool in_window = !sn_lt(ref_sn, cfg_.exp_cmd_sn) && !sn_lt(max_cmd_sn(), ref_sn);
+        bool in_window = !sn_lt(ref_sn, cfg_.exp_cmd_sn) && !sn_lt(max_cmd_sn_, ref_sn);
         if (!(in_window && sn_lt(ref_sn, v.cmd_sn()))) response = 1;
       }
       break;

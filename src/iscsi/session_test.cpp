@@ -330,6 +330,91 @@ TEST(session, cmdsn_window_and_ordering) {
   EXPECT_EQ(r.out[1].u32(32), 102u + 127);
 }
 
+// MaxCmdSN advances when tasks complete, not when they are dispatched: an initiator that keeps
+// its window full while nothing completes can never have more than cmd_window tasks.
+TEST(session, window_advances_on_completion_not_dispatch) {
+  rig r;
+  r.lu->hold = true;
+  for (std::uint32_t i = 0; i < 128; ++i) r.s->on_pdu(r.read10(0, 1, 1000 + i));
+  EXPECT_EQ(r.s->tasks_in_flight(), 128u);
+  // Beyond the advertised window (100 + 127): ignored, whatever the initiator does.
+  for (std::uint32_t i = 0; i < 1000; ++i) r.s->on_pdu(r.read10(0, 1, 5000 + i));
+  EXPECT_EQ(r.s->tasks_in_flight(), 128u);
+  EXPECT_EQ(r.s->advertised_max_cmd_sn(), 100u + 127);
+  r.lu->release();
+  EXPECT_EQ(r.s->tasks_in_flight(), 0u);
+  ASSERT_FALSE(r.out.empty());
+  // The last status frees every slot: MaxCmdSN = ExpCmdSN (228) + 127.
+  EXPECT_EQ(r.out.back().u32(32), 228u + 127);
+}
+
+// Immediate commands bypass CmdSN ordering; past max_tasks they get TASK SET FULL.
+TEST(session, immediate_commands_bounded) {
+  rig r;
+  r.lu->hold = true;
+  for (std::uint32_t i = 0; i < 300; ++i) {
+    auto p = r.read10(0, 1, 1 + i);
+    p.bhs[0] |= std::byte{0x40};  // immediate
+    r.s->on_pdu(std::move(p));
+  }
+  EXPECT_EQ(r.s->tasks_in_flight(), 256u);
+  ASSERT_EQ(r.out.size(), 300u - 256u);
+  EXPECT_EQ(std::to_integer<int>(r.out[0].bhs[3]), 0x28);  // TASK SET FULL
+}
+
+// While the connection's queued output is over budget, READs wait and the window stays; once it
+// drains they run and a NOP-In announces the new window.
+TEST(session, output_budget_holds_reads_and_window) {
+  std::size_t queued = 0;
+  rig r;
+  session_config c = r.s->config();
+  c.output_budget = 4096;
+  c.queued_output = [&] { return queued; };
+  r.s = std::make_unique<session>(c, r.lu, [&](out_pdu o) {
+    queued += o.length + 48;
+    r.out.push_back(to_pdu(o));
+  });
+  for (std::uint32_t i = 0; i < 64; ++i) r.s->on_pdu(r.read10(0, 8, 1 + i));  // 4 KiB each
+  // The first READ runs (nothing queued yet) and fills the budget; the rest wait.
+  EXPECT_EQ(r.out.size(), 1u);
+  EXPECT_EQ(r.s->tasks_in_flight(), 63u);
+  // The first READ's slot was free before its status filled the budget: 101 + 127.
+  EXPECT_EQ(r.out[0].u32(32), 101u + 127);
+  EXPECT_EQ(r.s->advertised_max_cmd_sn(), 101u + 127);
+  queued = 0;  // the connection wrote it out
+  r.s->output_drained();
+  EXPECT_EQ(r.s->tasks_in_flight(), 62u);  // one more READ ran, the budget is full again
+  for (int i = 0; i < 100 && r.s->tasks_in_flight(); ++i) {
+    queued = 0;
+    r.s->output_drained();
+  }
+  EXPECT_EQ(r.s->tasks_in_flight(), 0u);
+  EXPECT_EQ(r.out.back().u32(32), 164u + 127);  // every slot free again
+}
+
+// A status built while the output is over budget does not advance MaxCmdSN; when the output
+// drains, a NOP-In (ITT and TTT reserved, §11.19) tells the initiator the new window.
+TEST(session, window_reopened_by_nop_in) {
+  std::size_t queued = 1u << 30;
+  rig r;
+  session_config c = r.s->config();
+  c.queued_output = [&] { return queued; };
+  r.s = std::make_unique<session>(c, r.lu, [&](out_pdu o) { r.out.push_back(to_pdu(o)); });
+  r.s->on_pdu(rig::cmd(0x00, 0, 0, false, false, 0, 7, 100));  // TEST UNIT READY
+  ASSERT_EQ(r.out.size(), 1u);
+  EXPECT_EQ(r.out[0].u32(32), 100u + 127);  // stalled: not 101 + 127
+  r.s->output_drained();
+  EXPECT_EQ(r.out.size(), 1u);  // still over budget: nothing to announce
+  queued = 0;
+  r.s->output_drained();
+  ASSERT_EQ(r.out.size(), 2u);
+  EXPECT_EQ(r.out[1].op(), opcode::nop_in);
+  EXPECT_EQ(r.out[1].itt(), reserved_tag);
+  EXPECT_EQ(r.out[1].u32(32), 101u + 127);
+  r.s->output_drained();
+  EXPECT_EQ(r.out.size(), 2u);  // announced once
+}
+
 TEST(session, nop_out_echo_and_ping) {
   rig r;
   pdu nop;
