@@ -27,6 +27,7 @@ n=$(grep -c "iPXE loader undionly.kpxe is missing .*hint:" "$LOG" || true)
 [ "$n" -eq 1 ] || dl_fail "expected one startup warning for undionly.kpxe, got $n"
 grep -q "iPXE loader snponly.efi is missing" "$LOG" || dl_fail "no warning for snponly.efi"
 
+ip -n "$DL_CNS" link set eth0 up
 ip -n "$DL_CNS" addr add 10.77.0.250/24 dev eth0
 ip netns exec "$DL_CNS" python3 "$DL_LIB/dhcp_flood.py" eth0 "$UNKNOWN" 1 20 pxe
 for _ in $(seq 1 10); do

@@ -44,10 +44,10 @@ D image list >/dev/null 2>&1 || dl_fail "image list failed"
 D overlay list >/dev/null 2>&1 || dl_fail "overlay list failed"
 
 # Edits: refused only for problems they introduce.
-D host add --mac 52:54:00:7b:00:04 --name unrelated --boot local >"$DL_TMP/add.log" 2>&1 ||
+D host add 52:54:00:7b:00:04 --name unrelated --boot local >"$DL_TMP/add.log" 2>&1 ||
   dl_fail "host add of an unrelated host refused: $(cat "$DL_TMP/add.log")"
 grep -q 'name="unrelated"' "$DL_TMP/inv.xml" || dl_fail "host add did not write the host"
-if D host add --mac 52:54:00:7b:00:05 --name worse --image nosuch2 --boot linux \
+if D host add 52:54:00:7b:00:05 --name worse --image nosuch2 --boot linux \
   >"$DL_TMP/add2.log" 2>&1; then
   dl_fail "an edit introducing a new error was accepted"
 fi
