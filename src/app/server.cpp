@@ -10,8 +10,8 @@
 #include <cstring>
 #include <fstream>
 
-#include "app/reload_order.hpp"
 #include "app/preflight.hpp"
+#include "app/reload_order.hpp"
 #include "app/services.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
@@ -40,9 +40,36 @@ result<ipv4_address> interface_address(const std::string& name) {
   return error{"interface " + name + " has no IPv4 address; give <server address=...>"};
 }
 
+namespace {
+
+// The iPXE loaders DHCP offers PXE ROMs (boot/catalog.cpp): BIOS undionly.kpxe and the x64 UEFI
+// loader. A missing one means those PCs get an offer and then a TFTP "file not found", so the
+// admin is told at start and on every reload (runs off the loop: load_for_serving does I/O).
+void warn_missing_loaders(const inventory::inventory& inv, std::vector<inventory::problem>& out) {
+  if (inv.server.dhcp.mode == inventory::dhcp_mode::off) return;
+  const auto root = inv.resolve(inv.server.tftp.root);
+  for (const std::string& name : {std::string("undionly.kpxe"), inv.server.dhcp.efi_loader}) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(root / name, ec)) continue;
+    out.push_back({inventory::problem::level::warning,
+                   inv.source.string(),
+                   0,
+                   fmt::format("iPXE loader {} is missing from the TFTP root {}: DHCP offers it "
+                               "to {} PXE clients, which will fail to boot; hint: copy it there "
+                               "from /usr/lib/ipxe/ (Debian package ipxe)",
+                               name, root.string(), name == "undionly.kpxe" ? "BIOS" : "UEFI"),
+                   {},
+                   {}});
+  }
+}
+
+}  // namespace
+
 inventory::load_result load_for_serving(const serve_options& opts) {
   auto r = inventory::load_file(opts.config);
-  if (!r.ok()) return r;
+  if (!r.loaded()) return r;
+  // Disabled hosts and images are left out: their PCs get the unknown treatment.
+  r.inv = inventory::serving_view(*r.inv);
   auto& inv = *r.inv;
   if (opts.state_dir) inv.server.state_dir = std::filesystem::absolute(*opts.state_dir);
   inv.server.state_dir = inv.resolve(inv.server.state_dir);
@@ -50,13 +77,18 @@ inventory::load_result load_for_serving(const serve_options& opts) {
     auto a = interface_address(inv.server.interface);
     if (!a) {
       r.problems.push_back(
-          {inventory::problem::level::error, opts.config.string(), 0,
-           "<server interface=\"" + inv.server.interface + "\">: " + a.error_message()});
+          {inventory::problem::level::error,
+           opts.config.string(),
+           0,
+           "<server interface=\"" + inv.server.interface + "\">: " + a.error_message(),
+           {},
+           {}});
       r.inv.reset();
       return r;
     }
     inv.server.address = *a;
   }
+  warn_missing_loaders(inv, r.problems);
   return r;
 }
 
@@ -64,7 +96,8 @@ namespace {
 
 void log_problems(const std::vector<inventory::problem>& problems) {
   for (const auto& p : problems) {
-    if (p.severity == inventory::problem::level::error)
+    // An error confined to a host or image only disables that entry: a warning for the server.
+    if (p.severity == inventory::problem::level::error && !p.scoped())
       log::inventory().error("{}", p.str());
     else
       log::inventory().warn("{}", p.str());
@@ -218,13 +251,13 @@ class server {
 
   void apply(inventory::load_result r) {
     if (stopped_) return;
-    if (!r.ok()) {
+    if (!r.loaded()) {
       log_problems(r.problems);
       log::inventory().error("{} is invalid ({} error(s)); keeping the last good inventory",
                              opts_.config.string(), r.error_count());
       return;
     }
-    log_problems(r.problems);  // warnings
+    log_problems(r.problems);  // warnings, and errors that only disabled a host or image
     inventory::inventory_ptr next = r.inv;
     auto d = inventory::diff(*current_, *next);
     if (d.empty()) {
@@ -268,7 +301,7 @@ int serve(const serve_options& opts) {
   }
   auto r = load_for_serving(opts);
   log_problems(r.problems);
-  if (!r.ok()) {
+  if (!r.loaded()) {
     log::app().error("not starting: {} has {} error(s)", opts.config.string(), r.error_count());
     return 1;
   }

@@ -43,9 +43,11 @@ std::string json_escape(std::string_view s) {
 
 inventory::load_result load_or_report(const global_options& g) {
   auto r = inventory::load_file(g.config);
-  if (!r.ok()) {
+  // Errors confined to a host or image leave the inventory readable: listed, on stderr.
+  if (r.error_count() > 0) {
     print_problems(r.problems);
-    std::fprintf(stderr, "%s: %zu error(s)\n", g.config.c_str(), r.error_count());
+    std::fprintf(stderr, "%s: %zu error(s)%s\n", g.config.c_str(), r.error_count(),
+                 r.loaded() ? "; the entries they concern are disabled" : "");
   }
   return r;
 }
@@ -136,28 +138,33 @@ std::string host_json(const inventory::inventory& inv, const inventory::host& h)
       h.line);
 }
 
-int check(const global_options& g, const std::string& file) {
+int check(const global_options& g, const std::string& file, bool strict) {
   const std::filesystem::path path = file.empty() ? g.config : std::filesystem::path(file);
   auto r = inventory::load_file(path);
   // The boot templates the inventory's hosts would be served with are part of the check.
-  if (r.ok()) {
+  if (r.loaded())
     for (auto& p : boot::check_templates(*r.inv)) r.problems.push_back(std::move(p));
-    if (r.error_count() > 0) r.inv.reset();
-  }
   print_problems(r.problems);
-  if (!r.ok()) {
-    std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), r.error_count());
+  // Every problem counts here, even one that serve would only disable a host or image for.
+  const std::size_t errors = r.error_count();
+  const std::size_t warnings = r.problems.size() - errors;
+  if (errors > 0 || !r.loaded()) {
+    std::fprintf(stderr, "%s: %zu error(s)\n", path.c_str(), errors);
+    return 1;
+  }
+  if (strict && warnings > 0) {
+    std::fprintf(stderr, "%s: %zu warning(s), refused by --strict\n", path.c_str(), warnings);
     return 1;
   }
   std::printf("%s: valid (%zu image(s), %zu host(s)%s)\n", path.c_str(), r.inv->images.size(),
               r.inv->hosts.size(),
-              r.problems.empty() ? "" : fmt::format(", {} warning(s)", r.problems.size()).c_str());
+              warnings == 0 ? "" : fmt::format(", {} warning(s)", warnings).c_str());
   return 0;
 }
 
 int host_list(const global_options& g, bool json) {
   auto r = load_or_report(g);
-  if (!r.ok()) return 1;
+  if (!r.loaded()) return 1;
   const auto& inv = *r.inv;
   if (json) {
     std::string out = "[";
@@ -168,13 +175,15 @@ int host_list(const global_options& g, bool json) {
   }
   std::printf("%-17s  %-16s %-16s %-10s %-10s %s\n", "MAC", "NAME", "IMAGE", "BOOT", "OVERLAY",
               "IP");
-  for (const auto& h : inv.hosts) std::printf("%s\n", host_line(inv, h).c_str());
+  for (const auto& h : inv.hosts)
+    std::printf("%s%s\n", host_line(inv, h).c_str(),
+                inv.disabled_hosts.contains(h.name) ? "  (disabled)" : "");
   return 0;
 }
 
 int host_show(const global_options& g, const std::string& key, bool json) {
   auto r = load_or_report(g);
-  if (!r.ok()) return 1;
+  if (!r.loaded()) return 1;
   const auto& inv = *r.inv;
   const auto* h = inv.find_host_by_key(key);
   if (!h) {
@@ -243,7 +252,7 @@ int host_set(const global_options& g, const std::string& key, const attr_options
 
 int image_list(const global_options& g, bool json) {
   auto r = load_or_report(g);
-  if (!r.ok()) return 1;
+  if (!r.loaded()) return 1;
   const auto& inv = *r.inv;
   if (json)
     std::printf("[");
@@ -324,7 +333,11 @@ void add_check_command(CLI::App& app, const global_options& g, action& chosen) {
   auto* sub = app.add_subcommand(
       "check", "validate the inventory (default: -c FILE); problems as FILE:LINE: message");
   sub->add_option("FILE", *file, "the inventory to check instead of -c FILE");
-  sub->callback([&g, &chosen, file] { chosen = [&g, file] { return check(g, *file); }; });
+  auto strict = std::make_shared<bool>(false);
+  sub->add_flag("--strict", *strict, "treat warnings as errors (exit 1), for CI");
+  sub->callback([&g, &chosen, file, strict] {
+    chosen = [&g, file, strict] { return check(g, *file, *strict); };
+  });
 }
 
 void add_host_command(CLI::App& app, const global_options& g, action& chosen) {

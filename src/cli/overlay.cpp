@@ -61,11 +61,12 @@ class locked_file {
 
 std::shared_ptr<inventory::inventory> load(const global_options& g) {
   auto r = inventory::load_file(g.config);
-  if (!r.ok()) {
+  // Errors confined to a host or image do not stop the overlay commands (shown on stderr).
+  if (r.error_count() > 0) {
     for (const auto& p : r.problems) std::fprintf(stderr, "%s\n", p.str().c_str());
     std::fprintf(stderr, "%s: %zu error(s)\n", g.config.c_str(), r.error_count());
-    return nullptr;
   }
+  if (!r.loaded()) return nullptr;
   if (g.state_dir) r.inv->server.state_dir = *g.state_dir;
   return r.inv;
 }

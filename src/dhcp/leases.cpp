@@ -73,6 +73,19 @@ std::optional<ipv4_address> lease_table::allocate(const mac_address& mac, sys_ti
   return std::nullopt;
 }
 
+std::optional<ipv4_address> lease_table::reclaim_offer(
+    const mac_address& mac, sys_time now,
+    const std::function<bool(const mac_address&)>& evictable) {
+  for (const auto& [m, l] : by_mac_) {
+    if (l.bound || m == mac || !in_pool(l.ip) || reserved_.contains(l.ip)) continue;
+    if (l.expires <= now || declined(l.ip, now) || !evictable(m)) continue;
+    const auto ip = l.ip;
+    remove_mac(m);  // an offer is never journaled: nothing to write
+    return ip;
+  }
+  return std::nullopt;
+}
+
 void lease_table::remove_mac(const mac_address& mac) {
   auto it = by_mac_.find(mac);
   if (it == by_mac_.end()) return;

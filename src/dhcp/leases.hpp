@@ -15,6 +15,7 @@
 // Invariant: an address is held by at most one MAC (offered or bound, unexpired).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +58,12 @@ class lease_table {
   }
   // A free pool address for mac (its previous one when still free), or nullopt when exhausted.
   std::optional<ipv4_address> allocate(const mac_address& mac, sys_time now);
+
+  // For a pool that allocate() found exhausted: frees an address that is only offered (not bound)
+  // to a MAC for which evictable(mac) is true, and returns it for mac; nullopt when none.
+  std::optional<ipv4_address> reclaim_offer(
+      const mac_address& mac, sys_time now,
+      const std::function<bool(const mac_address&)>& evictable);
 
   void offer(const mac_address& mac, ipv4_address ip, sys_time now);
   void bind(const mac_address& mac, ipv4_address ip, sys_time expires);

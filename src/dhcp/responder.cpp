@@ -19,6 +19,8 @@ struct env {
   client_info client;
   ipv4_address server;
   mac_address mac;
+  // False for an unknown MAC under unknown="ignore": full mode leases it an address but no boot.
+  bool boot = true;
 };
 
 std::nullopt_t no_reply(std::string* why, std::string reason) {
@@ -43,6 +45,7 @@ packet base_reply(const env& e, message_type t) {
 // Boot information for PXE and iPXE clients (PXE spec §2.4, RFC 4578). The file itself is the
 // boot catalog's choice (boot/catalog.hpp).
 void add_boot(packet& r, const env& e, bool proxy) {
+  if (!e.boot) return;
   const auto& c = e.client;
   const auto offer = boot::offer_for(e.inv, {e.mac, c.arch, c.ipxe, c.http});
   if (c.http && !c.ipxe) {
@@ -185,6 +188,11 @@ std::optional<ipv4_address> choose(const env& e, const full_settings& s) {
   if (const auto* l = e.leases.by_mac(e.mac); l && acceptable(e, s, l->ip)) return l->ip;
   if (auto want = e.req.get_ip(opt::requested_ip); want && acceptable(e, s, *want)) return want;
   auto ip = e.leases.allocate(e.mac, e.ctx.now);
+  // A listed host is not starved by a flood of unknown MACs: it takes an address only offered
+  // (never bound) to an unknown client when the pool is exhausted.
+  if (!ip && e.host)
+    ip = e.leases.reclaim_offer(e.mac, e.ctx.now,
+                                [&](const mac_address& m) { return !e.inv.find_host(m); });
   if (ip && !s.subnet.contains(*ip)) return std::nullopt;  // pool not on the relay's subnet
   return ip;
 }
@@ -283,10 +291,23 @@ std::optional<reply> respond(const packet& req, const inventory::inventory& inv,
   if (req.htype != 1 || req.hlen != 6) return no_reply(why, "not Ethernet (htype/hlen)");
   if (!req.type()) return no_reply(why, "no or bad message type (BOOTP is not served)");
   if (!inv.server.address) return no_reply(why, "no server address");
-  env e{req, inv, leases, ctx, nullptr, classify(req), *inv.server.address, req.mac()};
+  env e{req, inv, leases, ctx, nullptr, classify(req), *inv.server.address, req.mac(), true};
   e.host = inv.find_host(e.mac);
-  if (!e.host && inv.unknown.what == inventory::unknown_policy::kind::ignore)
-    return no_reply(why, "unknown MAC, policy ignore");
+  const bool full = mode == inventory::dhcp_mode::full && ctx.local_port != pxe_port;
+  if (!e.host && full && inv.server.dhcp.known_only)
+    return no_reply(why, "unknown MAC, <dhcp known-only=\"true\">");
+  if (!e.host && inv.unknown.what == inventory::unknown_policy::kind::ignore) {
+    // Full mode owns the subnet: a printer or laptop still gets an address, only no boot.
+    if (!full)  // a laptop on a proxy-mode LAN is none of our business: no info line for it
+      return no_reply(why, e.client.pxe || e.client.ipxe || e.client.http
+                               ? "unknown MAC, policy ignore"
+                               : "not a boot client (unknown MAC, policy ignore)");
+    e.boot = false;
+    auto r = respond_full(e, why);
+    if (r && why && (e.client.pxe || e.client.ipxe || e.client.http))
+      *why = "unknown MAC, policy ignore: leased an address without boot information";
+    return r;
+  }
   if (e.client.http && !e.client.ipxe && !inv.server.http.enabled)
     return no_reply(why, "HTTPClient (UEFI HTTP Boot) needs <http enabled=\"true\">");
   if (e.client.http && !e.client.ipxe && !e.client.uefi())

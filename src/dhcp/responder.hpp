@@ -8,8 +8,12 @@
 //   proxy  another server hands out addresses; we answer PXE clients only (PXE spec §2.2.3
 //          "proxyDHCP"): port 67 DISCOVER -> OFFER with yiaddr 0; port 4011 REQUEST -> ACK.
 //   off    never a reply.
-// Unknown MACs follow inventory.unknown: ignore means no reply at all; any other policy answers
-// like for a known host (the per-host script for that MAC is rendered by the boot service).
+// Unknown MACs follow inventory.unknown for what they boot: ignore means no boot information (in
+// full mode they still get a lease, as any DHCP server owning the subnet gives; in proxy mode and
+// on port 4011 no reply at all); any other policy answers like for a known host (the per-host
+// script for that MAC is rendered by the boot service). <dhcp known-only="true"> leases only to
+// listed hosts. When the pool is exhausted a listed host takes an address only offered to an
+// unknown MAC, so a DHCP flood cannot starve the lab's PCs.
 #include <chrono>
 #include <cstdint>
 #include <optional>

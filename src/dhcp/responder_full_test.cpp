@@ -259,5 +259,55 @@ TEST_F(DhcpFull, RestartKeepsAddresses) {
   EXPECT_FALSE(send(msg(message_type::discover, mac(30))));  // still full
 }
 
+// In full mode unknown="ignore" decides only what PXE clients boot: a printer or laptop still
+// gets a lease (as from any DHCP server owning the subnet), a PXE ROM gets no boot file.
+TEST_F(DhcpFull, UnknownIgnoredClientsGetALeaseButNoBoot) {
+  inv_.unknown.what = inventory::unknown_policy::kind::ignore;
+  EXPECT_TRUE(dora(mac(30)));
+  auto pxe = msg(message_type::discover, mac(31));
+  pxe.set(opt::vendor_class, to_bytes("PXEClient:Arch:00000:UNDI:002001"));
+  auto o = send(pxe);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->pkt.type(), message_type::offer);
+  EXPECT_TRUE(o->pkt.file.empty());
+  EXPECT_FALSE(o->pkt.has(opt::vendor_class));
+  EXPECT_EQ(why_, "unknown MAC, policy ignore: leased an address without boot information");
+}
+
+TEST_F(DhcpFull, KnownOnlyLeasesOnlyToListedHosts) {
+  inv_.server.dhcp.known_only = true;
+  EXPECT_FALSE(send(msg(message_type::discover, mac(30))));
+  EXPECT_EQ(why_, "unknown MAC, <dhcp known-only=\"true\">");
+  auto o = send(msg(message_type::discover, mac(2)));  // listed (static address)
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->pkt.yiaddr, ip("10.77.2.50"));
+}
+
+// A flood of unknown MACs exhausting the pool with offers does not starve a listed host without
+// a static address: it takes an address only offered to an unknown client.
+TEST_F(DhcpFull, ListedHostTakesAnUnknownOfferWhenThePoolIsExhausted) {
+  inventory::host h;
+  h.mac = mac(9);
+  h.name = "lab-09";  // dynamic address
+  inv_.hosts.push_back(h);
+  configure_leases(leases_, inv_);
+  for (int i = 100; i < 200; ++i) send(msg(message_type::discover, mac(i)));
+  EXPECT_FALSE(send(msg(message_type::discover, mac(300))));  // exhausted for unknown MACs
+  auto a = dora(mac(9));
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(leases_.in_pool(*a));
+}
+
+TEST_F(DhcpFull, BoundLeasesOfUnknownClientsAreNeverTaken) {
+  inventory::host h;
+  h.mac = mac(9);
+  h.name = "lab-09";
+  inv_.hosts.push_back(h);
+  configure_leases(leases_, inv_);
+  for (int i = 100; i < 104; ++i) ASSERT_TRUE(dora(mac(i)));
+  EXPECT_FALSE(send(msg(message_type::discover, mac(9))));
+  EXPECT_EQ(why_, "no address available for this subnet");
+}
+
 }  // namespace
 }  // namespace diskless::dhcp

@@ -21,6 +21,7 @@
 #include "util/file.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
+#include "util/log_limit.hpp"
 
 namespace diskless::dhcp {
 
@@ -202,6 +203,7 @@ class dhcp_service final : public app::service {
     auto r = respond(*p, *inv_, leases_, ctx, &why);
     const auto type = p->type();
     const auto type_name = type ? to_string(*type) : std::string_view("BOOTP");
+    if (why.starts_with("unknown MAC")) explain_unknown(p->mac(), type_name, why, !r);
     if (!r) {
       log::dhcp().debug("{} from {} (port {}): no reply: {}", type_name, p->mac().str(), local_port,
                         why);
@@ -295,7 +297,28 @@ class dhcp_service final : public app::service {
 
   asio::io_context& io_;
   io_pool& pool_;
+  // Why a PC gets no boot, at info, once per MAC and minute (bounded table: util/log_limit.hpp).
+  void explain_unknown(const mac_address& mac, std::string_view type, const std::string& why,
+                       bool no_reply) {
+    std::uint64_t suppressed = 0;
+    if (!unknown_log_.allow(mac.str(), log_limiter::clock::now(), &suppressed)) return;
+    std::string hint;
+    if (auto it = inv_->disabled_macs.find(mac); it != inv_->disabled_macs.end())
+      hint = it->second + "; fix it (see `diskless check`)";
+    else if (why.find("known-only") != std::string::npos)
+      hint = "add it with `diskless host add --mac " + mac.str() +
+             " --name NAME ...` to lease it an address";
+    else
+      hint = "add it with `diskless host add --mac " + mac.str() +
+             " --name NAME --image IMAGE` or set <hosts unknown=\"menu\"> to boot it";
+    log::dhcp().info("{} from {}: {}{}; hint: {}{}", type, mac.str(),
+                     no_reply ? "not answered: " : "", why, hint,
+                     suppressed ? fmt::format(" ({} more since the last such line)", suppressed)
+                                : std::string());
+  }
+
   inventory::inventory_ptr inv_;
+  log_limiter unknown_log_{std::chrono::seconds(60), 4096};
   std::shared_ptr<bool> alive_;
   lease_table leases_;
   std::filesystem::path journal_path_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 #include <pugixml.hpp>
+#include <set>
 
 #include "util/file.hpp"
 #include "util/net.hpp"
@@ -358,8 +359,16 @@ edit_outcome edit_file(const std::filesystem::path& file,
   load_options o = opts;
   if (o.base_dir.empty()) o.base_dir = base_dir_of(file);
   auto check = load_text(*edited, file, o);
+  // Refused only for errors the edit introduces: errors the file already had (a missing image
+  // file, say) must not stop an unrelated `host add` or the `host remove` that fixes them.
+  auto before = load_text(*text, file, o);
+  std::set<std::string, std::less<>> had;
+  for (const auto& p : before.problems)
+    if (p.severity == problem::level::error) had.insert(p.message);
   out.problems = std::move(check.problems);
-  if (!check.ok()) return out;
+  if (!check.loaded()) return out;
+  for (const auto& p : out.problems)
+    if (p.severity == problem::level::error && !had.contains(p.message)) return out;
   if (auto w = write_file_atomic(file, *edited); !w) {
     out.error = w.error_message();
     return out;

@@ -27,12 +27,14 @@ result<std::string> remove_image(std::string_view xml, std::string_view name);
 
 struct edit_outcome {
   bool ok = false;
-  std::string error;              // the edit itself failed (no such host, unreadable file)
-  std::vector<problem> problems;  // validation problems of the edited text (refused when errors)
+  std::string error;  // the edit itself failed (no such host, unreadable file)
+  // Validation problems of the edited text; the edit is refused when it has an error the file
+  // did not have before (errors already there, confined to a host or image, are tolerated).
+  std::vector<problem> problems;
 };
 
 // Locks FILE (FILE.lock, flock), reads it, applies `edit`, validates the result and, only when it
-// is valid, writes it atomically. The file is untouched when anything fails.
+// introduces no error, writes it atomically. The file is untouched when anything fails.
 edit_outcome edit_file(const std::filesystem::path& file,
                        const std::function<result<std::string>(std::string_view)>& edit,
                        const load_options& opts = {});

@@ -145,5 +145,36 @@ TEST(Edit, EditFileRefusesInvalidResultAndLeavesFileUntouched) {
   std::filesystem::remove_all(dir);
 }
 
+// An error already in the file (a host on a missing image) does not block unrelated edits, nor
+// the edit that fixes it; an edit that introduces an error is still refused.
+TEST(Edit, OnlyErrorsTheEditIntroducesRefuseIt) {
+  auto dir = std::filesystem::temp_directory_path() / "diskless-edit-scope-test";
+  std::filesystem::create_directories(dir);
+  auto file = dir / "inv.xml";
+  { std::ofstream(dir / "k") << "kernel"; }
+  ASSERT_TRUE(write_file_atomic(file, R"(<diskless version="1">
+  <images>
+    <image name="a" kernel="k"/>
+    <image name="gone" kernel="gone-kernel"/>
+  </images>
+  <hosts>
+    <host mac="52:54:00:00:00:01" name="pc1" image="a" boot="linux"/>
+    <host mac="52:54:00:00:00:02" name="pc2" image="gone" boot="linux"/>
+  </hosts>
+</diskless>
+)"));
+  auto add = [&](const char* mac, const char* name, const char* image) {
+    return edit_file(file, [&](std::string_view t) {
+      return add_host(t, {{"mac", mac}, {"name", name}, {"image", image}, {"boot", "linux"}});
+    });
+  };
+  EXPECT_TRUE(add("52:54:00:00:00:03", "pc3", "a").ok);
+  EXPECT_FALSE(add("52:54:00:00:00:04", "pc4", "nosuch").ok);  // new error: refused
+  EXPECT_EQ(read_file(file)->find("pc4"), std::string::npos);
+  auto fix = edit_file(file, [](std::string_view t) { return remove_host(t, "pc2"); });
+  EXPECT_TRUE(fix.ok) << fix.error;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace diskless::inventory

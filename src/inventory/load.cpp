@@ -14,17 +14,6 @@
 
 namespace diskless::inventory {
 
-std::string problem::str() const {
-  std::string where = line > 0 ? fmt::format("{}:{}", file, line) : file;
-  return fmt::format("{}: {}{}", where, severity == level::warning ? "warning: " : "", message);
-}
-
-std::size_t load_result::error_count() const {
-  return static_cast<std::size_t>(std::count_if(problems.begin(), problems.end(), [](auto& p) {
-    return p.severity == problem::level::error;
-  }));
-}
-
 int line_of_offset(std::string_view text, std::ptrdiff_t offset) {
   if (offset < 0) return 0;
   auto end = std::min<std::size_t>(static_cast<std::size_t>(offset), text.size());
@@ -149,7 +138,9 @@ const std::map<std::string_view, element_schema>& schema() {
       {"diskless", {{"version"}, {"server", "images", "hosts"}}},
       {"server", {{"address", "interface"}, {"dhcp", "tftp", "iscsi", "http", "state"}}},
       {"dhcp",
-       {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader", "ra"}, {}}},
+       {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader", "ra",
+         "known-only"},
+        {}}},
       {"tftp", {{"root", "port", "port-range", "max-transfers"}, {}}},
       {"iscsi",
        {{"port", "iqn", "nop-interval", "max-connections", "max-connections-per-address",
@@ -231,18 +222,24 @@ class loader {
   int line(pugi::xml_node n) const { return lines_.line(n.offset_debug()); }
 
   void add(problem::level lvl, int line, std::string msg) {
-    problems_.push_back(problem{lvl, file_, line, std::move(msg)});
+    problems_.push_back(problem{lvl, file_, line, std::move(msg), {}, {}});
   }
   void err(pugi::xml_node n, std::string msg) {
     add(problem::level::error, line(n), std::move(msg));
   }
 
   load_result finish(std::shared_ptr<inventory> inv) {
-    std::stable_sort(problems_.begin(), problems_.end(),
-                     [](const problem& a, const problem& b) { return a.line < b.line; });
     load_result r;
     r.problems = std::move(problems_);
-    if (inv && r.error_count() == 0) r.inv = std::move(inv);
+    bool server_wide = std::any_of(r.problems.begin(), r.problems.end(), [](const problem& p) {
+      return p.severity == problem::level::error && !p.scoped();
+    });
+    if (inv && !server_wide) {
+      disable_scoped(*inv, r.problems, file_);
+      r.inv = std::move(inv);
+    }
+    std::stable_sort(r.problems.begin(), r.problems.end(),
+                     [](const problem& a, const problem& b) { return a.line < b.line; });
     return r;
   }
 
@@ -394,6 +391,7 @@ class loader {
       else
         c.efi_loader = v;
     }
+    if (auto k = bool_attr(d, "known-only")) c.known_only = *k;
     if (auto r = d.attribute("ra")) {
       std::string_view v = r.value();
       if (v == "on" || v == "true" || v == "yes")
@@ -595,10 +593,14 @@ load_result load_file(const std::filesystem::path& file, const load_options& opt
   auto text = read_file(file);
   if (!text) {
     load_result r;
-    r.problems.push_back(problem{problem::level::error, file.string(), 0,
+    r.problems.push_back(problem{problem::level::error,
+                                 file.string(),
+                                 0,
                                  fmt::format("cannot read the inventory ({}); create it from "
                                              "config/diskless.xml or pass -c FILE",
-                                             text.error_message())});
+                                             text.error_message()),
+                                 {},
+                                 {}});
     return r;
   }
   // Paths in an inventory mean the same whichever directory `diskless` runs in.

@@ -4,7 +4,9 @@
 //
 // Contract: load() never throws and reports every problem it finds at once, each with the file
 // and line it is about and a message that says what is wrong and what to write instead. The
-// inventory is returned only when there are no errors (warnings allowed).
+// inventory is returned unless an error concerns the whole server: a problem confined to one host
+// or image (a missing image file, a host naming an undefined image) disables that entry only, so
+// one bad entry never stops the lab.
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -21,14 +23,23 @@ struct problem {
   std::string file;
   int line = 0;  // 0 when it is about the file as a whole
   std::string message;
+  // The host or image the problem is confined to (empty: it concerns the whole server). An error
+  // confined to a host or image disables only that entry (inventory::disabled_hosts/_images).
+  std::string host, image;
+  bool scoped() const { return !host.empty() || !image.empty(); }
   // "FILE:LINE: message" (warnings: "FILE:LINE: warning: message").
   std::string str() const;
 };
 
 struct load_result {
-  std::shared_ptr<inventory> inv;  // null when there are errors
+  // Null when an error concerns the whole server; otherwise set even when errors confined to
+  // hosts or images disabled them (listed in inv->disabled_hosts/_images).
+  std::shared_ptr<inventory> inv;
   std::vector<problem> problems;
-  bool ok() const { return inv != nullptr; }
+  // Usable: serve and the read-only commands work with it (minus its disabled entries).
+  bool loaded() const { return inv != nullptr; }
+  // No errors at all (check, and an edit's result).
+  bool ok() const { return inv != nullptr && error_count() == 0; }
   std::size_t error_count() const;
 };
 

@@ -109,13 +109,49 @@ TEST(Load, MissingFilesAreErrorsWhenUsedAndWarningsOtherwise) {
   o.base_dir = dir;
   auto r = load_text(xml, "inv.xml", o);
   EXPECT_FALSE(r.ok());
-  ASSERT_EQ(r.problems.size(), 2u) << ::testing::PrintToString(lines(r));
+  // The error is confined to image 'lost' and its host 'b': both are disabled, 'a' is served.
+  ASSERT_TRUE(r.loaded());
+  ASSERT_EQ(r.problems.size(), 3u) << ::testing::PrintToString(lines(r));
   EXPECT_EQ(r.problems[0].severity, problem::level::warning);
   EXPECT_EQ(r.problems[0].line, 4);
   EXPECT_EQ(r.problems[1].severity, problem::level::error);
   EXPECT_EQ(r.problems[1].line, 5);
+  EXPECT_EQ(r.problems[1].image, "lost");
   EXPECT_EQ(r.problems[0].str().substr(0, 20), "inv.xml:4: warning: ");
+  EXPECT_TRUE(has(r, 9, "host 'b' is disabled"));
+  EXPECT_EQ(r.error_count(), 1u);
+  EXPECT_TRUE(r.inv->disabled_images.contains("lost"));
+  EXPECT_FALSE(r.inv->disabled_images.contains("gone"));  // unused: a warning only
+  EXPECT_TRUE(r.inv->disabled_hosts.contains("b"));
+  EXPECT_FALSE(r.inv->disabled_hosts.contains("a"));
+  auto served = serving_view(*r.inv);
+  ASSERT_EQ(served->hosts.size(), 1u);
+  EXPECT_EQ(served->hosts[0].name, "a");
+  EXPECT_EQ(served->find_image("lost"), nullptr);
+  EXPECT_EQ(served->disabled_macs.size(), 1u);
   std::filesystem::remove_all(dir);
+}
+
+TEST(Load, HostErrorsDisableTheHostServerErrorsTheWholeFile) {
+  const char* broken_host = R"(<diskless version="1">
+  <images><image name="w" kernel="k"/></images>
+  <hosts unknown="w">
+    <host mac="52:54:00:00:00:01" name="ok" image="w" boot="linux"/>
+    <host mac="52:54:00:00:00:02" name="bad" image="nosuch" boot="linux"/>
+  </hosts>
+</diskless>)";
+  auto r = load_text(broken_host, "inv.xml", no_files());
+  ASSERT_TRUE(r.loaded()) << ::testing::PrintToString(lines(r));
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(r.inv->disabled_hosts.contains("bad"));
+  EXPECT_EQ(r.inv->disabled_hosts.size(), 1u);
+  EXPECT_TRUE(has(r, 5, "is treated as an unknown PC"));
+  // A server-wide error (here an unknown policy naming no image) still refuses the file.
+  const char* broken_server = R"(<diskless version="1">
+  <hosts unknown="nosuch"><host mac="52:54:00:00:00:01" name="ok" boot="local"/></hosts>
+</diskless>)";
+  auto s = load_text(broken_server, "inv.xml", no_files());
+  EXPECT_FALSE(s.loaded());
 }
 
 TEST(Load, UnreadableFileSaysWhatToDo) {

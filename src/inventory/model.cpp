@@ -113,7 +113,7 @@ auto image_tuple(const image& i) {
 bool same_server(const server_config& a, const server_config& b) {
   auto d = [](const dhcp_config& c) {
     return std::make_tuple(c.mode, c.range_start, c.range_end, c.netmask, c.router, c.dns,
-                           c.lease_time, c.efi_loader, c.ra);
+                           c.lease_time, c.efi_loader, c.ra, c.known_only);
   };
   return a.address == b.address && a.interface == b.interface && d(a.dhcp) == d(b.dhcp) &&
          a.tftp.root == b.tftp.root && a.tftp.port == b.tftp.port &&
@@ -164,6 +164,20 @@ host_diff diff(const inventory& before, const inventory& after) {
       if (image_tuple(before.images[i]) != image_tuple(after.images[i])) d.images_changed = true;
   }
   return d;
+}
+
+std::shared_ptr<inventory> serving_view(const inventory& inv) {
+  auto out = std::make_shared<inventory>(inv);
+  if (inv.disabled_hosts.empty() && inv.disabled_images.empty()) return out;
+  for (const auto& h : inv.hosts)
+    if (auto it = inv.disabled_hosts.find(h.name); it != inv.disabled_hosts.end())
+      out->disabled_macs.emplace(h.mac, "host '" + h.name + "' is disabled: " + it->second);
+  std::erase_if(out->hosts, [&](const host& h) { return inv.disabled_hosts.contains(h.name); });
+  std::erase_if(out->images, [&](const image& i) { return inv.disabled_images.contains(i.name); });
+  if (out->unknown.what == unknown_policy::kind::image &&
+      inv.disabled_images.contains(out->unknown.image))
+    out->unknown = unknown_policy{unknown_policy::kind::ignore, {}, out->unknown.line};
+  return out;
 }
 
 }  // namespace diskless::inventory

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,9 @@ struct dhcp_config {
   std::optional<ipv4_address> router;
   std::vector<ipv4_address> dns;
   std::chrono::seconds lease_time{3600};
+  // full mode: leases only to listed hosts (<dhcp known-only="true">). Otherwise every client
+  // gets a lease from the range, and <hosts unknown=...> governs only what PXE clients boot.
+  bool known_only = false;
   // x64 UEFI boot file: "snponly.efi" (default: iPXE on the firmware's own network driver, as
   // undionly.kpxe is for BIOS; it starts ~5 s sooner than ipxe.efi under QEMU/OVMF) or
   // "ipxe.efi" (iPXE's own NIC drivers).
@@ -133,6 +137,11 @@ struct inventory {
   std::vector<image> images;
   std::vector<host> hosts;
   unknown_policy unknown;
+  // Entries an error confined to them disabled (inventory/load.hpp): name → the reason. The
+  // loaded file keeps them (list commands show them); serving_view() leaves them out.
+  std::map<std::string, std::string, std::less<>> disabled_hosts, disabled_images;
+  // Set by serving_view(): the MACs of the disabled hosts left out → why (for log lines).
+  std::map<mac_address, std::string> disabled_macs;
   std::filesystem::path source;    // the file it was loaded from
   std::filesystem::path base_dir;  // relative paths in it are resolved against this
 
@@ -152,6 +161,11 @@ struct inventory {
 };
 
 using inventory_ptr = std::shared_ptr<const inventory>;
+
+// What the services serve: inv without its disabled hosts and images (their PCs get the unknown
+// treatment); an unknown policy naming a disabled image becomes "ignore". Every host left has a
+// usable image, as the services rely on.
+std::shared_ptr<inventory> serving_view(const inventory& inv);
 
 // Which hosts differ between two inventories (by MAC).
 struct host_diff {

@@ -2,11 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <system_error>
 
 namespace diskless::inventory {
+
+std::string problem::str() const {
+  std::string where = line > 0 ? fmt::format("{}:{}", file, line) : file;
+  return fmt::format("{}: {}{}", where, severity == level::warning ? "warning: " : "", message);
+}
+
+std::size_t load_result::error_count() const {
+  return static_cast<std::size_t>(std::count_if(problems.begin(), problems.end(), [](auto& p) {
+    return p.severity == problem::level::error;
+  }));
+}
 
 std::optional<std::string> ipxe_hazard(std::string_view value, bool one_word) {
   for (char ch : value) {
@@ -42,10 +54,17 @@ struct checker {
   const std::string& file;
 
   void error(int line, std::string msg) {
-    out.push_back(problem{problem::level::error, file, line, std::move(msg)});
+    out.push_back(problem{problem::level::error, file, line, std::move(msg), {}, {}});
+  }
+  // Errors confined to one entry: they disable it, not the server (inventory/load.hpp).
+  void error(const host& h, std::string msg) {
+    out.push_back(problem{problem::level::error, file, h.line, std::move(msg), h.name, {}});
+  }
+  void error(const image& i, std::string msg) {
+    out.push_back(problem{problem::level::error, file, i.line, std::move(msg), {}, i.name});
   }
   void warning(int line, std::string msg) {
-    out.push_back(problem{problem::level::warning, file, line, std::move(msg)});
+    out.push_back(problem{problem::level::warning, file, line, std::move(msg), {}, {}});
   }
 
   void duplicates() {
@@ -76,30 +95,30 @@ struct checker {
 
   // Values rendered into iPXE scripts (boot/script.hpp) must be inert there (ipxe_hazard).
   void script_values() {
-    auto check = [&](int line, std::string_view what, std::string_view attr, std::string_view value,
-                     bool one_word) {
+    auto check = [&](const auto& entry, std::string_view what, std::string_view attr,
+                     std::string_view value, bool one_word) {
       if (auto why = ipxe_hazard(value, one_word))
-        error(line, fmt::format("{} {}=\"{}\" {}; it is written into the iPXE boot script, so "
-                                "remove it (use plain words: letters, digits, '=', '/', ',', "
-                                "'.', '-', '_', ':')",
-                                what, attr, printable(value), *why));
+        error(entry, fmt::format("{} {}=\"{}\" {}; it is written into the iPXE boot script, so "
+                                 "remove it (use plain words: letters, digits, '=', '/', ',', "
+                                 "'.', '-', '_', ':')",
+                                 what, attr, printable(value), *why));
     };
     for (const auto& img : inv.images) {
       auto what = fmt::format("image '{}':", printable(img.name));
-      check(img.line, what, "name", img.name, true);
-      check(img.line, what, "cmdline", img.cmdline, false);
-      check(img.line, what, "rootfstype", img.rootfstype, true);
-      check(img.line, what, "disk", img.disk.native(), false);
-      check(img.line, what, "kernel", img.kernel.native(), false);
-      check(img.line, what, "initrd", img.initrd.native(), false);
+      check(img, what, "name", img.name, true);
+      check(img, what, "cmdline", img.cmdline, false);
+      check(img, what, "rootfstype", img.rootfstype, true);
+      check(img, what, "disk", img.disk.native(), false);
+      check(img, what, "kernel", img.kernel.native(), false);
+      check(img, what, "initrd", img.initrd.native(), false);
     }
     for (const auto& h : inv.hosts) {
       if (!h.chap) continue;
       auto what = fmt::format("host '{}':", h.name);
-      check(h.line, what, "chap-user", h.chap->user, true);
-      check(h.line, what, "chap-secret", h.chap->secret, true);
-      check(h.line, what, "mutual-user", h.chap->mutual_user, true);
-      check(h.line, what, "mutual-secret", h.chap->mutual_secret, true);
+      check(h, what, "chap-user", h.chap->user, true);
+      check(h, what, "chap-secret", h.chap->secret, true);
+      check(h, what, "mutual-user", h.chap->mutual_user, true);
+      check(h, what, "mutual-secret", h.chap->mutual_secret, true);
     }
   }
 
@@ -131,41 +150,41 @@ struct checker {
                          h.boot == boot_method::iscsi_root;
       const image* img = h.image.empty() ? nullptr : inv.find_image(h.image);
       if (!h.image.empty() && !img) {
-        error(h.line, fmt::format("host '{}' uses image '{}', which is not defined; define it in "
-                                  "<images> or use one of: {}",
-                                  h.name, h.image, image_names()));
+        error(h, fmt::format("host '{}' uses image '{}', which is not defined; define it in "
+                             "<images> or use one of: {}",
+                             h.name, h.image, image_names()));
         continue;
       }
       if (needs_image && !img) {
-        error(h.line, fmt::format("host '{}' boots with {} and needs image=\"...\"; one of: {}",
-                                  h.name, to_string(h.boot), image_names()));
+        error(h, fmt::format("host '{}' boots with {} and needs image=\"...\"; one of: {}", h.name,
+                             to_string(h.boot), image_names()));
         continue;
       }
       if (!img) {
         if (h.overlay != overlay_mode::none)
-          error(h.line, fmt::format("host '{}' has overlay=\"{}\" but no image; remove overlay",
-                                    h.name, to_string(h.overlay)));
+          error(h, fmt::format("host '{}' has overlay=\"{}\" but no image; remove overlay", h.name,
+                               to_string(h.overlay)));
         continue;
       }
       if ((h.boot == boot_method::sanboot || h.boot == boot_method::iscsi_root) && !img->has_disk())
-        error(h.line, fmt::format("host '{}' boots with {} but image '{}' has no disk=\"...\"; "
-                                  "use boot=\"linux\" or give the image a disk",
-                                  h.name, to_string(h.boot), img->name));
+        error(h, fmt::format("host '{}' boots with {} but image '{}' has no disk=\"...\"; "
+                             "use boot=\"linux\" or give the image a disk",
+                             h.name, to_string(h.boot), img->name));
       if ((h.boot == boot_method::linux || h.boot == boot_method::iscsi_root) && !img->has_kernel())
-        error(h.line, fmt::format("host '{}' boots with {} but image '{}' has no kernel=\"...\"; "
-                                  "use boot=\"sanboot\" or give the image a kernel",
-                                  h.name, to_string(h.boot), img->name));
+        error(h, fmt::format("host '{}' boots with {} but image '{}' has no kernel=\"...\"; "
+                             "use boot=\"sanboot\" or give the image a kernel",
+                             h.name, to_string(h.boot), img->name));
       if (h.overlay != overlay_mode::none && !img->has_disk())
-        error(h.line, fmt::format("host '{}' has overlay=\"{}\" but image '{}' has no disk to "
-                                  "overlay; remove overlay",
-                                  h.name, to_string(h.overlay), img->name));
+        error(h, fmt::format("host '{}' has overlay=\"{}\" but image '{}' has no disk to "
+                             "overlay; remove overlay",
+                             h.name, to_string(h.overlay), img->name));
       if (img->has_disk() && h.overlay == overlay_mode::none &&
           (h.boot == boot_method::sanboot || h.boot == boot_method::iscsi_root)) {
         if (auto [it, fresh] = writers.emplace(img->name, &h); !fresh)
-          error(h.line, fmt::format("hosts '{}' (line {}) and '{}' both write image '{}' directly "
-                                    "(overlay none); give them overlay=\"volatile\", "
-                                    "\"persistent\" or \"readonly\"",
-                                    it->second->name, it->second->line, h.name, img->name));
+          error(h, fmt::format("hosts '{}' (line {}) and '{}' both write image '{}' directly "
+                               "(overlay none); give them overlay=\"volatile\", "
+                               "\"persistent\" or \"readonly\"",
+                               it->second->name, it->second->line, h.name, img->name));
       }
     }
     if (inv.unknown.what == unknown_policy::kind::image) {
@@ -195,12 +214,12 @@ struct checker {
       auto it = overlaid.find(name);
       if (it == overlaid.end()) continue;
       const host* o = it->second;
-      error(w->line, fmt::format("host '{}' writes image '{}' directly (overlay=\"none\") while "
-                                 "host '{}' (line {}) boots it with overlay=\"{}\": the overlay "
-                                 "hosts would see its writes beneath their disks and corrupt "
-                                 "their filesystems; give '{}' overlay=\"persistent\" (its "
-                                 "changes kept in its own overlay) or an image of its own",
-                                 w->name, name, o->name, o->line, to_string(o->overlay), w->name));
+      error(*w, fmt::format("host '{}' writes image '{}' directly (overlay=\"none\") while "
+                            "host '{}' (line {}) boots it with overlay=\"{}\": the overlay "
+                            "hosts would see its writes beneath their disks and corrupt "
+                            "their filesystems; give '{}' overlay=\"persistent\" (its "
+                            "changes kept in its own overlay) or an image of its own",
+                            w->name, name, o->name, o->line, to_string(o->overlay), w->name));
     }
   }
 
@@ -224,14 +243,14 @@ struct checker {
     for (const auto& h : inv.hosts) {
       if (!h.ip) continue;
       if (!net.contains(*h.ip))
-        error(h.line, fmt::format("ip {} of host '{}' is outside the subnet {}/{}", h.ip->str(),
-                                  h.name, inv.server.address->str(), d.netmask->str()));
+        error(h, fmt::format("ip {} of host '{}' is outside the subnet {}/{}", h.ip->str(), h.name,
+                             inv.server.address->str(), d.netmask->str()));
       else if (d.range_start && *h.ip >= *d.range_start && *h.ip <= *d.range_end)
-        error(h.line, fmt::format("ip {} of host '{}' is inside the dynamic range {}-{}; pick an "
-                                  "address outside it",
-                                  h.ip->str(), h.name, d.range_start->str(), d.range_end->str()));
+        error(h, fmt::format("ip {} of host '{}' is inside the dynamic range {}-{}; pick an "
+                             "address outside it",
+                             h.ip->str(), h.name, d.range_start->str(), d.range_end->str()));
       else if (*h.ip == *inv.server.address)
-        error(h.line,
+        error(h,
               fmt::format("ip {} of host '{}' is the server's own address", h.ip->str(), h.name));
     }
   }
@@ -252,7 +271,7 @@ struct checker {
         auto msg = fmt::format("image '{}': file {} does not exist (resolved to {})", img.name,
                                p->string(), path.string());
         if (used)
-          error(img.line, msg + "; create it or fix the path");
+          error(img, msg + "; create it or fix the path");
         else
           warning(img.line, msg + "; no host uses the image yet");
       }
@@ -271,6 +290,30 @@ void validate(const inventory& inv, const load_options& opts, std::vector<proble
   c.script_values();
   c.addresses();
   c.files();
+}
+
+void disable_scoped(inventory& inv, std::vector<problem>& problems, const std::string& file) {
+  for (const auto& p : problems) {
+    if (p.severity != problem::level::error) continue;
+    if (!p.image.empty()) inv.disabled_images.try_emplace(p.image, p.message);
+    if (!p.host.empty()) inv.disabled_hosts.try_emplace(p.host, p.message);
+  }
+  for (const auto& h : inv.hosts)
+    if (auto it = inv.disabled_images.find(h.image); it != inv.disabled_images.end())
+      inv.disabled_hosts.try_emplace(h.name, it->second);  // "image 'x': ..."
+  const std::string_view instead = inv.unknown.what == unknown_policy::kind::ignore
+                                       ? "gets no boot (unknown=\"ignore\")"
+                                       : "is treated as an unknown PC";
+  for (const auto& h : inv.hosts)
+    if (auto it = inv.disabled_hosts.find(h.name); it != inv.disabled_hosts.end())
+      problems.push_back(problem{problem::level::warning,
+                                 file,
+                                 h.line,
+                                 fmt::format("host '{}' is disabled until this is fixed ({}); "
+                                             "its PC {}, every other host is served",
+                                             h.name, it->second, instead),
+                                 {},
+                                 {}});
 }
 
 }  // namespace diskless::inventory

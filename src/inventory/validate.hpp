@@ -13,6 +13,10 @@ namespace diskless::inventory {
 void validate(const inventory& inv, const load_options& opts, std::vector<problem>& out,
               const std::string& file);
 
+// Disables the hosts and images that errors confined to them are about (problem::host/image),
+// and the hosts of a disabled image; adds a warning per disabled host saying what its PC gets.
+void disable_scoped(inventory& inv, std::vector<problem>& problems, const std::string& file);
+
 // Why a value would change the meaning of an iPXE script it is rendered into, or nullopt when it
 // is inert there. iPXE reads a script line by line, expands ${name} settings anywhere in a line,
 // treats quotes and backslashes as quoting, and ends a command at a word that starts with '#' or

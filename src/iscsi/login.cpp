@@ -1,5 +1,7 @@
 #include "iscsi/login.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <random>
@@ -7,9 +9,38 @@
 #include "iscsi/md5.hpp"
 #include "iscsi/target.hpp"
 #include "util/log.hpp"
+#include "util/log_limit.hpp"
 
 namespace diskless::iscsi {
 namespace {
+
+// Why a login was refused and what the admin can do about it (RFC 7143 §11.13.5 status classes).
+std::string_view refusal_hint(login_status st) {
+  switch (st) {
+    case login_status::not_found:
+      return "no such target: its host is not in the inventory or is disabled (see `diskless "
+             "check`); the host's iPXE script names <iqn>:<host name>";
+    case login_status::authorization_failure:
+      return "this initiator name may not log in to the target: boot through the host's own iPXE "
+             "script (initiator <iqn>:initiator:<host name>) or give the host "
+             "allow-any-initiator=\"true\"";
+    case login_status::authentication_failure:
+      return "CHAP failed (wrong user or secret, or no CHAP offered for a host that has "
+             "chap-user): the initiator must use the host's chap-user/chap-secret";
+    case login_status::missing_parameter:
+      return "InitiatorName or TargetName missing from the login request";
+    case login_status::session_does_not_exist:
+      return "session reinstatement/connection addition is not supported (ERL 0, one connection)";
+    default:
+      return "protocol error in the login request";
+  }
+}
+
+// One line per initiator and refusal status a minute, whatever the rate of attempts.
+log_limiter& refusal_log() {
+  static log_limiter l(std::chrono::seconds(60), 1024);
+  return l;
+}
 
 constexpr std::uint32_t login_window = 32;
 
@@ -74,8 +105,14 @@ out_pdu login_machine::failure(login_status st) {
 }
 
 login_machine::step login_machine::fail(const pdu& req, login_status st) {
-  log::iscsi().info("login from '{}' refused: status {:04x}", initiator_,
-                    static_cast<std::uint16_t>(st));
+  const auto code = static_cast<std::uint16_t>(st);
+  std::uint64_t more = 0;
+  // The key is bounded: the initiator name is the client's choice (the table is bounded too).
+  const auto key = fmt::format("{:04x} {}", code, std::string_view(initiator_).substr(0, 224));
+  if (refusal_log().allow(key, log_limiter::clock::now(), &more))
+    log::iscsi().info("login from '{}' refused: status {:04x}; hint: {}{}", initiator_, code,
+                      refusal_hint(st),
+                      more ? fmt::format(" ({} more since the last such line)", more) : "");
   const bhs::login_request_view v{req.bhs};
   return {kind::failed,
           response(v.isid(), v.itt(), false, static_cast<std::uint8_t>(stage_), 0, {}, st)};
