@@ -467,7 +467,7 @@ class tftp_service final : public app::service {
   std::uint16_t port_ = 69, port_low_ = 0, port_high_ = 0;
   admission_limits admission_;
   std::unordered_map<std::uint32_t, std::size_t> per_client_;  // transfers by source address
-  // Rate-limited lines for what floods cause (RFC-less policy, see the area README).
+  // Rate-limited lines for what floods cause: one line per period, with the count left out.
   log_gate client_gate_, busy_gate_, evict_gate_, kernel_gate_;
   std::uint32_t kernel_drops_ = 0;  // the socket's SO_RXQ_OVFL counter last seen
   std::string interface_;
