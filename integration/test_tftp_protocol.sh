@@ -43,9 +43,9 @@ import socket, struct, sys, os
 SERVER = ('10.77.1.1', 69)
 SMALL = open(sys.argv[2], 'rb').read()
 
-def sock(timeout=5.0):
+def sock(timeout=5.0, src='10.77.1.2'):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(('10.77.1.2', 0))
+    s.bind((src, 0))
     s.settimeout(timeout)
     return s
 
@@ -187,15 +187,36 @@ def mtu_clamp():
     print('ok   blksize clamped to the interface MTU (1000) - 32')
 
 def transfer_limit():
-    # max-transfers is 40: hold 40 transfers open, the 41st gets an ERROR, not silence.
-    held = []
-    for i in range(40):
-        s = sock()
+    # One address holds at most 8 transfers, whatever its ports: the 9th gets ERROR 0.
+    mine = []
+    for i in range(8):
+        s = sock(src='10.77.1.16')
         s.sendto(req(b'small.bin', [(b'timeout', b'30')]), SERVER)
         op, data, addr = reply(s)
         assert op == 6
+        mine.append((s, addr))
+    s = sock(src='10.77.1.16')
+    s.sendto(req(b'small.bin'), SERVER)
+    op, data, addr = reply(s)
+    assert op == 5 and data[2:4] == b'\0\0', f'9th transfer of one address: opcode {op}'
+    print(f'ok   9th concurrent transfer of one address refused: {data[4:-1].decode()}')
+    for h, a in mine:
+        h.sendto(struct.pack('!HH', 5, 0) + b'bye\0', a)
+    import time
+    time.sleep(0.5)  # the server ends them (an ERROR from the client ends a transfer)
+    # max-transfers is 40: hold 40 acknowledged transfers from 5 addresses, the 41st gets an
+    # ERROR, not silence (acknowledged ones never give way to a new request).
+    held = []
+    for i in range(40):
+        s = sock(src=f'10.77.1.{10 + i // 8}')
+        s.sendto(req(b'small.bin', [(b'timeout', b'30')]), SERVER)
+        op, data, addr = reply(s)
+        assert op == 6
+        s.sendto(struct.pack('!HH', 4, 0), addr)
+        op, data, addr = reply(s)
+        assert op == 3
         held.append((s, addr))
-    s = sock()
+    s = sock(src='10.77.1.15')
     s.sendto(req(b'small.bin'), SERVER)
     op, data, addr = reply(s)
     assert op == 5 and data[2:4] == b'\0\0', f'41st transfer: opcode {op}'
@@ -271,6 +292,7 @@ run request_burst || fail "request burst"
 echo "== virtual files (per-host iPXE scripts)"
 run virtual_files || fail "virtual files"
 echo "== concurrent transfer limit"
+for i in $(seq 10 16); do ip -n "$cns" addr add "10.77.1.$i/24" dev dlc0; done
 run transfer_limit || fail "transfer limit"
 echo "== MTU clamp"
 ip -n "$sns" link set dls0 mtu 1000

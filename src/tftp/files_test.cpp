@@ -37,11 +37,6 @@ TEST(TftpPath, RefusesTraversalAndNul) {
   EXPECT_FALSE(normalise_path("./."));
 }
 
-TEST(TftpNetascii, Converts) {
-  EXPECT_EQ(to_netascii("a\nb\rc"), "a\r\nb\r\0c"s);
-  EXPECT_EQ(to_netascii(""), "");
-}
-
 class TftpFiles : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -145,12 +140,94 @@ TEST_F(TftpFiles, FifoIsNotServedAndDoesNotBlock) {
   EXPECT_EQ(f.error->code, error_code::file_not_found);
 }
 
-TEST_F(TftpFiles, NetasciiIsConvertedInMemoryWithExactSize) {
+// Runs the pool's completions (and the conversions they chain) until none is left.
+void drain(std::vector<io_pool::task>& loop) {
+  for (int guard = 0; guard < 100000 && !loop.empty(); ++guard) {
+    auto t = std::move(loop.front());
+    loop.erase(loop.begin());
+    t();
+  }
+}
+
+// Everything a reader serves, block by block as a transfer asks for it, releasing as it goes.
+std::string read_all(file_reader& r, std::vector<io_pool::task>& loop, std::size_t blksize) {
+  std::string out;
+  for (std::uint64_t off = 0; off < r.size(); off += blksize) {
+    auto len = static_cast<std::size_t>(std::min<std::uint64_t>(blksize, r.size() - off));
+    r.prefetch(off + len);
+    drain(loop);
+    if (r.readable_end() < off + len) return out + "<not readable>";
+    out += to_string(r.bytes(off, len));
+    r.release_before(off);
+  }
+  return out;
+}
+
+TEST_F(TftpFiles, NetasciiSizeIsExactAndTheFileStaysOnDisk) {
   auto f = open_file(at("sub/b.txt"), transfer_mode::netascii);
   ASSERT_FALSE(f.error);
-  ASSERT_TRUE(f.memory);
-  EXPECT_EQ(*f.memory, "one\r\ntwo\r\0"s);
+  EXPECT_TRUE(f.netascii);
+  EXPECT_GE(f.fd, 0);
   EXPECT_EQ(f.size, 10u);
+  std::vector<io_pool::task> loop;
+  io_pool pool(0, [&](io_pool::task t) { loop.push_back(std::move(t)); });
+  auto r = std::make_shared<file_reader>(std::move(f), pool, 4, 4);
+  EXPECT_EQ(read_all(*r, loop, 4), "one\r\ntwo\r\0"s);
+  EXPECT_FALSE(r->failed());
+}
+
+// A text where CR and LF fall on every block and chunk boundary, served block by block from a
+// file and from memory, equals the whole-file reference conversion.
+TEST_F(TftpFiles, NetasciiReaderMatchesTheReferenceAtEveryBoundary) {
+  std::string text;
+  std::mt19937 rng(11);
+  for (int i = 0; i < 5000; ++i) {
+    auto v = rng() % 6;
+    text += v == 0 ? '\r' : v == 1 ? '\n' : static_cast<char>('a' + v);
+  }
+  text += '\r';  // a CR as the very last byte: its NUL is the last byte sent
+  write(base_ / "root/text", text);
+  const auto want = to_netascii(text);
+  for (std::size_t blksize : {1u, 2u, 3u, 8u, 512u}) {
+    for (std::size_t chunk : {1u, 7u, 64u, 4096u}) {
+      std::vector<io_pool::task> loop;
+      io_pool pool(0, [&](io_pool::task t) { loop.push_back(std::move(t)); });
+      auto f = open_file(at("text"), transfer_mode::netascii);
+      ASSERT_FALSE(f.error);
+      ASSERT_EQ(f.size, want.size());
+      auto disk = std::make_shared<file_reader>(std::move(f), pool, blksize, chunk);
+      EXPECT_EQ(read_all(*disk, loop, blksize), want) << blksize << "/" << chunk;
+      auto mem = std::make_shared<file_reader>(std::make_shared<const std::string>(text),
+                                               netascii_size(to_bytes(text)), pool, blksize, chunk);
+      EXPECT_EQ(read_all(*mem, loop, blksize), want) << blksize << "/" << chunk;
+    }
+  }
+}
+
+// The reader holds a couple of chunks, never the converted file.
+TEST_F(TftpFiles, NetasciiReaderHoldsAtMostTwoChunks) {
+  write(base_ / "root/lines", std::string(200000, '\n'));
+  std::vector<io_pool::task> loop;
+  io_pool pool(0, [&](io_pool::task t) { loop.push_back(std::move(t)); });
+  auto f = open_file(at("lines"), transfer_mode::netascii);
+  ASSERT_EQ(f.size, 400000u);
+  auto r = std::make_shared<file_reader>(std::move(f), pool, 512, 4096);
+  r->prefetch(512);
+  drain(loop);
+  EXPECT_EQ(r->readable_end(), 2u * 4096);  // the chunk asked for and one ahead, no more
+}
+
+TEST_F(TftpFiles, NetasciiOfAFileThatShrankFails) {
+  write(base_ / "root/shrink", std::string(4096, '\n'));
+  std::vector<io_pool::task> loop;
+  io_pool pool(0, [&](io_pool::task t) { loop.push_back(std::move(t)); });
+  auto f = open_file(at("shrink"), transfer_mode::netascii);
+  ASSERT_FALSE(f.error);
+  ::truncate((base_ / "root/shrink").c_str(), 100);
+  auto r = std::make_shared<file_reader>(std::move(f), pool, 512, 1024);
+  r->prefetch(8192);
+  drain(loop);
+  EXPECT_TRUE(r->failed());
 }
 
 TEST_F(TftpFiles, ReaderReadsAheadInChunksOnThePool) {

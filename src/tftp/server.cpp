@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 
 #include "boot/catalog.hpp"
+#include "tftp/admission.hpp"
 #include "tftp/transfer.hpp"
 #include "tftp/wire.hpp"
 #include "util/asio.hpp"
@@ -26,6 +28,11 @@ namespace {
 using udp = asio::ip::udp;
 
 constexpr std::size_t read_ahead_chunk = 512 * 1024;
+// netascii chunks are converted on the io_pool one after the other; smaller ones keep the memory
+// of many text transfers low (two chunks each at most).
+constexpr std::size_t netascii_chunk = 64 * 1024;
+// The request socket's receive buffer: a burst of requests waits here while the loop works.
+constexpr int request_rcvbuf = 4 << 20;
 
 // The MTU of the interface a request arrived on (SIOCGIFMTU), 0 when unknown.
 int interface_mtu(unsigned ifindex) {
@@ -64,6 +71,8 @@ class active_transfer : public std::enable_shared_from_this<active_transfer> {
   void finish();
   const udp::endpoint& peer() const { return peer_; }
   bool finished() const { return finished_; }
+  // The client has acknowledged something; false while the file is still being opened.
+  bool confirmed() const { return t_ && t_->confirmed(); }
 
  private:
   void receive();
@@ -104,6 +113,7 @@ class tftp_service final : public app::service {
     int on = 1;
     if (!ec && ::setsockopt(sock_.native_handle(), IPPROTO_IP, IP_PKTINFO, &on, sizeof on) != 0)
       ec.assign(errno, boost::system::system_category());
+    if (!ec) size_request_buffer();
     if (!ec && !interface_.empty() &&
         ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, interface_.c_str(),
                      static_cast<socklen_t>(interface_.size())) != 0)
@@ -143,6 +153,8 @@ class tftp_service final : public app::service {
   void remove(active_transfer* t) {
     for (auto it = transfers_.begin(); it != transfers_.end(); ++it) {
       if (it->second.get() == t) {
+        auto pc = per_client_.find(address_key(t->peer()));
+        if (pc != per_client_.end() && --pc->second == 0) per_client_.erase(pc);
         transfers_.erase(it);
         return;
       }
@@ -157,7 +169,7 @@ class tftp_service final : public app::service {
     port_ = c.port;
     port_low_ = c.port_range_low;
     port_high_ = c.port_range_high;
-    max_transfers_ = c.max_transfers;
+    admission_.max_transfers = c.max_transfers;
     interface_ = inv.server.interface;
   }
 
@@ -188,12 +200,16 @@ class tftp_service final : public app::service {
     std::array<std::byte, 2048> buf{};
     sockaddr_in src{};
     iovec iov{buf.data(), buf.size()};
-    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(in_pktinfo))> cbuf{};
+    alignas(cmsghdr)
+        std::array<char, CMSG_SPACE(sizeof(in_pktinfo)) + CMSG_SPACE(sizeof(std::uint32_t))>
+            cbuf{};
     auto msg = datagram_msg(&src, sizeof src, iov, cbuf);
     ssize_t n = ::recvmsg(sock_.native_handle(), &msg, MSG_DONTWAIT);
     if (n < 0) return errno == EINTR;
     const auto pktinfo = find_control<in_pktinfo>(msg, IPPROTO_IP, IP_PKTINFO);
     const bool have_pi = pktinfo.has_value();
+    if (auto drops = find_control<std::uint32_t>(msg, SOL_SOCKET, SO_RXQ_OVFL))
+      note_kernel_drops(*drops);
     const in_pktinfo pi = pktinfo.value_or(in_pktinfo{});
     udp::endpoint peer(asio::ip::address_v4(ntohl(src.sin_addr.s_addr)), ntohs(src.sin_port));
     if (msg.msg_flags & MSG_TRUNC) {
@@ -226,6 +242,7 @@ class tftp_service final : public app::service {
     auto t = std::make_shared<active_transfer>(*this, std::move(*sock), peer,
                                                path ? *path : req->filename);
     transfers_.emplace(next_id_++, t);
+    ++per_client_[address_key(peer)];
     if (!path) {
       log::tftp().info("{}: '{}' refused (outside the root)", endpoint_str(peer), req->filename);
       t->refuse({error_code::access_violation, "access violation"});
@@ -266,13 +283,76 @@ class tftp_service final : public app::service {
         return std::nullopt;
       }
     }
-    if (transfers_.size() >= max_transfers_) {
-      log::tftp().warn("{}: '{}' refused: {} transfers running", endpoint_str(peer),
-                       parsed.req->filename, transfers_.size());
-      reply_error(peer, {error_code::not_defined, "server busy, try again later"});
-      return std::nullopt;
-    }
+    if (!make_room(peer, parsed.req->filename)) return std::nullopt;
     return std::move(parsed.req);
+  }
+
+  static std::uint32_t address_key(const udp::endpoint& e) {
+    return e.address().is_v4() ? e.address().to_v4().to_uint() : 0;
+  }
+
+  // The slot bounds (admission.hpp): true when the request may have a transfer (an unconfirmed
+  // one may have been ended for it); otherwise the client got ERROR 0 and a rate-limited line.
+  bool make_room(const udp::endpoint& peer, const std::string& filename) {
+    auto pc = per_client_.find(address_key(peer));
+    std::size_t mine = pc == per_client_.end() ? 0 : pc->second;
+    auto oldest = transfers_.end();
+    if (transfers_.size() >= admission_.max_transfers)
+      oldest = std::find_if(transfers_.begin(), transfers_.end(),
+                            [](const auto& kv) { return !kv.second->confirmed(); });
+    auto now = clock::now();
+    switch (tftp::admit(transfers_.size(), mine, oldest != transfers_.end(), admission_)) {
+      case verdict::admit:
+        return true;
+      case verdict::admit_evicting: {
+        if (evict_gate_.allow(now))
+          log::tftp().warn(
+              "{}: transfers full ({}): ended {}'s unacknowledged transfer for it "
+              "(+{} more since the last such line)",
+              endpoint_str(peer), transfers_.size(), endpoint_str(oldest->second->peer()),
+              evict_gate_.suppressed());
+        auto victim = oldest->second;
+        victim->refuse({error_code::not_defined, "server busy, try again later"});
+        return true;
+      }
+      case verdict::refuse_client:
+        if (client_gate_.allow(now))
+          log::tftp().warn(
+              "{}: '{}' refused: {} transfers already from this address "
+              "(+{} more refusals since the last such line)",
+              endpoint_str(peer), filename, mine, client_gate_.suppressed());
+        reply_error(peer, {error_code::not_defined, "too many transfers from your address"});
+        return false;
+      case verdict::refuse_busy:
+        if (busy_gate_.allow(now))
+          log::tftp().warn(
+              "{}: '{}' refused: {} transfers running (+{} more refusals since "
+              "the last such line)",
+              endpoint_str(peer), filename, transfers_.size(), busy_gate_.suppressed());
+        reply_error(peer, {error_code::not_defined, "server busy, try again later"});
+        return false;
+    }
+    return false;
+  }
+
+  // A large receive buffer for request bursts (SO_RCVBUFFORCE when privileged, else up to the
+  // system's rmem_max) and SO_RXQ_OVFL so the datagrams the kernel still drops are counted.
+  void size_request_buffer() {
+    int fd = sock_.native_handle(), size = request_rcvbuf, on = 1;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+      (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    (void)::setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof on);
+  }
+
+  void note_kernel_drops(std::uint32_t counter) {
+    std::uint32_t fresh = counter - kernel_drops_;  // the counter wraps at 2^32
+    kernel_drops_ = counter;
+    if (fresh == 0) return;
+    if (kernel_gate_.allow(clock::now(), fresh))
+      log::tftp().warn(
+          "{} requests dropped by the kernel since the last such line (receive "
+          "buffer full)",
+          kernel_gate_.suppressed() + 1);
   }
 
   // RFC 2348 + no fragments: a DATA packet (IPv4 20 + UDP 8 + TFTP 4) must fit the MTU.
@@ -296,34 +376,55 @@ class tftp_service final : public app::service {
     }
     if (auto virt = (*where)->content) {
       if (req.mode == transfer_mode::netascii)
-        virt = std::make_shared<const std::string>(to_netascii(*virt));
+        return serve_netascii(t, std::move(req), path, virt, limits);
       auto n = negotiate(req.options, virt->size(), limits);
       log::tftp().debug("{}: '{}' (virtual, {} bytes)", endpoint_str(t->peer()), path,
                         virt->size());
       t->begin(std::move(n), std::make_shared<file_reader>(std::move(virt)), limits);
       return;
     }
-    ctx_.pool.submit([disk = *(*where)->disk, mode = req.mode]() { return open_file(disk, mode); },
-                     [this, weak = std::weak_ptr<active_transfer>(t), req = std::move(req),
-                      limits](opened_file f) mutable {
-                       auto t = weak.lock();
-                       if (!t || t->finished()) return;
-                       if (f.error) {
-                         log::tftp().info("{}: '{}' refused: {}", endpoint_str(t->peer()),
-                                          req.filename, f.error->message);
-                         t->refuse(*f.error);
-                         return;
-                       }
-                       auto n = negotiate(req.options, f.size, limits);
-                       log::tftp().debug("{}: '{}' from {} ({} bytes)", endpoint_str(t->peer()),
-                                         req.filename, f.where.string(), f.size);
-                       auto blksize = n.blksize;
-                       auto chunk = std::max<std::size_t>(
-                           read_ahead_chunk, std::size_t{2} * n.windowsize * n.blksize);
-                       auto reader =
-                           std::make_shared<file_reader>(std::move(f), ctx_.pool, blksize, chunk);
-                       t->begin(std::move(n), std::move(reader), limits);
-                     });
+    ctx_.pool.submit(
+        [disk = *(*where)->disk, mode = req.mode]() { return open_file(disk, mode); },
+        [this, weak = std::weak_ptr<active_transfer>(t), req = std::move(req),
+         limits](opened_file f) mutable {
+          auto t = weak.lock();
+          if (!t || t->finished()) return;
+          if (f.error) {
+            log::tftp().info("{}: '{}' refused: {}", endpoint_str(t->peer()), req.filename,
+                             f.error->message);
+            t->refuse(*f.error);
+            return;
+          }
+          auto n = negotiate(req.options, f.size, limits);
+          log::tftp().debug("{}: '{}' from {} ({} bytes)", endpoint_str(t->peer()), req.filename,
+                            f.where.string(), f.size);
+          auto blksize = n.blksize;
+          auto chunk = std::max<std::size_t>(f.netascii ? netascii_chunk : read_ahead_chunk,
+                                             std::size_t{2} * n.windowsize * n.blksize);
+          auto reader = std::make_shared<file_reader>(std::move(f), ctx_.pool, blksize, chunk);
+          t->begin(std::move(n), std::move(reader), limits);
+        });
+  }
+
+  // A file in memory sent as netascii: its converted size is counted on the io_pool (a kernel or
+  // initrd is megabytes), then the reader converts it chunk by chunk as the transfer goes.
+  void serve_netascii(const std::shared_ptr<active_transfer>& t, request req,
+                      const std::string& path, std::shared_ptr<const std::string> virt,
+                      const transfer_limits& limits) {
+    ctx_.pool.submit(
+        [virt] { return netascii_size(std::as_bytes(std::span(virt->data(), virt->size()))); },
+        [this, weak = std::weak_ptr<active_transfer>(t), req = std::move(req), path, virt,
+         limits](std::uint64_t size) {
+          auto t = weak.lock();
+          if (!t || t->finished()) return;
+          auto n = negotiate(req.options, size, limits);
+          log::tftp().debug("{}: '{}' (virtual, netascii, {} bytes)", endpoint_str(t->peer()), path,
+                            size);
+          auto chunk =
+              std::max<std::size_t>(netascii_chunk, std::size_t{2} * n.windowsize * n.blksize);
+          auto reader = std::make_shared<file_reader>(virt, size, ctx_.pool, n.blksize, chunk);
+          t->begin(std::move(n), std::move(reader), limits);
+        });
   }
 
   // A socket for a new TID, bound to the address the request was sent to so replies come from
@@ -364,7 +465,11 @@ class tftp_service final : public app::service {
   udp::socket sock_;
   std::filesystem::path root_;  // for the log line
   std::uint16_t port_ = 69, port_low_ = 0, port_high_ = 0;
-  std::uint32_t max_transfers_ = 256;
+  admission_limits admission_;
+  std::unordered_map<std::uint32_t, std::size_t> per_client_;  // transfers by source address
+  // Rate-limited lines for what floods cause: one line per period, with the count left out.
+  log_gate client_gate_, busy_gate_, evict_gate_, kernel_gate_;
+  std::uint32_t kernel_drops_ = 0;  // the socket's SO_RXQ_OVFL counter last seen
   std::string interface_;
   unsigned port_cursor_ = 0;
   std::map<std::uint64_t, std::shared_ptr<active_transfer>> transfers_;

@@ -66,6 +66,7 @@ bool transfer::readable(std::uint64_t block, std::uint64_t readable_end) const {
 }
 
 void transfer::progress(clock::time_point now) {
+  confirmed_ = true;
   last_progress_ = now;
   rto_ = n_.timeout;
 }
@@ -151,7 +152,9 @@ transfer_output transfer::on_data_ready(clock::time_point now, std::uint64_t rea
 
 transfer_output transfer::on_timeout(clock::time_point now, std::uint64_t readable_end) {
   if (done_ || now < deadline_) return {};
-  if (now - last_progress_ >= limits_.give_up) {
+  auto give_up =
+      confirmed_ ? limits_.give_up : std::min(limits_.give_up, limits_.first_ack_give_up);
+  if (now - last_progress_ >= give_up) {
     done_ = true;
     deadline_ = clock::time_point::max();
     transfer_output out;

@@ -24,6 +24,10 @@ struct transfer_limits {
   std::chrono::milliseconds default_timeout{1000};  // first retransmission timeout
   std::chrono::milliseconds max_timeout{8000};      // back-off cap
   std::chrono::milliseconds give_up{30000};         // no progress for this long: abandon
+  // Before the client's first ACK, abandon sooner: a real client answers within its own
+  // timeout (firmware retries after 1-4 s), while a request that is never acknowledged (a spoofed
+  // or flooding source) would hold a transfer slot for the whole give_up.
+  std::chrono::milliseconds first_ack_give_up{5000};
 };
 
 // The outcome of option negotiation for one request.
@@ -85,6 +89,8 @@ class transfer {
   // The end of the current window in bytes: what should be in memory soon.
   std::uint64_t window_end_offset() const;
   std::uint64_t retransmissions() const { return retransmissions_; }
+  // The client has acknowledged something (the OACK or a DATA): it is really there.
+  bool confirmed() const { return confirmed_; }
 
  private:
   transfer_output fill(clock::time_point now, std::uint64_t readable_end);
@@ -103,6 +109,7 @@ class transfer {
   clock::time_point deadline_ = clock::time_point::max();
   std::uint64_t retransmissions_ = 0;
   bool done_ = false;
+  bool confirmed_ = false;
 };
 
 }  // namespace diskless::tftp

@@ -276,3 +276,44 @@ TEST(TftpTransfer, OptionRefusedByClientEndsTransfer) {
 
 }  // namespace
 }  // namespace diskless::tftp
+
+namespace diskless::tftp {
+namespace {
+
+// Times out until the transfer gives up; the time from `from` when it did.
+clock::duration give_up_after(transfer& t, clock::time_point from) {
+  transfer_output out;
+  auto now = from;
+  for (int i = 0; i < 100 && !out.done; ++i) {
+    now = t.deadline();
+    out = t.on_timeout(now, all);
+  }
+  EXPECT_TRUE(out.done);
+  return now - from;
+}
+
+// A request nobody acknowledges (flood, spoofed source) frees its slot after first_ack_give_up,
+// not after the full give_up; once the client has acknowledged, give_up applies.
+TEST(TftpTransfer, UnacknowledgedTransferGivesUpSooner) {
+  transfer_limits l;  // defaults: give_up 30 s, first_ack_give_up 5 s
+  auto t0 = clock::now();
+  transfer never(negotiate({}, 5000, l), 5000, l, t0);
+  never.start(t0, all);
+  EXPECT_FALSE(never.confirmed());
+  auto a = give_up_after(never, t0);
+  EXPECT_GE(a, l.first_ack_give_up);
+  EXPECT_LT(a, l.give_up);
+
+  transfer oack(negotiate(opts({{"tsize", "0"}}), 5000, l), 5000, l, t0);
+  oack.start(t0, all);
+  EXPECT_LT(give_up_after(oack, t0), l.give_up);  // an OACK never acknowledged: the same
+
+  transfer acked(negotiate({}, 5000, l), 5000, l, t0);
+  acked.start(t0, all);
+  acked.on_ack(1, t0, all);
+  EXPECT_TRUE(acked.confirmed());
+  EXPECT_GE(give_up_after(acked, t0), l.give_up);
+}
+
+}  // namespace
+}  // namespace diskless::tftp

@@ -14,6 +14,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)peek_opcode(in);
   (void)parse_ack(in);
   (void)parse_error(in);
+  // The streaming netascii encoder, in output pieces sized by the first byte, must equal the
+  // whole conversion and its counted size.
+  if (size > 0) {
+    std::size_t step = data[0] % 17 + 1, used = 0;
+    netascii_encoder enc;
+    diskless::bytes all;
+    for (std::size_t guard = 0; guard <= 2 * size + 1; ++guard) {
+      diskless::bytes out;
+      used += enc.encode(in.subspan(used), out, step);
+      if (out.empty()) break;
+      all.insert(all.end(), out.begin(), out.end());
+    }
+    auto whole = to_netascii(to_string(in));
+    if (to_string(all) != whole || netascii_size(in) != whole.size()) __builtin_trap();
+  }
   auto p = parse_request(in);
   if (!p.req) return 0;
   (void)normalise_path(p.req->filename);
