@@ -116,13 +116,9 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   auto ov = overlay_path(inv, h);
   auto key = ov.string();
   watch(ov.parent_path());
-  if (auto it = overlays_.find(key); it != overlays_.end()) {
-    if (auto dev = it->second.lock()) {
-      // A live device means a live session (sessions share it): never reset under it. The new
-      // boot's mark is consumed all the same (a later reconnect of this boot must keep its data).
-      if (fresh)
-        log::storage().info("host {}: new boot while a session holds the overlay: kept", h.name);
-      return std::shared_ptr<block_device>(dev);
+  if (!fresh) {
+    if (auto it = overlays_.find(key); it != overlays_.end()) {
+      if (auto dev = it->second.lock()) return std::shared_ptr<block_device>(dev);
     }
   }
   auto g = golden(image);
@@ -245,13 +241,13 @@ void disk_catalog::mark_new_boot(const mac_address& mac) {
     }
   }
   log::storage().debug("{}: boot script fetched: new boot", mac.str());
-  // A fetch never ends a session: whoever fetched, a live session is the running OS's until it
-  // ends itself, and its data must stay. The reset happens at the next login (open_overlay).
-  if (live)
-    log::storage().info(
-        "host {}: script fetched while a session is live: the overlay is reset at "
-        "the first login once no session holds it",
-        live->host());
+  if (!live) return;
+  // Sessions of the previous boot are stale (the PC is in its firmware now). Ending them makes
+  // the coming login the host's first again; the stale device is revoked when that login
+  // recreates the overlay (not here: the last reference may close the image, which is disk I/O).
+  log::storage().info("host {}: new boot while sessions of its previous boot are open: ending them",
+                      live->host());
+  end_sessions(live->host());
 }
 
 void disk_catalog::on_end_sessions(host_callback f) {

@@ -18,10 +18,12 @@
 //   - the first login of the host after the mark consumes it; when that login is not a
 //     reinstatement and the host is volatile, its overlay is recreated empty;
 //   - every other login (the OS's initiator after iPXE, reconnects, reinstatements) keeps it;
-//   - a fetch never ends a session and never touches the overlay: while any session holds the
-//     overlay device, logins (even the first after a mark, which consumes it) get that device,
-//     so a running OS keeps its data whoever fetched its script; the overlay is recreated only
-//     by the first login after the mark that finds no live session (HEAD requests do not mark).
+//   - a PC that fetches its script has left its previous boot, so if a volatile host still has
+//     a live overlay then (a hard reset: the old session's TCP connection is not yet seen dead),
+//     the end-sessions callback ends those sessions and the old device is revoked (its I/O gets
+//     EIO), so the new boot's login is not folded into the stale session's unit.
+// Consequence: fetching a running volatile PC's script by hand (curl) ends its sessions and
+// its next login starts from the golden image (HEAD requests do not count).
 //
 // Golden images are opened read-only once and shared by every host that uses them (one page
 // cache, one set of qcow2 metadata caches) for as long as any host holds them.
@@ -93,7 +95,7 @@ class disk_catalog {
   // recreated (it stays revoked). No-op (true) for a host with no live overlay.
   result<void> reset_host(const std::string& host);
 
-  // f(host): the host's sessions must end now (`overlay reset --force`).
+  // f(host): the host's sessions must end now (force reset, stale sessions at a new boot).
   // Called on the watcher thread or the caller of mark_new_boot; it should post to its loop.
   // Replacing or clearing it waits for a call in progress.
   void on_end_sessions(host_callback f);
