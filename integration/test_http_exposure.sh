@@ -25,13 +25,14 @@ inventory() {
     <http port="$1"/>
     <state dir="state"/>
   </server>
-  <images><image name="live" disk="../live.img"/></images>
-  <hosts unknown="ignore"><host mac="52:54:00:00:00:01" name="pc1" image="live"/></hosts>
+  <images><image name="live" kernel="../vmlinuz" initrd="../initrd.img" cmdline="quiet"/></images>
+  <hosts unknown="ignore"><host mac="52:54:00:00:00:01" name="pc1" image="live" boot="linux"/></hosts>
 </diskless>
 XML
   mv config/diskless.xml.new config/diskless.xml  # atomic: the watcher never sees half a file
 }
-truncate -s 1M live.img
+head -c 1000 /dev/urandom > vmlinuz
+head -c 1000 /dev/urandom > initrd.img
 inventory 8080
 dl_veth
 dl_spawn serve "$bin" serve
@@ -60,5 +61,6 @@ pc curl -sf http://10.77.1.1:8081/boot/52-54-00-00-00-01.ipxe > script.txt ||
   fail "script not served on the new port"
 grep -q '10.77.1.1:8081/' script.txt || { cat script.txt; fail "script does not name port 8081"; }
 grep -q ':8080/' script.txt && fail "script still names port 8080"
+pc curl -sf http://10.77.1.1:8081/images/live/vmlinuz | cmp - vmlinuz || fail "kernel on the new port"
 grep -q 'moved to 10.77.1.1:8081' serve.log || fail "no log line for the move"
 echo PASS
