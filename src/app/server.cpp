@@ -269,8 +269,8 @@ class server {
     for (const auto& n : d.removed) log::inventory().info("removed host {}", n);
     if (d.server_changed)
       log::inventory().warn(
-          "<server> settings changed; sockets keep their old ports and "
-          "addresses until restart, the rest applies now");
+          "<server> settings changed: HTTP and iSCSI move to a new port or address now, DHCP "
+          "reopens for a new mode or interface; a new TFTP port needs a restart (tftp says so)");
     log::inventory().info("inventory in force: {} host(s), {} image(s)", next->hosts.size(),
                           next->images.size());
     current_ = std::move(next);

@@ -112,6 +112,11 @@ std::string loader_path(std::string_view loader) {
   return fmt::format("{}{}", loaders_prefix, loader);
 }
 std::string http_url(const inventory::inventory& inv, std::string_view path) {
+  // A specific <http address> is where PCs must go; 0.0.0.0 (every interface) is not an address
+  // a PC can reach, so the server address stands for it.
+  const auto& a = inv.server.http.address;
+  if (a && !a->is_unspecified())
+    return fmt::format("http://{}:{}/{}", a->str(), inv.server.http.port, path);
   return fmt::format("http://{}:{}/{}", server_text(inv), inv.server.http.port, path);
 }
 std::string kernel_path(std::string_view image) {

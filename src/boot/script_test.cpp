@@ -349,5 +349,16 @@ TEST(Script, ServerSettingsInUrlsAreStillExpanded) {
   EXPECT_TRUE(has(s, "tftp://${next-server}/")) << s;
 }
 
+TEST(HttpUrl, NamesTheHttpAddressWhenOneIsSetElseTheServer) {
+  auto inv = make_inventory();
+  inv.server.http.port = 8081;
+  EXPECT_EQ(http_url(inv, "boot/x.ipxe"), "http://10.77.0.1:8081/boot/x.ipxe");
+  inv.server.http.address = ipv4_address::parse("10.77.0.2");
+  EXPECT_EQ(http_url(inv, "boot/x.ipxe"), "http://10.77.0.2:8081/boot/x.ipxe");
+  // 0.0.0.0 (every interface) is not an address a PC can reach: the server's stands for it.
+  inv.server.http.address = ipv4_address::parse("0.0.0.0");
+  EXPECT_EQ(http_url(inv, "boot/x.ipxe"), "http://10.77.0.1:8081/boot/x.ipxe");
+}
+
 }  // namespace
 }  // namespace diskless::boot

@@ -114,14 +114,19 @@ std::optional<byte_range> parse_range(std::string_view header, std::uint64_t siz
 }
 
 plan route(std::string_view method, std::string_view target, const boot::catalog& files,
-           const counters& stats) {
+           const counters& stats, const requester& from) {
   if (method != "GET" && method != "HEAD")
     return plan{405, "text/plain", "method not allowed\n", {}, {}, {}};
   const auto& inv = files.inventory();
   auto q = target.find('?');
   auto path = target.substr(0, q);
-  if (path == "/status") return status_json(inv);
-  if (path == "/metrics") return metrics(inv, stats);
+  if (path == "/status" || path == "/metrics") {
+    if (!from.local) {
+      log::http().debug("{} refused: not requested from the server itself", path);
+      return plan{403, "text/plain", "forbidden: ask from the server machine itself\n", {}, {}, {}};
+    }
+    return path == "/status" ? status_json(inv) : metrics(inv, stats);
+  }
   const plan not_found{404, "text/plain", "not found\n", {}, {}, {}};
   if (path.find("..") != std::string_view::npos || path.find('%') != std::string_view::npos)
     return not_found;  // only our own names are served

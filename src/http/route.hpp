@@ -7,8 +7,9 @@
 //                                    rendered script, an image's kernel / initrd, an EFI iPXE
 //                                    loader (boot/catalog.hpp lists the names); files with
 //                                    Range (RFC 9110 §14)
-//   GET /status                      JSON: the inventory's hosts and images
-//   GET /metrics                     Prometheus text format: counters of this service
+//   GET /status                      JSON: the inventory's hosts and images   } only to the server
+//   GET /metrics                     Prometheus text format: counters         } machine itself,
+//                                                                              403 to anyone else
 // route() does no I/O: a file on disk is opened by the server on its io_pool.
 #include <cstdint>
 #include <filesystem>
@@ -46,9 +47,17 @@ struct plan {
   bool script = false;  // body is a host's boot script
 };
 
+// Who sends the request, as far as routing goes.
+struct requester {
+  // The request comes from the server machine itself (loopback, or the socket's own local
+  // address): only then are inventory-wide pages (/status, /metrics) served. The boot listener
+  // is on the boot LAN, where any PC can connect; hosts and MACs stay off it.
+  bool local = false;
+};
+
 // Decides the answer for a request (a GET of a script counts as its fetch, boot/catalog.hpp).
 // Never throws.
 plan route(std::string_view method, std::string_view target, const boot::catalog& files,
-           const counters& stats);
+           const counters& stats, const requester& from);
 
 }  // namespace diskless::http

@@ -64,8 +64,8 @@ class Routes : public ::testing::Test {
     files_.emplace(r.inv, [this](const mac_address& m) { fetched_.push_back(m); });
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  plan get(std::string_view target, std::string_view method = "GET") {
-    return route(method, target, *files_, stats_);
+  plan get(std::string_view target, std::string_view method = "GET", bool local = true) {
+    return route(method, target, *files_, stats_, requester{local});
   }
   std::filesystem::path dir_;
   std::optional<boot::catalog> files_;
@@ -92,6 +92,17 @@ TEST_F(Routes, ScriptsFilesStatusMetrics) {
   stats_.requests = 7;
   auto m = get("/metrics");
   EXPECT_NE(m.body.find("diskless_http_requests_total 7"), std::string::npos) << m.body;
+}
+
+TEST_F(Routes, InventoryWidePagesOnlyForTheServerItself) {
+  // A PC on the boot LAN must not list every host and MAC.
+  for (auto page : {"/status", "/metrics", "/status?x=1"}) {
+    auto p = get(page, "GET", false);
+    EXPECT_EQ(p.status, 403u) << page;
+    EXPECT_EQ(p.body.find("pc1"), std::string::npos) << page;
+    EXPECT_EQ(p.body.find("52:54"), std::string::npos) << page;
+  }
+  EXPECT_EQ(get("/status", "GET", true).status, 200u);
 }
 
 TEST_F(Routes, OnlyAGetOfAScriptIsAFetch) {

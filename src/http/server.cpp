@@ -51,6 +51,7 @@ class connection : public std::enable_shared_from_this<connection> {
     bool keep_alive = false;
     std::string range;
   };
+  requester requester_of();
   void send_plan(plan p, bool head, unsigned version, bool keep_alive);
   void send_disk(boot::disk_file f, answer a);
   void send_bytes(std::uint64_t size, const answer& a);
@@ -81,16 +82,10 @@ class http_service final : public app::service {
   std::string_view name() const override { return "http"; }
 
   result<void> start() override {
-    boost::system::error_code ec;
-    tcp::endpoint ep(tcp::v4(), inv_->server.http.port);
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec)
-      return error{
-          fmt::format("cannot listen on TCP port {}: {}", inv_->server.http.port, ec.message())};
-    log::http().info("listening on TCP port {}", inv_->server.http.port);
+    auto a = listen(endpoint_for(*inv_));
+    if (!a) return error{a.error_message()};
+    acceptor_ = std::move(*a);
+    bound_ = acceptor_.local_endpoint();
     accept();
     return {};
   }
@@ -103,8 +98,32 @@ class http_service final : public app::service {
     conns_.clear();
   }
 
-  // The catalog reloads itself (its owner applies the inventory to it).
-  void apply(const inventory::inventory_ptr& inv) override { inv_ = inv; }
+  // The catalog reloads itself (its owner applies the inventory to it). A new port or address
+  // moves the listener: scripts name the inventory's port, so it must be the one listened on.
+  // Connections already open finish on the old socket.
+  void apply(const inventory::inventory_ptr& inv) override {
+    inv_ = inv;
+    auto want = endpoint_for(*inv_);
+    if (want == bound_) return;
+    auto a = listen(want);
+    boost::system::error_code ec;
+    if (!a && want.port() == bound_.port()) {
+      // Same port, other address: the kernel refuses both bound at once; free the old first.
+      acceptor_.close(ec);
+      a = listen(want);
+      if (!a) a = listen(bound_);  // put back what was served
+    }
+    if (!a) {
+      log::http().error("{}; scripts name port {} but it is not served", a.error_message(),
+                        inv_->server.http.port);
+      return;
+    }
+    acceptor_.close(ec);  // its pending accept completes with operation_aborted
+    acceptor_ = std::move(*a);
+    bound_ = acceptor_.local_endpoint();
+    log::http().info("moved to {}:{}", bound_.address().to_string(), bound_.port());
+    accept();
+  }
 
   io_pool& pool() { return pool_; }
   const boot::catalog& files() const { return *files_; }
@@ -115,8 +134,30 @@ class http_service final : public app::service {
   }
 
  private:
+  // <http address>, else the server address (the boot LAN only), else every interface.
+  static tcp::endpoint endpoint_for(const inventory::inventory& inv) {
+    const auto& s = inv.server;
+    auto a = s.http.address ? s.http.address : s.address;
+    auto addr = a ? asio::ip::address_v4(a->value()) : asio::ip::address_v4::any();
+    return {addr, s.http.port};
+  }
+
+  result<tcp::acceptor> listen(const tcp::endpoint& ep) {
+    tcp::acceptor acc(io_);
+    boost::system::error_code ec;
+    acc.open(ep.protocol(), ec);
+    if (!ec) acc.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acc.bind(ep, ec);
+    if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+      return error{fmt::format("cannot listen on {}:{}: {}", ep.address().to_string(), ep.port(),
+                               ec.message())};
+    log::http().info("listening on {}:{}", ep.address().to_string(), ep.port());
+    return acc;
+  }
+
   void accept() {
-    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket s) {
+    acceptor_.async_accept([this, gen = ++accepts_](boost::system::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
       if (!ec) {
         boost::system::error_code ignored;
@@ -126,7 +167,9 @@ class http_service final : public app::service {
         conns_.insert(c);
         c->start();
       }
-      accept();
+      // An accept of a replaced acceptor that completed before its close: serve its client,
+      // but only the current acceptor's accept re-arms.
+      if (gen == accepts_) accept();
     });
   }
 
@@ -135,6 +178,8 @@ class http_service final : public app::service {
   inventory::inventory_ptr inv_;
   std::shared_ptr<const boot::catalog> files_;
   tcp::acceptor acceptor_;
+  tcp::endpoint bound_;
+  std::uint64_t accepts_ = 0;  // numbers accept() calls: a stale completion does not re-arm
   std::set<std::weak_ptr<connection>, std::owner_less<std::weak_ptr<connection>>> conns_;
   counters stats_;
 };
@@ -161,7 +206,7 @@ void connection::on_request() {
   auto& stats = svc_.stats();
   ++stats.requests;
   bool head = req.method() == bhttp::verb::head;
-  auto p = route(req.method_string(), req.target(), svc_.files(), stats);
+  auto p = route(req.method_string(), req.target(), svc_.files(), stats, requester_of());
   log::http().debug("{} {} → {}", std::string_view(req.method_string()),
                     std::string_view(req.target()), p.status);
   if (p.status == 404) ++stats.not_found;
@@ -176,6 +221,16 @@ void connection::on_request() {
   if (p.disk) return send_disk(std::move(*p.disk), std::move(a));
   memory_ = std::move(p.content);
   send_bytes(memory_->size(), a);
+}
+
+// The server machine itself: a loopback peer, or a peer using our own address as its source
+// (a local client connecting to the LAN address).
+requester connection::requester_of() {
+  boost::system::error_code e1, e2;
+  auto peer = stream_.socket().remote_endpoint(e1);
+  auto self = stream_.socket().local_endpoint(e2);
+  if (e1 || e2) return {};
+  return requester{peer.address().is_loopback() || peer.address() == self.address()};
 }
 
 void connection::send_plan(plan p, bool head, unsigned version, bool keep_alive) {

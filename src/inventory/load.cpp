@@ -146,7 +146,7 @@ const std::map<std::string_view, element_schema>& schema() {
        {{"port", "iqn", "nop-interval", "max-connections", "max-connections-per-address",
          "login-timeout", "discovery-timeout", "auth-failures"},
         {}}},
-      {"http", {{"port", "enabled"}, {}}},
+      {"http", {{"port", "enabled", "address"}, {}}},
       {"state", {{"dir"}, {}}},
       {"images", {{}, {"image"}}},
       {"image",
@@ -316,6 +316,7 @@ class loader {
     if (auto h = s.child("http")) {
       if (auto p = number_attr<std::uint16_t>(h, "port", 1, 65535)) srv.http.port = *p;
       if (auto e = bool_attr(h, "enabled")) srv.http.enabled = *e;
+      srv.http.address = ip_attr(h, "address");
     }
     if (auto st = s.child("state")) {
       if (auto d = st.attribute("dir")) {

@@ -51,6 +51,24 @@ TEST(Load, ValidInventoryIsReadCompletely) {
   EXPECT_EQ(inv.find_host_by_key("52-54-00-12-34-03")->name, "lab-03");
 }
 
+TEST(Load, HttpAddressIsOptionalAndChecked) {
+  auto r = load_text(R"(<diskless version="1"><server address="10.0.0.1">
+  <http port="8081" address="10.0.0.2"/></server></diskless>)",
+                     "inv.xml", no_files());
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(lines(r));
+  EXPECT_EQ(r.inv->server.http.address->str(), "10.0.0.2");
+  EXPECT_EQ(r.inv->server.http.port, 8081);
+  r = load_text(R"(<diskless version="1"><server address="10.0.0.1"/></diskless>)", "inv.xml",
+                no_files());
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r.inv->server.http.address);  // the server address is used
+  r = load_text(R"(<diskless version="1"><server address="10.0.0.1">
+  <http address="10.0.0"/></server></diskless>)",
+                "inv.xml", no_files());
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(has(r, 2, "address")) << ::testing::PrintToString(lines(r));
+}
+
 TEST(Load, UnknownElementsAndAttributesSuggestTheRightWord) {
   auto r = load_file(testdata / "broken-structure.xml", no_files());
   EXPECT_FALSE(r.ok());

@@ -121,7 +121,8 @@ bool same_server(const server_config& a, const server_config& b) {
          a.tftp.port_range_high == b.tftp.port_range_high &&
          a.tftp.max_transfers == b.tftp.max_transfers && a.iscsi.port == b.iscsi.port &&
          a.iscsi.iqn == b.iscsi.iqn && a.http.port == b.http.port &&
-         a.http.enabled == b.http.enabled && a.state_dir == b.state_dir;
+         a.http.enabled == b.http.enabled && a.http.address == b.http.address &&
+         a.state_dir == b.state_dir;
 }
 }  // namespace
 

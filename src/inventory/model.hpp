@@ -73,6 +73,9 @@ struct iscsi_config {
 
 struct http_config {
   std::uint16_t port = 8080;
+  // <http address>: where the boot listener binds. Absent: the server address (the boot LAN
+  // only, like DHCP/TFTP/iSCSI); 0.0.0.0 binds every interface (scripts still name the server).
+  std::optional<ipv4_address> address;
   bool enabled = true;
 };
 
