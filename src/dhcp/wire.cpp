@@ -83,8 +83,10 @@ std::string fixed_string(byte_span field) {
 }
 
 // Parses one options area into p.options. RFC 2131 §4.1: every area that holds options ends
-// with the end option; a length running past the area is malformed.
-result<void> parse_options(byte_span area, const char* where, packet& p) {
+// with the end option; a length running past the area is malformed. RFC 2132 §9.3: option 52
+// (overload) may only appear in the options field; one inside file or sname is malformed (kept,
+// it would make the packet serialize as overloading fields it no longer fills).
+result<void> parse_options(byte_span area, const char* where, packet& p, bool in_options_field) {
   byte_reader r(area);
   while (!r.empty()) {
     const auto code = r.u8();
@@ -93,6 +95,8 @@ result<void> parse_options(byte_span area, const char* where, packet& p) {
     const auto len = r.u8();
     auto value = r.take(len);
     if (!r.ok()) return error{std::string("option runs past the end of ") + where};
+    if (code == opt::overload && !in_options_field)
+      return error{std::string("option overload inside the ") + where};
     bool merged = false;
     for (auto& o : p.options)
       if (o.code == code) {  // RFC 3396 §5: concatenate repeated options in order
@@ -132,7 +136,7 @@ result<packet> parse(byte_span data) {
   if (p.op != bootrequest && p.op != bootreply) return error{"bad op"};
   if (p.hlen > 16) return error{"hlen > 16"};
   if (cookie != magic_cookie) return error{"bad magic cookie"};
-  if (auto ok = parse_options(r.rest(), "options", p); !ok) return error{ok.error_message()};
+  if (auto ok = parse_options(r.rest(), "options", p, true); !ok) return error{ok.error_message()};
 
   // RFC 2132 §9.3: option 52 says file (1), sname (2) or both (3) hold more options; RFC 2131
   // §4.1 fixes the order: options field, then file, then sname.
@@ -143,12 +147,14 @@ result<packet> parse(byte_span data) {
     p.erase(opt::overload);
   }
   if (overload && (*overload & 1)) {
-    if (auto ok = parse_options(file, "file field", p); !ok) return error{ok.error_message()};
+    if (auto ok = parse_options(file, "file field", p, false); !ok)
+      return error{ok.error_message()};
   } else {
     p.file = fixed_string(file);
   }
   if (overload && (*overload & 2)) {
-    if (auto ok = parse_options(sname, "sname field", p); !ok) return error{ok.error_message()};
+    if (auto ok = parse_options(sname, "sname field", p, false); !ok)
+      return error{ok.error_message()};
   } else {
     p.sname = fixed_string(sname);
   }

@@ -139,6 +139,26 @@ TEST(DhcpWire, OptionOverloadMalformedDropped) {
   EXPECT_FALSE(parse(b));
 }
 
+TEST(DhcpWire, OptionOverloadOnlyInOptionsField) {  // RFC 2132 §9.3
+  // The file field (offset 108) is overloaded and itself holds option 52: the packet is
+  // malformed. Accepting it used to yield a packet whose serialized form (option 52 back in the
+  // options field, nothing in file) no longer parsed.
+  auto b = raw("350101 340101 ff");
+  auto file_opts = from_hex("340102ff");
+  std::copy(file_opts.begin(), file_opts.end(), b.begin() + 108);
+  auto q = parse(b);
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.error_message(), "option overload inside the file field");
+  // The same in an overloaded sname field (offset 44).
+  b = raw("350101 340103 ff");
+  auto end_only = from_hex("ff");
+  std::copy(end_only.begin(), end_only.end(), b.begin() + 108);
+  std::copy(file_opts.begin(), file_opts.end(), b.begin() + 44);
+  q = parse(b);
+  ASSERT_FALSE(q);
+  EXPECT_EQ(q.error_message(), "option overload inside the sname field");
+}
+
 TEST(DhcpWire, RepeatedOptionsConcatenated) {  // RFC 3396 §5
   auto q = parse(raw("350101 3c03505845 3c03436c69 ff"));
   ASSERT_TRUE(q);

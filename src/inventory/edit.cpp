@@ -252,7 +252,10 @@ result<std::string> set_attrs_text(std::string_view text, pugi::xml_node n,
   std::vector<change> changes;
   std::string added;
   for (const auto& [k, v] : attrs) {
-    auto it = std::find_if(t->attrs.begin(), t->attrs.end(), [&](auto& a) { return a.name == k; });
+    // By name, not a lambda capturing the binding k: clang 14 cannot capture structured bindings.
+    const auto& name = k;
+    auto it =
+        std::find_if(t->attrs.begin(), t->attrs.end(), [&](auto& a) { return a.name == name; });
     if (it == t->attrs.end()) {
       if (!v.empty()) added += fmt::format(" {}=\"{}\"", k, escape(v));
     } else if (v.empty()) {
