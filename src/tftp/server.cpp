@@ -15,6 +15,7 @@
 
 #include "boot/catalog.hpp"
 #include "tftp/admission.hpp"
+#include "tftp/connection.hpp"
 #include "tftp/transfer.hpp"
 #include "tftp/wire.hpp"
 #include "util/asio.hpp"
@@ -24,8 +25,6 @@
 
 namespace diskless::tftp {
 namespace {
-
-using udp = asio::ip::udp;
 
 constexpr std::size_t read_ahead_chunk = 512 * 1024;
 // netascii chunks are converted on the io_pool one after the other; smaller ones keep the memory
@@ -46,56 +45,6 @@ int interface_mtu(unsigned ifindex) {
   ::close(fd);
   return mtu;
 }
-
-std::string endpoint_str(const udp::endpoint& e) {
-  return e.address().to_string() + ":" + std::to_string(e.port());
-}
-
-class tftp_service;
-
-// One read transfer: its own socket (TID), timer, state machine and file reader.
-class active_transfer : public std::enable_shared_from_this<active_transfer> {
- public:
-  active_transfer(tftp_service& svc, udp::socket sock, udp::endpoint peer, std::string name)
-      : svc_(svc),
-        sock_(std::move(sock)),
-        timer_(sock_.get_executor()),
-        peer_(peer),
-        name_(std::move(name)),
-        started_(clock::now()) {}
-
-  // Starts once the file is known.
-  void begin(negotiation n, std::shared_ptr<file_reader> reader, const transfer_limits& limits);
-  // Refuses the request from this transfer's socket and ends.
-  void refuse(const request_error& e);
-  void finish();
-  const udp::endpoint& peer() const { return peer_; }
-  bool finished() const { return finished_; }
-  // The client has acknowledged something; false while the file is still being opened.
-  bool confirmed() const { return t_ && t_->confirmed(); }
-
- private:
-  void receive();
-  void on_packet(std::size_t n);
-  void apply(const transfer_output& out);
-  void send(asio::const_buffer b);
-  void send_error(const request_error& e, const udp::endpoint& to);
-  void arm_timer();
-
-  tftp_service& svc_;
-  udp::socket sock_;
-  asio::steady_timer timer_;
-  clock::time_point timer_at_ = clock::time_point::max();
-  udp::endpoint peer_;
-  udp::endpoint from_;
-  std::string name_;
-  std::optional<transfer> t_;
-  std::shared_ptr<file_reader> reader_;
-  bytes oack_;
-  std::array<std::byte, 2048> buf_{};
-  clock::time_point started_;
-  bool finished_ = false;
-};
 
 class tftp_service final : public app::service {
  public:
@@ -239,8 +188,9 @@ class tftp_service final : public app::service {
       return;
     }
     auto path = normalise_path(req->filename);
-    auto t = std::make_shared<active_transfer>(*this, std::move(*sock), peer,
-                                               path ? *path : req->filename);
+    auto t =
+        std::make_shared<active_transfer>([this](active_transfer* t) { remove(t); },
+                                          std::move(*sock), peer, path ? *path : req->filename);
     transfers_.emplace(next_id_++, t);
     ++per_client_[address_key(peer)];
     if (!path) {
@@ -477,156 +427,6 @@ class tftp_service final : public app::service {
   bool stopped_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for posted continuations
 };
-
-void active_transfer::begin(negotiation n, std::shared_ptr<file_reader> reader,
-                            const transfer_limits& limits) {
-  if (finished_) return;
-  reader_ = std::move(reader);
-  auto now = clock::now();
-  auto size = reader_->size();
-  if (!n.oack.empty()) oack_ = encode_oack(n.oack);
-  t_.emplace(std::move(n), size, limits, now);
-  reader_->set_on_ready([weak = weak_from_this()] {
-    auto self = weak.lock();
-    if (!self || self->finished_) return;
-    if (self->reader_->failed()) {
-      log::tftp().warn("{}: read error on '{}'", endpoint_str(self->peer_), self->name_);
-      self->send_error({error_code::not_defined, "read error"}, self->peer_);
-      self->finish();
-      return;
-    }
-    self->apply(self->t_->on_data_ready(clock::now(), self->reader_->readable_end()));
-  });
-  reader_->prefetch(t_->window_end_offset());
-  receive();
-  apply(t_->start(now, reader_->readable_end()));
-}
-
-void active_transfer::refuse(const request_error& e) {
-  send_error(e, peer_);
-  finish();
-}
-
-void active_transfer::finish() {
-  if (finished_) return;
-  finished_ = true;
-  boost::system::error_code ec;
-  timer_.cancel();
-  sock_.close(ec);
-  if (reader_) reader_->set_on_ready(nullptr);
-  auto self = shared_from_this();  // keep alive while the service drops its reference
-  svc_.remove(this);
-}
-
-void active_transfer::receive() {
-  sock_.async_receive_from(
-      asio::buffer(buf_), from_,
-      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-        if (self->finished_) return;
-        if (ec) {
-          // ICMP port unreachable surfaces as connection_refused: the
-          // client is gone; let the timer give up.
-          if (ec == asio::error::operation_aborted) return;
-          self->receive();
-          return;
-        }
-        self->on_packet(n);
-        if (!self->finished_) self->receive();
-      });
-}
-
-void active_transfer::on_packet(std::size_t n) {
-  byte_span pkt(buf_.data(), n);
-  if (from_ != peer_) {
-    // RFC 1350 §4: a packet from a wrong TID gets ERROR 5 and does not disturb the transfer.
-    log::tftp().debug("{}: packet from unknown TID {}", endpoint_str(peer_), endpoint_str(from_));
-    send_error({error_code::unknown_tid, "unknown transfer ID"}, from_);
-    return;
-  }
-  if (!t_) return;  // file still opening: the client is early; its retransmit will follow
-  auto op = peek_opcode(pkt);
-  auto now = clock::now();
-  if (op == static_cast<std::uint16_t>(opcode::ack)) {
-    auto block = parse_ack(pkt);
-    if (!block) {
-      log::tftp().debug("{}: malformed ACK dropped", endpoint_str(peer_));
-      return;
-    }
-    apply(t_->on_ack(*block, now, reader_->readable_end()));
-  } else if (op == static_cast<std::uint16_t>(opcode::error)) {
-    auto e = parse_error(pkt);
-    if (!e) {
-      log::tftp().debug("{}: malformed ERROR dropped", endpoint_str(peer_));
-      return;
-    }
-    log::tftp().info("{}: client ended '{}': error {} {}", endpoint_str(peer_), name_, e->code,
-                     e->message);
-    apply(t_->on_error(*e));
-  } else if (!op) {
-    log::tftp().debug("{}: runt packet dropped", endpoint_str(peer_));
-  } else {
-    apply(t_->on_illegal());
-  }
-}
-
-void active_transfer::apply(const transfer_output& out) {
-  if (out.send_oack) send(asio::buffer(oack_));
-  for (auto b = out.first_block; b < out.end_block; ++b) {
-    auto hdr = data_header(transfer::wire_block(b));
-    auto len = t_->block_length(b);
-    auto data = reader_->bytes(t_->block_offset(b), len);
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(hdr),
-                                           asio::buffer(data.data(), data.size())};
-    boost::system::error_code ec;
-    // Non-blocking: a full socket buffer is a lost packet the retransmission repairs.
-    sock_.send_to(bufs, peer_, 0, ec);
-  }
-  if (out.error) send_error(*out.error, peer_);
-  if (out.done) {
-    auto secs = std::chrono::duration<double>(clock::now() - started_).count();
-    if (out.success)
-      log::tftp().info("{}: sent '{}' ({} bytes, blksize {}, windowsize {}) in {:.3f} s",
-                       endpoint_str(peer_), name_, t_->file_size(), t_->options().blksize,
-                       t_->options().windowsize, secs);
-    else if (out.error)
-      log::tftp().info("{}: '{}' abandoned: {}", endpoint_str(peer_), name_, out.error->message);
-    finish();
-    return;
-  }
-  reader_->release_before(t_->acked_offset());
-  reader_->prefetch(t_->window_end_offset());
-  arm_timer();
-}
-
-void active_transfer::send(asio::const_buffer b) {
-  boost::system::error_code ec;
-  sock_.send_to(std::array<asio::const_buffer, 1>{b}, peer_, 0, ec);
-}
-
-void active_transfer::send_error(const request_error& e, const udp::endpoint& to) {
-  auto pkt = encode_error(e.code, e.message);
-  boost::system::error_code ec;
-  sock_.send_to(asio::buffer(pkt), to, 0, ec);
-}
-
-// The timer is re-armed only when the deadline moves earlier; when it fires early (the deadline
-// moved later, as on every ACK) it is simply re-armed. This keeps timer syscalls off the
-// per-packet path.
-void active_transfer::arm_timer() {
-  auto d = t_->deadline();
-  if (d == clock::time_point::max() || d >= timer_at_) return;
-  timer_at_ = d;
-  timer_.expires_at(d);
-  timer_.async_wait([self = shared_from_this(), d](boost::system::error_code ec) {
-    if (ec || self->finished_ || self->timer_at_ != d) return;
-    self->timer_at_ = clock::time_point::max();
-    auto now = clock::now();
-    if (now >= self->t_->deadline())
-      self->apply(self->t_->on_timeout(now, self->reader_->readable_end()));
-    else
-      self->arm_timer();
-  });
-}
 
 }  // namespace
 

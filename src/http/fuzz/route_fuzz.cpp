@@ -54,7 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto target = next_line(in);
   auto range = in;
   http::counters stats;
-  auto p = http::route(method, target, *files, stats);
+  // Both kinds of requester: a PC on the boot LAN and the server itself (/status, /metrics).
+  http::route(method, target, *files, stats, http::requester{.local = true});
+  auto p = http::route(method, target, *files, stats, http::requester{.local = false});
   std::uint64_t file_size = p.content ? p.content->size() : 0;
   for (std::uint64_t sz : {file_size, std::uint64_t{1000}, ~std::uint64_t{0}}) {
     bool unsatisfiable = false;
