@@ -196,11 +196,12 @@ int host_show(const global_options& g, const std::string& key, bool json) {
   }
   std::printf(
       "name       %s\nmac        %s\nimage      %s\nboot       %s\noverlay    %s\n"
-      "ip         %s\ntarget     %s\ninitiator  %s\nchap       %s\nboot file  boot/%s.ipxe\n",
+      "ip         %s\ntarget     %s\ninitiator  %s\nchap       %s\nboot file  %s\n",
       h->name.c_str(), h->mac.str().c_str(), h->image.c_str(),
       std::string(to_string(h->boot)).c_str(), std::string(to_string(h->overlay)).c_str(),
       h->ip ? h->ip->str().c_str() : "-", inv.target_iqn(*h).c_str(), inv.initiator_iqn(*h).c_str(),
-      h->chap ? (h->chap->mutual() ? "mutual" : "one-way") : "none", h->mac.dashed().c_str());
+      h->chap ? (h->chap->mutual() ? "mutual" : "one-way") : "none",
+      boot::script_path(h->mac).c_str());
   return 0;
 }
 
