@@ -143,10 +143,14 @@ std::vector<std::string_view> split(std::string_view line) {
   }
   return out;
 }
+// A journal time: Unix seconds from 0 to 4102444800 (year 2100). Larger values would overflow
+// system_clock's nanoseconds when converted (found by the journal fuzz target): such a line is
+// skipped as corrupt.
 std::optional<std::int64_t> to_int(std::string_view s) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  if (v < 0 || v > 4102444800) return std::nullopt;
   return v;
 }
 }  // namespace
@@ -170,6 +174,7 @@ std::size_t lease_table::load(std::string_view journal) {
       auto ip = ipv4_address::parse(f[2]);
       auto t = to_int(f[3]);
       if (mac && ip && t) {
+        declined_.erase(*ip);  // a later binding supersedes a decline (the snapshot must agree)
         put({*mac, *ip, from_unix(*t), true});
         ok = true;
       }
