@@ -10,6 +10,7 @@
 
 #include "inventory/paths.hpp"
 #include "inventory/validate.hpp"
+#include "inventory/values.hpp"
 #include "util/file.hpp"
 
 namespace diskless::inventory {
@@ -19,18 +20,6 @@ int line_of_offset(std::string_view text, std::ptrdiff_t offset) {
   auto end = std::min<std::size_t>(static_cast<std::size_t>(offset), text.size());
   return 1 + static_cast<int>(std::count(text.begin(), text.begin() + end, '\n'));
 }
-
-namespace {
-
-template <typename T>
-std::optional<T> parse_number(std::string_view s) {
-  T v{};
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 namespace {
 

@@ -1,23 +1,13 @@
 // Attribute value parsers of the inventory (durations, IQNs, host names), shared by the loader
 // and the command line. Pure functions over strings.
+#include "inventory/values.hpp"
+
 #include <algorithm>
 #include <charconv>
 
 #include "inventory/load.hpp"
 
 namespace diskless::inventory {
-
-namespace {
-
-template <typename T>
-std::optional<T> parse_number(std::string_view s) {
-  T v{};
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
   if (s.empty()) return std::nullopt;
