@@ -14,6 +14,22 @@
 namespace diskless::storage {
 namespace {
 
+// Options filled by field (designated initializers would leave the other members to
+// -Wmissing-field-initializers).
+qcow2_create_options sized(std::uint64_t size) {
+  qcow2_create_options o;
+  o.size = size;
+  return o;
+}
+qcow2_open_options opening(bool writable, bool no_backing,
+                           std::uint64_t l2_cache_bytes = qcow2_open_options{}.l2_cache_bytes) {
+  qcow2_open_options o;
+  o.writable = writable;
+  o.no_backing = no_backing;
+  o.l2_cache_bytes = l2_cache_bytes;
+  return o;
+}
+
 namespace fs = std::filesystem;
 using namespace qcow2;
 
@@ -30,9 +46,9 @@ struct hostile : ::testing::Test {
     std::string t = (fs::temp_directory_path() / "dl-qcow2h-XXXXXX").string();
     dir = ::mkdtemp(t.data());
     img = dir / "ov.qcow2";
-    ASSERT_TRUE(create_qcow2(img, {.size = 1ull << 30}).ok());
+    ASSERT_TRUE(create_qcow2(img, sized(1ull << 30)).ok());
     {
-      auto q = open_qcow2(img, {.writable = true});
+      auto q = open_qcow2(img, opening(true, false));
       ASSERT_TRUE(q.ok()) << q.error_message();
       bytes b(4096, std::byte{0x5a});
       ASSERT_FALSE((*q)->write(0, b));
@@ -73,7 +89,7 @@ struct hostile : ::testing::Test {
   // open() must refuse the image with a message naming it and containing `what`.
   void expect_refused(const std::string& what) {
     for (bool w : {false, true}) {
-      auto q = open_qcow2(img, {.writable = w, .no_backing = true});
+      auto q = open_qcow2(img, opening(w, true));
       ASSERT_FALSE(q.ok()) << "opened with " << what;
       EXPECT_NE(q.error_message().find(img.string()), std::string::npos) << q.error_message();
       EXPECT_NE(q.error_message().find(what), std::string::npos) << q.error_message();
@@ -85,14 +101,14 @@ struct hostile : ::testing::Test {
   }
   // Opened with no L2 table loaded eagerly: the corrupt entry is met on use.
   std::shared_ptr<qcow2_image> open_lazy() {
-    auto q = open_qcow2(img, {.writable = true, .no_backing = true, .l2_cache_bytes = 0});
+    auto q = open_qcow2(img, opening(true, true, 0));
     EXPECT_TRUE(q.ok()) << q.error_message();
     return q.ok() ? *q : nullptr;
   }
 };
 
 TEST_F(hostile, SoundImageOpensAndInspectsClean) {
-  auto q = open_qcow2(img, {.writable = true, .no_backing = true});
+  auto q = open_qcow2(img, opening(true, true));
   ASSERT_TRUE(q.ok()) << q.error_message();
   EXPECT_TRUE(inspect_image(img).empty());
 }
@@ -185,13 +201,13 @@ TEST_F(hostile, RefcountTableEntriesChecked) {
 TEST_F(hostile, ZeroRefcountsOnMetadataAreNotAllocated) {
   poke(rcb_off, 0);  // clusters 0-3: header, refcount table, refcount block, L1 table
   {
-    auto q = open_qcow2(img, {.writable = true, .no_backing = true});
+    auto q = open_qcow2(img, opening(true, true));
     ASSERT_TRUE(q.ok()) << q.error_message();
     bytes b(cs, std::byte{0x77});
     for (std::uint64_t i = 1; i < 8; ++i) ASSERT_FALSE((*q)->write(i * cs, b));
     ASSERT_FALSE((*q)->flush());
   }
-  auto q = open_qcow2(img, {.no_backing = true});
+  auto q = open_qcow2(img, opening(false, true));
   ASSERT_TRUE(q.ok()) << q.error_message();
   bytes b(cs);
   ASSERT_FALSE((*q)->read(3 * cs, b));
@@ -212,7 +228,7 @@ TEST_F(hostile, HeaderTablesOverlapping) {
 TEST_F(hostile, RefcountOrdersReadOnly) {
   for (std::uint32_t order = 0; order <= 7; ++order) {
     poke(96, order, 4);
-    auto q = open_qcow2(img, {.no_backing = true});
+    auto q = open_qcow2(img, opening(false, true));
     if (order > 6) {
       EXPECT_FALSE(q.ok());
       continue;
@@ -228,7 +244,7 @@ TEST_F(hostile, BackingNameOffsetsAndSizeOverflow) {
   poke(16, 10, 4);
   expect_refused("backing file name");
   poke(8, 8);  // inside the header: a name made of header bytes, harmless
-  auto q = open_qcow2(img, {.no_backing = true});
+  auto q = open_qcow2(img, opening(false, true));
   EXPECT_TRUE(q.ok()) << q.error_message();
   poke(8, 0);
   poke(16, 0, 4);

@@ -22,10 +22,14 @@ class notify_test : public ::testing::Test {
     std::filesystem::remove(path_);
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(fd_, 0);
-    sockaddr_un sa{};
-    sa.sun_family = AF_UNIX;
-    std::strncpy(sa.sun_path, path_.c_str(), sizeof sa.sun_path - 1);
-    ASSERT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+    // The union gives bind() its sockaddr view of the sockaddr_un without a cast.
+    union {
+      sockaddr any;
+      sockaddr_un un;
+    } sa{};
+    sa.un.sun_family = AF_UNIX;
+    std::strncpy(sa.un.sun_path, path_.c_str(), sizeof sa.un.sun_path - 1);
+    ASSERT_EQ(::bind(fd_, &sa.any, sizeof sa.un), 0);
     ::setenv("NOTIFY_SOCKET", path_.c_str(), 1);
   }
   void TearDown() override {

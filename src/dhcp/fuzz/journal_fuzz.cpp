@@ -27,7 +27,8 @@ std::vector<std::string_view> sorted_lines(std::string_view s) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view journal(reinterpret_cast<const char*>(data), size);  // fuzzer ABI: raw bytes
+  const std::string text(data, data + size);  // the input bytes as text (a copy, no cast)
+  std::string_view journal = text;
   const dhcp::sys_time now{std::chrono::seconds(1800000000)};
   dhcp::lease_table t;
   t.configure(ipv4_address(0x0a000064), ipv4_address(0x0a000066), {ipv4_address(0x0a000001)});

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "http/route.hpp"
@@ -49,7 +50,8 @@ std::string_view next_line(std::string_view& in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const auto files = make_catalog();
-  std::string_view in(reinterpret_cast<const char*>(data), size);  // fuzzer ABI: raw bytes
+  const std::string text(data, data + size);  // the input bytes as text (a copy, no cast)
+  std::string_view in = text;
   auto method = next_line(in);
   auto target = next_line(in);
   auto range = in;

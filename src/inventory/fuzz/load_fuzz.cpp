@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "inventory/load.hpp"
@@ -12,7 +13,8 @@
 using namespace diskless;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view xml(reinterpret_cast<const char*>(data), size);  // fuzzer ABI: raw bytes
+  const std::string text(data, data + size);  // the input bytes as text (a copy, no cast)
+  std::string_view xml = text;
   inventory::load_options o;
   o.check_files = false;
   o.base_dir = "/nonexistent-diskless-fuzz";
