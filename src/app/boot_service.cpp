@@ -3,7 +3,7 @@
 namespace diskless::app {
 namespace {
 
-class boot_service final : public service {
+class boot_service final : public svc::service {
  public:
   explicit boot_service(std::shared_ptr<boot::catalog> catalog) : catalog_(std::move(catalog)) {}
   std::string_view name() const override { return "boot"; }
@@ -17,7 +17,7 @@ class boot_service final : public service {
 
 }  // namespace
 
-std::unique_ptr<service> make_boot_service(std::shared_ptr<boot::catalog> catalog) {
+std::unique_ptr<svc::service> make_boot_service(std::shared_ptr<boot::catalog> catalog) {
   return std::make_unique<boot_service>(std::move(catalog));
 }
 

@@ -4,11 +4,11 @@
 // before the services that read from the catalog, so they see the new files on reload.
 #include <memory>
 
-#include "service/service.hpp"
 #include "boot/catalog.hpp"
+#include "service/service.hpp"
 
 namespace diskless::app {
 
-std::unique_ptr<service> make_boot_service(std::shared_ptr<boot::catalog> catalog);
+std::unique_ptr<svc::service> make_boot_service(std::shared_ptr<boot::catalog> catalog);
 
 }  // namespace diskless::app

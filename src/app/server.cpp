@@ -124,7 +124,7 @@ class server {
     pid_file_ = current_->server.state_dir / "diskless.pid";
     std::ofstream(pid_file_) << ::getpid() << "\n";
 
-    context ctx{io_, pool_, current_};
+    svc::context ctx{io_, pool_, current_};
     services_ = make_services(ctx);
     for (auto& s : services_) {
       if (auto r = s->start(); !r) {
@@ -285,7 +285,7 @@ class server {
   asio::steady_timer debounce_;
   asio::posix::stream_descriptor inotify_;
   std::array<char, 4096> event_buf_{};
-  std::vector<std::unique_ptr<service>> services_;
+  std::vector<std::unique_ptr<svc::service>> services_;
   std::filesystem::path pid_file_;
   reload_order order_;
   bool stopped_ = false;

@@ -13,8 +13,8 @@
 
 namespace diskless::app {
 
-std::vector<std::unique_ptr<service>> make_services(context& ctx) {
-  std::vector<std::unique_ptr<service>> out;
+std::vector<std::unique_ptr<svc::service>> make_services(svc::context& ctx) {
+  std::vector<std::unique_ptr<svc::service>> out;
   // A host's boot script being fetched marks its new boot for volatile overlays.
   auto disks = std::make_shared<diskless::disks::disk_catalog>();
   auto files = std::make_shared<boot::catalog>(ctx.inventory,

@@ -6,5 +6,5 @@
 
 namespace diskless::app {
 // Every protocol service enabled by the inventory, not yet started.
-std::vector<std::unique_ptr<service>> make_services(context& ctx);
+std::vector<std::unique_ptr<svc::service>> make_services(svc::context& ctx);
 }  // namespace diskless::app

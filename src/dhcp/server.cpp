@@ -38,9 +38,9 @@ struct outgoing {
   std::chrono::milliseconds delay{0};
 };
 
-class dhcp_service final : public app::service {
+class dhcp_service final : public svc::service {
  public:
-  explicit dhcp_service(app::context& ctx)
+  explicit dhcp_service(svc::context& ctx)
       : io_(ctx.io), pool_(ctx.pool), inv_(ctx.inventory), alive_(std::make_shared<bool>(true)) {}
   ~dhcp_service() override { *alive_ = false; }
 
@@ -330,7 +330,7 @@ class dhcp_service final : public app::service {
 
 }  // namespace
 
-std::unique_ptr<app::service> make_service(app::context& ctx) {
+std::unique_ptr<svc::service> make_service(svc::context& ctx) {
   return std::make_unique<dhcp_service>(ctx);
 }
 

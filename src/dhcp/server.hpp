@@ -13,6 +13,6 @@
 
 namespace diskless::dhcp {
 
-std::unique_ptr<app::service> make_service(app::context& ctx);
+std::unique_ptr<svc::service> make_service(svc::context& ctx);
 
 }  // namespace diskless::dhcp

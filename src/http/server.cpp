@@ -70,9 +70,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::vector<char> chunk_;
 };
 
-class http_service final : public app::service {
+class http_service final : public svc::service {
  public:
-  http_service(app::context& ctx, std::shared_ptr<const boot::catalog> files)
+  http_service(svc::context& ctx, std::shared_ptr<const boot::catalog> files)
       : io_(ctx.io),
         pool_(ctx.pool),
         inv_(ctx.inventory),
@@ -359,7 +359,7 @@ void connection::done(bool keep_alive) {
 
 }  // namespace
 
-std::unique_ptr<app::service> make_service(app::context& ctx,
+std::unique_ptr<svc::service> make_service(svc::context& ctx,
                                            std::shared_ptr<const boot::catalog> files) {
   if (!ctx.inventory->server.http.enabled) return nullptr;
   return std::make_unique<http_service>(ctx, std::move(files));

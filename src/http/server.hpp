@@ -11,7 +11,7 @@ namespace diskless::http {
 
 // nullptr when the inventory disables HTTP. files: the boot catalog (kept in step with the
 // inventory by its owner, app/); read on the loop thread.
-std::unique_ptr<app::service> make_service(app::context& ctx,
+std::unique_ptr<svc::service> make_service(svc::context& ctx,
                                            std::shared_ptr<const boot::catalog> files);
 
 }  // namespace diskless::http

@@ -83,6 +83,23 @@ std::uint32_t scsi_command_view::exp_stat_sn() const {
 std::span<const std::byte, 16> scsi_command_view::cdb() const {
   return std::span<const std::byte, 16>(b.data() + 32, 16);
 }
+bytes scsi_command_view::full_cdb(byte_span ahs) const {
+  bytes out(cdb().begin(), cdb().end());
+  // §11.2.2: an AHS is AHSLength (2 bytes), AHSType (1), then AHSLength bytes counted from the
+  // byte after the type (which for an Extended CDB AHS, §11.2.2.3, is reserved: AHSLength =
+  // CDBLength - 15), padded to 4. So after the first 4 bytes come AHSLength - 1 bytes + padding.
+  byte_reader r(ahs);
+  while (r.remaining() >= 4) {
+    const std::uint16_t len = r.u16();
+    const std::uint8_t type = r.u8();
+    r.skip(1);
+    if (len == 0) break;  // not even the byte after the type: malformed
+    auto body = r.take((len + 2u) & ~3u);
+    if (!r.ok()) break;
+    if (type == 1) out.insert(out.end(), body.begin(), body.begin() + (len - 1));
+  }
+  return out;
+}
 
 // §11.7: TTT 20, ExpStatSN 28, DataSN 36, Buffer Offset 40.
 std::uint32_t data_out_view::ttt() const {

@@ -48,6 +48,9 @@ struct scsi_command_view : request_view {  // §11.3
   std::uint32_t cmd_sn() const;
   std::uint32_t exp_stat_sn() const;
   std::span<const std::byte, 16> cdb() const;
+  // The whole CDB: the 16 BHS bytes, then the bytes of an Extended CDB AHS (§11.2.1.4, §11.3.5)
+  // found in `ahs` (the PDU's AHS segments); malformed or other AHS types add nothing.
+  bytes full_cdb(byte_span ahs) const;
 };
 
 struct data_out_view : request_view {  // §11.7

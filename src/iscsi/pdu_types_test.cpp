@@ -59,6 +59,27 @@ TEST(pdu_types, scsi_command_view) {
   EXPECT_FALSE(scsi_command_view{w}.immediate());
 }
 
+// §11.2.2.3: a 32-byte CDB carries bytes 16..31 in an Extended CDB AHS of AHSLength 17 (the
+// reserved byte + 16), 20 bytes on the wire; the padding of a 20-byte CDB (AHSLength 5) is
+// dropped; other AHS types and a truncated or zero-length AHS add nothing.
+TEST(pdu_types, full_cdb_appends_extended_cdb_ahs) {
+  auto b = make(
+      "01 80 0000 00 000000 0000000000000000 00000001 00000000 00000001 00000001 "
+      "7f000000000000000000000000000018");
+  scsi_command_view v{b};
+  auto ahs32 = from_hex("0011 01 00 101112131415161718191a1b1c1d1e1f");
+  auto cdb = v.full_cdb(ahs32);
+  ASSERT_EQ(cdb.size(), 32u);
+  EXPECT_EQ(cdb[0], std::byte{0x7f});
+  EXPECT_EQ(cdb[16], std::byte{0x10});
+  EXPECT_EQ(cdb[31], std::byte{0x1f});
+  EXPECT_EQ(v.full_cdb(from_hex("0005 01 00 a0a1a2a3 00000000")).size(), 20u);  // + padding
+  EXPECT_EQ(v.full_cdb(from_hex("0005 02 00 a0a1a2a3 00000000")).size(), 16u);  // type 2
+  EXPECT_EQ(v.full_cdb(from_hex("0011 01 00 1011")).size(), 16u);               // truncated
+  EXPECT_EQ(v.full_cdb(from_hex("0000 01 00 00000000")).size(), 16u);           // zero length
+  EXPECT_EQ(v.full_cdb({}).size(), 16u);
+}
+
 TEST(pdu_types, data_out_view) {
   // §11.7: F, ITT 16, TTT 20, ExpStatSN 28, DataSN 36, Buffer Offset 40.
   auto b = make(

@@ -45,4 +45,27 @@ int unit_registry::sessions(const std::string& host) const {
   return it == units_.end() ? 0 : it->second.sessions;
 }
 
+std::optional<session_table::handle> session_table::add(handle s, const std::string& initiator,
+                                                        const std::array<std::byte, 6>& isid,
+                                                        const std::string& target) {
+  key k{initiator, isid, target};
+  std::optional<handle> old;
+  if (auto it = by_key_.find(k); it != by_key_.end()) {
+    old = it->second;
+    by_handle_.erase(it->second);
+    it->second = s;
+  } else {
+    by_key_.emplace(k, s);
+  }
+  by_handle_[s] = std::move(k);
+  return old;
+}
+
+void session_table::remove(handle s) {
+  auto it = by_handle_.find(s);
+  if (it == by_handle_.end()) return;
+  by_key_.erase(it->second);
+  by_handle_.erase(it);
+}
+
 }  // namespace diskless::iscsi

@@ -2,8 +2,12 @@
 // The iSCSI service's logical units, shared by the sessions of one host (I/O-free, loop thread
 // only). The first session of a host asks the lun_provider to open the unit; sessions that log in
 // meanwhile wait for the same open; the unit is dropped when the host's last session ends.
+#include <array>
+#include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "iscsi/lun_provider.hpp"
@@ -38,6 +42,27 @@ class unit_registry {
     std::vector<waiter> waiters;
   };
   std::map<std::string, unit> units_;
+};
+
+// The target's sessions by identity (I/O-free, loop thread only). RFC 7143 §4.4.3: a session is
+// named by the initiator name, its ISID and the target; a login carrying the identity of a live
+// session reinstates it (§6.3.5): the old session ends and its tasks are not reported lost.
+class session_table {
+ public:
+  using handle = const void*;  // the caller's session; only compared, never dereferenced
+
+  // Registers session `s` of `target`; returns the live session it reinstates (now removed from
+  // the table), which the caller must end.
+  std::optional<handle> add(handle s, const std::string& initiator,
+                            const std::array<std::byte, 6>& isid, const std::string& target);
+  // The session ended (a no-op for one already reinstated or never added).
+  void remove(handle s);
+  std::size_t size() const { return by_handle_.size(); }
+
+ private:
+  using key = std::tuple<std::string, std::array<std::byte, 6>, std::string>;
+  std::map<key, handle> by_key_;
+  std::map<handle, key> by_handle_;
 };
 
 }  // namespace diskless::iscsi

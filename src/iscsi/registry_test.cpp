@@ -115,5 +115,39 @@ TEST(unit_registry, hosts_are_separate) {
   EXPECT_EQ(b.calls, 1);
 }
 
+// RFC 7143 §6.3.5: the same initiator name and ISID to the same target reinstates.
+TEST(session_table, same_identity_reinstates_the_live_session) {
+  session_table t;
+  int a = 0, b = 0;
+  const std::array<std::byte, 6> isid{std::byte{0x80}, std::byte{1}};
+  EXPECT_FALSE(t.add(&a, "iqn.i", isid, "pc1"));
+  auto old = t.add(&b, "iqn.i", isid, "pc1");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(*old, &a);
+  EXPECT_EQ(t.size(), 1u);
+  t.remove(&a);  // the reinstated session ends later: the new one stays registered
+  EXPECT_EQ(t.size(), 1u);
+  int c = 0;
+  EXPECT_EQ(t.add(&c, "iqn.i", isid, "pc1").value_or(nullptr), &b);
+}
+
+// §4.4.3: a session is also named by its target; another target, ISID or initiator is another
+// session, not a reinstatement.
+TEST(session_table, another_target_isid_or_initiator_is_another_session) {
+  session_table t;
+  int a = 0, b = 0, c = 0, d = 0;
+  const std::array<std::byte, 6> isid{std::byte{0x80}, std::byte{1}};
+  auto isid2 = isid;
+  isid2[5] = std::byte{2};
+  EXPECT_FALSE(t.add(&a, "iqn.i", isid, "pc1"));
+  EXPECT_FALSE(t.add(&b, "iqn.i", isid, "pc2"));
+  EXPECT_FALSE(t.add(&c, "iqn.i", isid2, "pc1"));
+  EXPECT_FALSE(t.add(&d, "iqn.j", isid, "pc1"));
+  EXPECT_EQ(t.size(), 4u);
+  t.remove(&b);
+  t.remove(&b);  // twice: a no-op
+  EXPECT_EQ(t.size(), 3u);
+}
+
 }  // namespace
 }  // namespace diskless::iscsi

@@ -17,9 +17,9 @@ namespace {
 constexpr std::size_t total_output_budget = 256u << 20;
 constexpr auto auth_period = std::chrono::minutes(5);
 
-class iscsi_service final : public app::service, public connection_owner {
+class iscsi_service final : public svc::service, public connection_owner {
  public:
-  iscsi_service(app::context& ctx, std::unique_ptr<lun_provider> provider)
+  iscsi_service(svc::context& ctx, std::unique_ptr<lun_provider> provider)
       : io_(ctx.io),
         pool_(ctx.pool),
         inv_(ctx.inventory),
@@ -96,18 +96,17 @@ class iscsi_service final : public app::service, public connection_owner {
 
   void attach(const std::shared_ptr<connection>& c,
               unique_function<void(result<lu_ptr>)> done) override {
-    // Session reinstatement (§6.3.5): same initiator name + ISID replaces the older session.
-    bool reinstated = false;
-    auto all = conns_;
-    for (auto& other : all) {
-      if (other == c || !other->full_feature() || other->initiator_name() != c->initiator_name() ||
-          other->isid() != c->isid())
-        continue;
-      other->reinstated = true;
-      reinstated = true;
-      other->close("session reinstated by a new login");
-    }
     auto* h = c->host();
+    // Session reinstatement (RFC 7143 §6.3.5): the old session ends, its nexus lives on.
+    bool reinstated = false;
+    if (auto old = sessions_.add(c.get(), c->initiator_name(), c->isid(), h->name)) {
+      for (auto& other : conns_)
+        if (other.get() == *old) {
+          other->reinstated = reinstated = true;
+          other->close("session reinstated by a new login");
+          break;
+        }
+    }
     c->attached = true;
     if (!units_.attach(h->name, std::move(done))) return;
     provider_->open(inv_, *h, reinstated, [this, name = h->name](result<lu_ptr> lu) {
@@ -136,6 +135,7 @@ class iscsi_service final : public app::service, public connection_owner {
     }
     if (!c->attached || !c->host()) return;
     c->attached = false;
+    sessions_.remove(c);
     auto lu = units_.detach(c->host()->name);
     if (lu && !c->reinstated) lu->nexus_lost(c->nexus());
   }
@@ -222,6 +222,7 @@ class iscsi_service final : public app::service, public connection_owner {
   asio::ip::tcp::acceptor acceptor_;
   std::vector<std::shared_ptr<connection>> conns_;
   unit_registry units_;
+  session_table sessions_;
   std::uint16_t tsih_ = 0;
   std::size_t output_total_ = 0;
   auth_throttle throttle_;
@@ -232,7 +233,7 @@ class iscsi_service final : public app::service, public connection_owner {
 
 }  // namespace
 
-std::unique_ptr<app::service> make_service(app::context& ctx, std::unique_ptr<lun_provider> p) {
+std::unique_ptr<svc::service> make_service(svc::context& ctx, std::unique_ptr<lun_provider> p) {
   return std::make_unique<iscsi_service>(ctx, std::move(p));
 }
 

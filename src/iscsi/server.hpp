@@ -9,6 +9,6 @@
 namespace diskless::iscsi {
 
 // Disks come from `p` (app/disk_provider.hpp in the binary).
-std::unique_ptr<app::service> make_service(app::context& ctx, std::unique_ptr<lun_provider> p);
+std::unique_ptr<svc::service> make_service(svc::context& ctx, std::unique_ptr<lun_provider> p);
 
 }  // namespace diskless::iscsi

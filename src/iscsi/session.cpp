@@ -204,20 +204,7 @@ bool session::command(pdu p) {
   t.data_in_expected = read;
   t.data_out_expected = write;
   t.file_data_ok = !cfg_.params.data_digest;  // a data digest needs the bytes in memory
-  t.cdb.assign(v.cdb().begin(), v.cdb().end());
-  // §11.3.5 / §11.2.1.4: an Extended CDB AHS (type 1) carries CDB bytes beyond 16.
-  byte_reader ahs(p.ahs);
-  while (ahs.remaining() >= 4) {
-    std::uint16_t len = ahs.u16();
-    std::uint8_t type = ahs.u8();
-    ahs.skip(1);
-    auto body = ahs.take((len + 3u) & ~3u);
-    if (!ahs.ok()) break;
-    if (type == 1 && len > 1) {
-      auto ext = body.subspan(0, std::min<std::size_t>(len - 1, body.size()));
-      t.cdb.insert(t.cdb.end(), ext.begin(), ext.end());
-    }
-  }
+  t.cdb = v.full_cdb(p.ahs);
   ts->cmd_sn = v.cmd_sn();
   ts->ordered = v.immediate();
   const std::uint32_t imm = static_cast<std::uint32_t>(p.data.size());

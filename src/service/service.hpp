@@ -39,10 +39,3 @@ struct context {
 };
 
 }  // namespace diskless::svc
-
-// The names the protocols spell today (app::service, app::context), kept while their sources
-// move to svc::; they are the same types.
-namespace diskless::app {
-using svc::context;
-using svc::service;
-}  // namespace diskless::app

@@ -46,9 +46,9 @@ int interface_mtu(unsigned ifindex) {
   return mtu;
 }
 
-class tftp_service final : public app::service {
+class tftp_service final : public svc::service {
  public:
-  tftp_service(app::context& ctx, std::shared_ptr<const boot::catalog> catalog)
+  tftp_service(svc::context& ctx, std::shared_ptr<const boot::catalog> catalog)
       : ctx_(ctx), catalog_(std::move(catalog)), sock_(ctx.io) {
     configure(*ctx.inventory);
   }
@@ -410,7 +410,7 @@ class tftp_service final : public app::service {
     return s;
   }
 
-  app::context& ctx_;
+  svc::context& ctx_;
   std::shared_ptr<const boot::catalog> catalog_;
   udp::socket sock_;
   std::filesystem::path root_;  // for the log line
@@ -430,7 +430,7 @@ class tftp_service final : public app::service {
 
 }  // namespace
 
-std::unique_ptr<app::service> make_service(app::context& ctx,
+std::unique_ptr<svc::service> make_service(svc::context& ctx,
                                            std::shared_ptr<const boot::catalog> catalog) {
   return std::make_unique<tftp_service>(ctx, std::move(catalog));
 }

@@ -13,7 +13,7 @@
 namespace diskless::tftp {
 
 // catalog: kept in step with the inventory by its owner (app/); read on the loop thread.
-std::unique_ptr<app::service> make_service(app::context& ctx,
+std::unique_ptr<svc::service> make_service(svc::context& ctx,
                                            std::shared_ptr<const boot::catalog> catalog);
 
 }  // namespace diskless::tftp
