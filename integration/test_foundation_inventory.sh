@@ -35,6 +35,31 @@ grep -q "broken-values.xml:18: ip 10.0.0.150 of host 'pc7' is inside the dynamic
 grep -q "broken-values.xml: 15 error(s)" "$tmp/broken-values.out" || { cat "$tmp/broken-values.out"; fail "not every problem of broken-values.xml reported"; }
 grep -q "broken-markup.xml:6: malformed XML" "$tmp/broken-markup.out" || fail "malformed XML line"
 
+echo "== check: the image files' contents (a hostile qcow2, a raw file of partial blocks)"
+mkdir -p "$tmp/imgcheck"
+qemu-img create -q -f qcow2 "$tmp/imgcheck/bad.qcow2" 16M
+# Header bytes 40..47: l1_table_offset (qcow2 spec). 0 points the L1 table at the header itself.
+printf '\x00\x00\x00\x00\x00\x00\x00\x00' | dd of="$tmp/imgcheck/bad.qcow2" bs=1 seek=40 conv=notrunc status=none
+head -c 1000 /dev/zero > "$tmp/imgcheck/odd.img"
+qemu-img create -q -f qcow2 "$tmp/imgcheck/good.qcow2" 16M
+cat > "$tmp/imgcheck/diskless.xml" <<'XML'
+<diskless version="1">
+  <server address="127.0.0.1"><dhcp mode="off"/><http enabled="false"/></server>
+  <images>
+    <image name="bad" disk="bad.qcow2"/>
+    <image name="odd" disk="odd.img"/>
+    <image name="good" disk="good.qcow2"/>
+  </images>
+  <hosts unknown="ignore"/>
+</diskless>
+XML
+if "$bin" check "$tmp/imgcheck/diskless.xml" > "$tmp/imgcheck.out" 2>&1; then
+  cat "$tmp/imgcheck.out"; fail "check accepted a corrupt qcow2 image"
+fi
+grep -q "diskless.xml:4: image 'bad': .*bad.qcow2" "$tmp/imgcheck.out" || { cat "$tmp/imgcheck.out"; fail "corrupt qcow2 not reported at its line"; }
+grep -q "diskless.xml:5: .*image 'odd': .*odd.img" "$tmp/imgcheck.out" || { cat "$tmp/imgcheck.out"; fail "partial-block raw file not reported at its line"; }
+if grep -q "image 'good'" "$tmp/imgcheck.out"; then cat "$tmp/imgcheck.out"; fail "a sound qcow2 was reported"; fi
+
 echo "== serve picks up edits made by another process"
 mkdir -p "$tmp/config" "$tmp/images"
 head -c 1048576 /dev/zero > "$tmp/images/disk.img"

@@ -9,6 +9,7 @@
 #include "boot/script.hpp"
 #include "inventory/edit.hpp"
 #include "inventory/load.hpp"
+#include "storage/qcow2_inspect.hpp"
 
 namespace diskless::cli {
 
@@ -138,12 +139,38 @@ std::string host_json(const inventory::inventory& inv, const inventory::host& h)
       h.line);
 }
 
+// storage::inspect_image for every image file that exists (a missing one is the loader's
+// problem already), as problems at the image's line.
+std::vector<inventory::problem> inspect_images(const inventory::inventory& inv,
+                                               const std::filesystem::path& file) {
+  std::vector<inventory::problem> out;
+  for (const auto& img : inv.images) {
+    std::error_code ec;
+    if (!img.has_disk()) continue;
+    const auto disk = inv.resolve(img.disk);
+    if (!std::filesystem::exists(disk, ec)) continue;
+    for (auto& ip : storage::inspect_image(disk)) {
+      inventory::problem p;
+      p.severity = ip.error ? inventory::problem::level::error : inventory::problem::level::warning;
+      p.file = file.string();
+      p.line = img.line;
+      p.message = "image '" + img.name + "': " + ip.message;
+      p.image = img.name;
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
 int check(const global_options& g, const std::string& file, bool strict) {
   const std::filesystem::path path = file.empty() ? g.config : std::filesystem::path(file);
   auto r = inventory::load_file(path);
-  // The boot templates the inventory's hosts would be served with are part of the check.
-  if (r.loaded())
+  // The boot templates the inventory's hosts would be served with are part of the check, and so
+  // are the image files' contents (corrupt or hostile qcow2 metadata, partial blocks).
+  if (r.loaded()) {
     for (auto& p : boot::check_templates(*r.inv)) r.problems.push_back(std::move(p));
+    for (auto& p : inspect_images(*r.inv, path)) r.problems.push_back(std::move(p));
+  }
   print_problems(r.problems);
   // Every problem counts here, even one that serve would only disable a host or image for.
   const std::size_t errors = r.error_count();
