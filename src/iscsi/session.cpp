@@ -322,7 +322,7 @@ bool session::data_out(const pdu& p) {
                     {static_cast<std::uint8_t>(asc >> 8), static_cast<std::uint8_t>(asc & 0xff)}));
     return true;
   }
-  std::memcpy(ts.t.data_out.data() + offset, p.data.data(), len);
+  std::copy_n(p.data.begin(), len, ts.t.data_out.begin() + offset);  // len may be 0
   ts.received += len;
   if (r) {
     r->received += len;
