@@ -40,10 +40,7 @@ cat > diskless.xml <<XML
 </diskless>
 XML
 dl_spawn diskless "$bin" -c diskless.xml --log-level debug serve
-for i in $(seq 1 100); do
-  $x bash -c "echo > /dev/tcp/$S/3260" 2>/dev/null && break
-  sleep 0.1
-done
+dl_wait_port tcp 3260
 I1=$IQN:initiator:pc1
 fail() { echo "--- server log"; tail -50 "$DL_TMP/diskless.log"; dl_fail "$*"; }
 

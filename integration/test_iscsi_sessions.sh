@@ -52,10 +52,7 @@ cat > diskless.xml <<XML
 XML
 dl_spawn diskless "$bin" -c diskless.xml --log-level debug serve
 log=$DL_TMP/diskless.log
-for i in $(seq 1 100); do
-  $x bash -c "echo > /dev/tcp/$S/3260" 2>/dev/null && break
-  sleep 0.1
-done
+dl_wait_port tcp 3260
 I1=$IQN:initiator:pc1
 U1=iscsi://$S/$IQN:pc1/0
 fail() { dl_fail "$*"; }

@@ -50,11 +50,7 @@ server_pid=
 start_server() {
   dl_spawn diskless "$bin" -c diskless.xml --log-level debug serve
   server_pid=$DL_LAST_PID
-  for i in $(seq 1 100); do
-    $x bash -c "echo > /dev/tcp/$S/3260" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  fail "server did not start"
+  dl_wait_port tcp 3260
 }
 opts() { echo "driver=iscsi,transport=tcp,portal=$S:3260,lun=0,initiator-name=$IQN:initiator:$1,target=$IQN:$1"; }
 qio() { local h=$1; shift; $x qemu-io --image-opts "$(opts "$h")" "$@"; }

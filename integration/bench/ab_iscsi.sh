@@ -9,6 +9,7 @@ a=$(readlink -f "$1") b=$(readlink -f "$2")
 rounds=${3:-4} secs=${4:-6}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
+. "$here/../lib/diskless.sh"
 dl_init dlab
 dl_net 0
 x="ip netns exec $DL_NS"
@@ -20,28 +21,14 @@ dd if=/dev/urandom of=images/lun.img bs=1M count=512 status=none
 cat images/lun.img > /dev/null
 for side in A B; do
   port=$([ $side = A ] && echo 3260 || echo 3262)
-  cat > $side/diskless.xml <<XML
-<diskless version="1">
-  <server address="$S">
-    <dhcp mode="off"/>
-    <iscsi port="$port" iqn="$IQN"/>
-    <http enabled="false"/>
-    <state dir="$DL_TMP/$side/state"/>
-  </server>
-  <images><image name="lun" disk="$DL_TMP/images/lun.img"/></images>
-  <hosts>
-    <host mac="52:54:00:00:00:01" name="bench" image="lun" boot="sanboot" allow-any-initiator="true"/>
-  </hosts>
-</diskless>
-XML
+  dl_lun_inventory $side/diskless.xml "$port" "$DL_TMP/$side/state" "$DL_TMP/images/lun.img"
 done
 dl_spawn dA "$a" -c A/diskless.xml --log-level warn serve
 pid_a=$DL_LAST_PID
 dl_spawn dB "$b" -c B/diskless.xml --log-level warn serve
 pid_b=$DL_LAST_PID
-for port in 3260 3262; do
-  for i in $(seq 1 100); do $x bash -c "echo > /dev/tcp/$S/$port" 2>/dev/null && break; sleep 0.1; done
-done
+dl_wait_port tcp 3260
+dl_wait_port tcp 3262
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 run() {  # side pid port blocks qd extra...

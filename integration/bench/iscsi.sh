@@ -10,6 +10,8 @@ bin=$(readlink -f "$1")
 secs=${2:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
+. "$here/../lib/diskless.sh"
+. "$here/../lib/peers.sh"
 dl_init dlibench
 dl_net 0
 x="ip netns exec $DL_NS"
@@ -20,33 +22,10 @@ g++ -O2 -std=c++20 "$here/iscsi_write_load.cpp" -o write_load -liscsi
 mkdir images state
 dd if=/dev/urandom of=images/lun.img bs=1M count=1024 status=none
 cat images/lun.img > /dev/null  # into the page cache
-cat > diskless.xml <<XML
-<diskless version="1">
-  <server address="$S">
-    <dhcp mode="off"/>
-    <iscsi port="3260" iqn="$IQN"/>
-    <http enabled="false"/>
-    <state dir="state"/>
-  </server>
-  <images><image name="lun" disk="images/lun.img"/></images>
-  <hosts>
-    <host mac="52:54:00:00:00:01" name="bench" image="lun" boot="sanboot" allow-any-initiator="true"/>
-  </hosts>
-</diskless>
-XML
+dl_lun_inventory diskless.xml 3260 state images/lun.img
 dl_spawn diskless "$bin" -c diskless.xml --log-level warn serve
-ctl=$(( ($$ % 20000) + 1000 ))
-dl_spawn tgtd tgtd -f -C "$ctl" --iscsi portal="$S:3261"
-for port in 3260 3261; do
-  for i in $(seq 1 100); do
-    $x bash -c "echo > /dev/tcp/$S/$port" 2>/dev/null && break
-    sleep 0.1
-  done
-done
-t="tgtadm -C $ctl --lld iscsi"
-$t --op new --mode target --tid 1 -T iqn.2026-11.bench:tgt
-$t --op new --mode logicalunit --tid 1 --lun 1 -b images/lun.img
-$t --op bind --mode target --tid 1 -I ALL
+dl_wait_port tcp 3260
+dl_tgt iqn.2026-11.bench:tgt images/lun.img 3261
 
 ours="iscsi://$S:3260/$IQN:bench/0"
 peer="iscsi://$S:3261/iqn.2026-11.bench:tgt/1"

@@ -31,6 +31,25 @@ $hosts
 XML
 }
 
+# dl_lun_inventory FILE PORT STATE_DIR DISK: an iSCSI-only inventory (no DHCP, TFTP root
+# default, no HTTP) with one host "bench" whose LUN is DISK, open to any initiator: the benches'.
+dl_lun_inventory() {
+  cat > "$1" <<XML
+<diskless version="1">
+  <server address="$DL_SERVER">
+    <dhcp mode="off"/>
+    <iscsi port="$2" iqn="iqn.2026-11.lan.diskless"/>
+    <http enabled="false"/>
+    <state dir="$3"/>
+  </server>
+  <images><image name="lun" disk="$4"/></images>
+  <hosts>
+    <host mac="52:54:00:00:00:01" name="bench" image="lun" boot="sanboot" allow-any-initiator="true"/>
+  </hosts>
+</diskless>
+XML
+}
+
 dl_serve() {
   local bin=$1 file=$2
   mkdir -p "$DL_TMP/tftp" "$DL_TMP/state"

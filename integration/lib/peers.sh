@@ -29,14 +29,14 @@ dl_dnsmasq() {
   dl_wait_port udp 67
 }
 
-# tgtd serving DISK as LUN 1 of TARGET (tgt's LUN 0 is its controller), any initiator.
-# Its control socket is private (-C <port>) so parallel tests do not meet.
+# tgtd serving DISK as LUN 1 of TARGET (tgt's LUN 0 is its controller), any initiator, on PORT
+# (default 3260). Its control socket is private (-C <port>) so parallel tests do not meet.
 dl_tgt() {
-  local target=$1 disk=$2
+  local target=$1 disk=$2 port=${3:-3260}
   DL_TGT_CTL=$(( ($$ % 20000) + 1000 ))
-  dl_spawn tgtd tgtd -f -C "$DL_TGT_CTL" --iscsi portal="$DL_SERVER:3260"
+  dl_spawn tgtd tgtd -f -C "$DL_TGT_CTL" --iscsi portal="$DL_SERVER:$port"
   DL_TGT_PID=$DL_LAST_PID
-  dl_wait_port tcp 3260
+  dl_wait_port tcp "$port"
   local t="tgtadm -C $DL_TGT_CTL --lld iscsi"
   $t --op new --mode target --tid 1 -T "$target"
   $t --op new --mode logicalunit --tid 1 --lun 1 -b "$disk"
