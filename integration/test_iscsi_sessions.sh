@@ -67,9 +67,14 @@ wait_log() {
 }
 
 dl_log "reinstatement: a second login with the same name + ISID replaces the first, no acknowledged write lost"
+opens_before=$(grep -c "pc1: disk unit opened" "$log" || true)
 $x timeout 300 "$probe" reinstate "$U1" "$I1" | tee reinstate.txt || fail "reinstatement probe failed"
 grep -q "session reinstated by a new login" "$log" || fail "no reinstatement in the server log"
 grep -q "^acked=" reinstate.txt || fail "probe printed no count"
+# The unit stays open across the reinstatement (its reservations and unit attentions with it):
+# session A's login opened it once, B's reinstating login must not reopen it.
+opens=$(( $(grep -c "pc1: disk unit opened" "$log" || true) - opens_before ))
+[ "$opens" = 1 ] || fail "the disk unit was opened $opens times for one session and its reinstatement"
 
 dl_log "NOP-In: libiscsi answers the pings and its idle session stays up"
 before=$(grep -c "$I1: ping TTT .* answered" "$log" || true)

@@ -38,6 +38,7 @@ class disk_provider final : public iscsi::lun_provider {
             done(error{dev.error_message()});
             return;
           }
+          log::iscsi().debug("{}: disk unit opened", name);
           auto opts = scsi::disk_unit::options::for_host(name, (*dev)->read_only());
           done(lu_ptr(std::make_shared<scsi::disk_unit>(std::move(*dev), *pool, opts)));
         });

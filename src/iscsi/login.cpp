@@ -200,17 +200,12 @@ login_status login_machine::security(const key_values& kv, key_values& reply) {
     auto* cc = find_key(kv, "CHAP_C");
     if (ci || cc) {  // mutual: the initiator challenges us (§12.1.3)
       if (!ci || !cc || !chap_->mutual()) return login_status::authentication_failure;
-      std::uint32_t id = 0;
-      try {
-        id = static_cast<std::uint32_t>(std::stoul(*ci, nullptr, 0));
-      } catch (...) {
-        return login_status::authentication_failure;
-      }
+      const auto id = parse_number(*ci);
       auto chal = decode_binary(*cc);
       // §12.1.3: refuse a reflected challenge (the same one we sent) and over-long ones.
-      if (id > 255 || !chal || chal->size() > 1024 || *chal == challenge_)
+      if (!id || *id > 255 || !chal || chal->size() > 1024 || *chal == challenge_)
         return login_status::authentication_failure;
-      auto mine = chap_response(static_cast<std::uint8_t>(id), chap_->mutual_secret, *chal);
+      auto mine = chap_response(static_cast<std::uint8_t>(*id), chap_->mutual_secret, *chal);
       reply.emplace_back("CHAP_N", chap_->mutual_user);
       reply.emplace_back("CHAP_R", encode_hex(mine));
     }

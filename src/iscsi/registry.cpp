@@ -22,13 +22,17 @@ void unit_registry::opened(const std::string& host, result<lu_ptr> lu) {
   it->second.waiters.clear();
   it->second.opening = false;
   if (lu) it->second.lu = *lu;
-  // `it` is not used below: a waiter may end its session and so erase the unit.
+  // `it` is stale after the waiters ran: one may end its session and so erase the unit.
   for (auto& w : waiters) {
     if (lu)
       w(*lu);
     else
       w(error{lu.error_message()});
   }
+  // Every session went away while the unit opened: let go of it now (else the host's next
+  // login would get this unit without asking the provider, skipping what a login decides).
+  it = units_.find(host);
+  if (it != units_.end() && it->second.sessions <= 0 && !it->second.opening) units_.erase(it);
 }
 
 lu_ptr unit_registry::detach(const std::string& host) {

@@ -84,8 +84,11 @@ TEST(unit_registry, detach_while_opening_keeps_the_entry_until_the_open_complete
   EXPECT_EQ(reg.detach("pc1"), nullptr);
   EXPECT_TRUE(reg.has("pc1"));  // the open still runs
   reg.opened("pc1", lu_ptr(std::make_shared<null_unit>()));
-  EXPECT_EQ(a.calls, 1);          // the waiter's connection is gone; it ignores the answer
-  reg.opened("pc2", error{"x"});  // an open for a host nobody waits for: ignored
+  EXPECT_EQ(a.calls, 1);         // the waiter's connection is gone; it ignores the answer
+  EXPECT_FALSE(reg.has("pc1"));  // no session holds the unit: dropped, the next login reopens
+  outcome b;
+  EXPECT_TRUE(reg.attach("pc1", b.sink()));  // true: the caller must open it again
+  reg.opened("pc2", error{"x"});             // an open for a host nobody waits for: ignored
   EXPECT_FALSE(reg.has("pc2"));
 }
 

@@ -98,17 +98,19 @@ class iscsi_service final : public svc::service, public connection_owner {
               unique_function<void(result<lu_ptr>)> done) override {
     auto* h = c->host();
     // Session reinstatement (RFC 7143 §6.3.5): the old session ends, its nexus lives on.
-    bool reinstated = false;
+    std::shared_ptr<connection> replaced;
     if (auto old = sessions_.add(c.get(), c->initiator_name(), c->isid(), h->name)) {
       for (auto& other : conns_)
-        if (other.get() == *old) {
-          other->reinstated = reinstated = true;
-          other->close("session reinstated by a new login");
-          break;
-        }
+        if (other.get() == *old) replaced = other;
     }
+    if (replaced) replaced->reinstated = true;
     c->attached = true;
-    if (!units_.attach(h->name, std::move(done))) return;
+    const bool must_open = units_.attach(h->name, std::move(done));
+    // Closed only now that the new session counts in the unit: the unit (its reservations and
+    // unit attentions) stays open across the reinstatement instead of being dropped and reopened.
+    if (replaced) replaced->close("session reinstated by a new login");
+    if (!must_open) return;
+    const bool reinstated = replaced != nullptr;
     provider_->open(inv_, *h, reinstated, [this, name = h->name](result<lu_ptr> lu) {
       units_.opened(name, std::move(lu));
     });

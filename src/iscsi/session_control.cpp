@@ -130,9 +130,9 @@ bool session::text(const pdu& p) {
             reply.emplace_back("TargetAddress", cfg_.portal);
           }
         } else if (k == "MaxRecvDataSegmentLength") {  // §13.12: may change in FFP
-          auto n = std::strtoul(v.c_str(), nullptr, 0);
-          if (n >= 512 && n <= 16777215)
-            cfg_.params.initiator_mrdsl = static_cast<std::uint32_t>(n);
+          auto n = parse_number(v);
+          if (n && *n >= min_mrdsl && *n <= max_mrdsl)
+            cfg_.params.initiator_mrdsl = static_cast<std::uint32_t>(*n);
         } else if (k.starts_with("X-") || k.starts_with("X#")) {
           reply.emplace_back(k, "NotUnderstood");
         } else {

@@ -15,20 +15,6 @@ bool valid_key(std::string_view k) {
   });
 }
 
-// §6.1 numerical-value: decimal, or hex with 0x.
-std::optional<std::uint64_t> parse_number(std::string_view v) {
-  int base = 10;
-  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-    v.remove_prefix(2);
-    base = 16;
-  }
-  if (v.empty() || v.size() > 16) return std::nullopt;
-  std::uint64_t n = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, base);
-  if (ec != std::errc{} || p != v.data() + v.size()) return std::nullopt;
-  return n;
-}
-
 std::vector<std::string_view> split_list(std::string_view v) {
   std::vector<std::string_view> out;
   while (true) {
@@ -50,6 +36,19 @@ int b64(char c) {
 }
 
 }  // namespace
+
+std::optional<std::uint64_t> parse_number(std::string_view v) {
+  int base = 10;
+  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+    v.remove_prefix(2);
+    base = 16;
+  }
+  if (v.empty() || v.size() > 16) return std::nullopt;
+  std::uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n, base);
+  if (ec != std::errc{} || p != v.data() + v.size()) return std::nullopt;
+  return n;
+}
 
 std::optional<key_values> parse_text(byte_span data) {
   key_values out;
@@ -185,7 +184,7 @@ bool rfc3720_ok(std::string_view o, const target_limits&) {
   return o == "RFC3720";
 }
 
-constexpr std::uint64_t max_24 = 16777215;
+constexpr std::uint64_t max_24 = max_mrdsl;
 using enum rule_kind;
 
 const key_rule rules[] = {

@@ -21,6 +21,12 @@ std::optional<key_values> parse_text(byte_span data);
 bytes encode_text(const key_values& kv);
 const std::string* find_key(const key_values& kv, std::string_view key);
 
+// A §6.1 numerical-value: decimal, or hexadecimal after "0x"; nothing else (no sign, no
+// leading-zero octal, no trailing text), at most 64 bits.
+std::optional<std::uint64_t> parse_number(std::string_view v);
+// The range of MaxRecvDataSegmentLength (§13.12) and of the other 24-bit lengths.
+constexpr std::uint32_t min_mrdsl = 512, max_mrdsl = 16777215;
+
 // Binary values (§6.1: "0x" hex or "0b" base64), for CHAP.
 std::optional<bytes> decode_binary(std::string_view v);
 std::string encode_hex(byte_span b);  // "0x..."

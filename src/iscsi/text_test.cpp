@@ -134,4 +134,18 @@ TEST(text, digests_can_be_refused) {
 }
 
 }  // namespace
+// §6.1 numerical-value, as CHAP_I and a full-feature MaxRecvDataSegmentLength are read: no
+// octal, no sign, no trailing text (strtoul/stoul with base 0 took "010" as 8 and "512x" as 512).
+TEST(text, parse_number_is_strict) {
+  EXPECT_EQ(parse_number("8192"), 8192u);
+  EXPECT_EQ(parse_number("0x1f"), 31u);
+  EXPECT_EQ(parse_number("010"), 10u);
+  EXPECT_EQ(parse_number("512x"), std::nullopt);
+  EXPECT_EQ(parse_number("-1"), std::nullopt);
+  EXPECT_EQ(parse_number(" 1"), std::nullopt);
+  EXPECT_EQ(parse_number("0x"), std::nullopt);
+  EXPECT_EQ(parse_number(""), std::nullopt);
+  EXPECT_EQ(parse_number("99999999999999999999"), std::nullopt);
+}
+
 }  // namespace diskless::iscsi

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "storage/qcow2.hpp"
+#include "storage/qcow2_format.hpp"
+#include "storage/qcow2_impl.hpp"
 #include "storage/raw_file.hpp"
 
 namespace diskless::storage {
@@ -16,17 +18,11 @@ namespace diskless::storage {
 result<image_format> detect_format(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return error{path.string() + ": " + std::strerror(errno)};
-  std::array<unsigned char, 4> magic{};
-  ssize_t n;
-  do {
-    n = ::pread(fd, magic.data(), magic.size(), 0);
-  } while (n < 0 && errno == EINTR);
-  int e = errno;
+  bytes magic(4);  // a shorter file reads as zeros: raw
+  const auto ec = pread_zero_fill(fd, magic, 0);
   ::close(fd);
-  if (n < 0) return error{path.string() + ": " + std::strerror(e)};
-  if (n == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && magic[3] == 0xfb)
-    return image_format::qcow2;
-  return image_format::raw;
+  if (ec) return error{path.string() + ": " + ec.message()};
+  return load_u32(magic, 0) == qcow2::magic ? image_format::qcow2 : image_format::raw;
 }
 
 std::string_view format_name(image_format f) {

@@ -10,22 +10,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include "storage/image.hpp"
 #include "storage/qcow2.hpp"
 #include "storage/qcow2_impl.hpp"
 
 namespace diskless::storage {
 
 std::vector<image_problem> inspect_image(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {{true, path.string() + ": " + std::strerror(errno)}};
-  bytes magic_bytes(4);
+  auto format = detect_format(path);
+  if (!format) return {{true, format.error_message()}};
   struct stat st {};
-  bool ok = !pread_zero_fill(fd, magic_bytes, 0) && ::fstat(fd, &st) == 0;
-  int saved = errno;
-  ::close(fd);
-  if (!ok) return {{true, path.string() + ": " + std::strerror(saved)}};
+  if (::stat(path.c_str(), &st) != 0) return {{true, path.string() + ": " + std::strerror(errno)}};
   std::vector<image_problem> out;
-  if (load_u32(magic_bytes, 0) == qcow2::magic) {
+  if (*format == image_format::qcow2) {
     qcow2_open_options o;
     o.no_backing = true;  // the chain's files are checked on their own
     auto q = open_qcow2(path, o);

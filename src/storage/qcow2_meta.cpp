@@ -308,7 +308,7 @@ result<void> create_qcow2(const std::filesystem::path& path, const qcow2_create_
     if (h.backing_format.empty()) {
       auto f = detect_format(bp);
       if (!f) return error{f.error_message()};
-      h.backing_format = *f == image_format::qcow2 ? "qcow2" : "raw";
+      h.backing_format = format_name(*f);
     }
     if (h.size == 0) {
       auto b = open_image(bp, false);
