@@ -100,7 +100,9 @@ TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyAtTheFirstLoginAfterABootScriptF
   auto cat = std::make_unique<disk_catalog>();
   std::vector<std::string> ended;
   cat->on_end_sessions([&](const std::string& h) { ended.push_back(h); });
+  // As the iSCSI server logs in: a reinstatement never asks, any other login does.
   auto login = [&](login_kind k = login_kind::new_session) {
+    if (k == login_kind::new_session && cat->begin_new_boot(v)) k = login_kind::new_boot;
     auto d = cat->open_host_disk(e.inv, v, k);
     EXPECT_TRUE(d.ok()) << d.error_message();
     return d ? *d : nullptr;
@@ -120,7 +122,6 @@ TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyAtTheFirstLoginAfterABootScriptF
   d.reset();
   // The firmware fetches the script: the first login after that starts clean...
   cat->mark_new_boot(v.mac);
-  EXPECT_TRUE(ended.empty());  // no live device: nothing to end
   d = login();
   EXPECT_EQ(read_marker(*d), golden_marker(e));
   ASSERT_FALSE(d->write(4096, marker));
@@ -132,40 +133,66 @@ TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyAtTheFirstLoginAfterABootScriptF
   cat->mark_new_boot(e.host("p").mac);
   d.reset();
   EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
-  // A reinstatement consumes the mark but never wipes.
+  // A reinstatement neither consumes the mark nor wipes; the next other login does both.
   cat->mark_new_boot(v.mac);
   EXPECT_EQ(read_marker(*login(login_kind::reinstatement)), "MARKER-SECTOR");
-  EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
+  EXPECT_EQ(read_marker(*login()), golden_marker(e));
+  EXPECT_TRUE(ended.empty());  // the catalog ends sessions only for overlay reset --force
   // Server restart: marks are in memory only, and the overlay file is kept.
+  d = login();
+  ASSERT_FALSE(d->write(4096, marker));
+  d.reset();
+  cat->mark_new_boot(v.mac);
   cat = std::make_unique<disk_catalog>();
   EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
 }
 
-TEST(DiskCatalog, NewBootWhileAStaleSessionHoldsTheOverlayEndsItAndRevokesIt) {
+TEST(DiskCatalog, AScriptFetchLeavesALiveVolatileSessionAlone) {
   env e;
   const auto& v = e.host("v");
   disk_catalog cat;
   std::vector<std::string> ended;
   cat.on_end_sessions([&](const std::string& h) { ended.push_back(h); });
+  auto live = cat.open_host_disk(e.inv, v, login_kind::new_session);
+  ASSERT_TRUE(live.ok()) << live.error_message();
+  ASSERT_FALSE((*live)->write(4096, marker));
+  ASSERT_FALSE((*live)->flush());
+  // Someone fetches the running host's script: nothing ends, nothing is revoked or recreated.
+  cat.mark_new_boot(v.mac);
+  EXPECT_TRUE(ended.empty());
+  EXPECT_EQ(read_marker(**live), "MARKER-SECTOR");
+  // The OS's initiator, reinstating its session, shares the same device.
+  auto again = cat.open_host_disk(e.inv, v, login_kind::reinstatement);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), live->get());
+  EXPECT_EQ(read_marker(**live), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, NewBootLoginWhileAStaleSessionHoldsTheOverlayRevokesIt) {
+  env e;
+  const auto& v = e.host("v");
+  disk_catalog cat;
   auto stale = cat.open_host_disk(e.inv, v, login_kind::new_session);
   ASSERT_TRUE(stale.ok()) << stale.error_message();
   ASSERT_FALSE((*stale)->write(4096, marker));
-  // A hard reset: the old session is still open when the PC's firmware fetches its script.
+  // A hard reset: the old session is still open when the PC's firmware fetches its script and
+  // iPXE logs in; that login starts the new boot (the server ends the stale session).
   cat.mark_new_boot(v.mac);
-  EXPECT_EQ(ended, std::vector<std::string>{"v"});
-  auto fresh = cat.open_host_disk(e.inv, v, login_kind::new_session);
+  EXPECT_TRUE(cat.begin_new_boot(v));
+  EXPECT_FALSE(cat.begin_new_boot(v)) << "the mark is consumed once";
+  auto fresh = cat.open_host_disk(e.inv, v, login_kind::new_boot);
   ASSERT_TRUE(fresh.ok()) << fresh.error_message();
   EXPECT_NE(fresh->get(), stale->get());
   EXPECT_EQ(read_marker(**fresh), golden_marker(e));
   bytes b(16);
   EXPECT_EQ((*stale)->read(0, b), std::make_error_code(std::errc::io_error));
-  // Persistent hosts: a mark neither ends sessions nor changes the overlay.
+  // Persistent hosts: a mark is consumed but never starts afresh.
   auto p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(p.ok());
   ASSERT_FALSE((*p)->write(4096, marker));
   p = error{"dropped"};
   cat.mark_new_boot(e.host("p").mac);
-  EXPECT_EQ(ended.size(), 1u);
+  EXPECT_FALSE(cat.begin_new_boot(e.host("p")));
   p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(read_marker(**p), "MARKER-SECTOR");

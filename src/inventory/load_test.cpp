@@ -51,6 +51,21 @@ TEST(Load, ValidInventoryIsReadCompletely) {
   EXPECT_EQ(inv.find_host_by_key("52-54-00-12-34-03")->name, "lab-03");
 }
 
+TEST(Load, ChapSecretAutoIsAcceptedAndShortSecretsAreNot) {
+  auto r = load_text(R"(<diskless version="1"><server address="10.0.0.1"/>
+  <images><image name="i" disk="i.img"/></images><hosts>
+  <host mac="52:54:00:00:00:01" name="a" image="i" chap-user="a" chap-secret="auto"/>
+  <host mac="52:54:00:00:00:02" name="b" image="i" chap-user="b" chap-secret="autox"/>
+  </hosts></diskless>)",
+                     "inv.xml", no_files());
+  ASSERT_TRUE(r.loaded()) << ::testing::PrintToString(lines(r));
+  ASSERT_EQ(r.problems.size(), 1u) << ::testing::PrintToString(lines(r));
+  EXPECT_TRUE(has(r, 4, "12 to 16 characters"));
+  const auto* a = r.inv->find_host_by_name("a");
+  ASSERT_TRUE(a && a->chap);
+  EXPECT_TRUE(a->chap->auto_secret());
+}
+
 TEST(Load, HttpAddressIsOptionalAndChecked) {
   auto r = load_text(R"(<diskless version="1"><server address="10.0.0.1">
   <http port="8081" address="10.0.0.2"/></server></diskless>)",
