@@ -5,8 +5,9 @@
 //   none        the image itself, read-write (validation allows one such writer per image)
 //   readonly    a read-only view of the shared golden image (writes → DATA PROTECT upstream,
 //               the device reports read_only() and refuses write/discard with EROFS)
-//   persistent  <state dir>/overlays/<host>.qcow2 over the golden image: created on first
-//               login, reused across boots and server restarts
+//   persistent  <state dir>/overlays/<mac-with-dashes>.qcow2 over the golden image (named by
+//               MAC, so it follows a renamed host; disks/overlay.hpp): created on first login,
+//               reused across boots and server restarts
 //   volatile    the same file, recreated empty at the host's new boot (rule below)
 //
 // New boot (volatile overlays). A login alone cannot tell a new boot: iPXE's sanboot hands over

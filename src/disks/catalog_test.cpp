@@ -82,12 +82,85 @@ TEST(DiskCatalog, PersistentOverlayKeepsWritesAcrossLoginsAndCatalogs) {
     ASSERT_FALSE((*d)->write(4096, marker));
     ASSERT_FALSE((*d)->flush());
   }
-  EXPECT_TRUE(fs::exists(e.dir / "state/overlays/p.qcow2"));
+  // Named by MAC (p is the first host: 52:54:00:00:00:01).
+  EXPECT_TRUE(fs::exists(e.dir / "state/overlays/52-54-00-00-00-01.qcow2"));
+  EXPECT_FALSE(fs::exists(e.dir / "state/overlays/p.qcow2"));
   EXPECT_EQ(e.file("gold.img"), e.gold);  // golden image untouched
   disk_catalog cat;                       // a server restart
   auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(d.ok()) << d.error_message();
   EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, ARenamedPersistentHostKeepsItsDisk) {
+  env e;
+  {
+    disk_catalog cat;
+    auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
+    ASSERT_TRUE(d.ok()) << d.error_message();
+    ASSERT_FALSE((*d)->write(4096, marker));
+    ASSERT_FALSE((*d)->flush());
+  }
+  // `host set p --name p2`: same MAC, new name.
+  auto renamed = e.inv;
+  renamed.hosts[0].name = "p2";
+  disk_catalog cat;
+  auto d = cat.open_host_disk(renamed, renamed.hosts[0], login_kind::new_session);
+  ASSERT_TRUE(d.ok()) << d.error_message();
+  EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
+  EXPECT_TRUE(overlay_files(renamed).size() == 1 && overlay_files(renamed)[0].owner);
+}
+
+TEST(DiskCatalog, ALegacyOverlayMovesToItsMacNameOnceAndOrphansAreListed) {
+  env e;
+  const auto& p = e.host("p");
+  {  // An overlay written by an earlier version, under the host's name.
+    disk_catalog cat;
+    auto d = cat.open_host_disk(e.inv, p, login_kind::new_session);
+    ASSERT_TRUE(d.ok()) << d.error_message();
+    ASSERT_FALSE((*d)->write(4096, marker));
+    ASSERT_FALSE((*d)->flush());
+  }
+  struct {
+    fs::path path;
+  } r{legacy_overlay_path(e.inv, p)};
+  fs::rename(overlay_path(e.inv, p), r.path);
+  // Before: the legacy file is nobody's under the MAC naming.
+  auto before = overlay_files(e.inv);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].owner, nullptr);
+  // A lock held on it (an older server serving it): it stays where it is.
+  {
+    int fd = ::open(r.path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    EXPECT_FALSE(migrate_legacy_overlay(e.inv, p).ok());
+    ::close(fd);
+  }
+  auto m = migrate_legacy_overlay(e.inv, p);
+  ASSERT_TRUE(m.ok()) << m.error_message();
+  ASSERT_TRUE(*m);
+  EXPECT_NE((*m)->find("p.qcow2 renamed to 52-54-00-00-00-01.qcow2"), std::string::npos) << **m;
+  EXPECT_FALSE(fs::exists(r.path));
+  auto again = migrate_legacy_overlay(e.inv, p);  // once
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  disk_catalog cat;
+  auto d = cat.open_host_disk(e.inv, p, login_kind::new_session);
+  ASSERT_TRUE(d.ok()) << d.error_message();
+  EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
+  // A removed host's overlay, and a stray legacy copy next to a MAC-named file: orphans.
+  ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "gone.qcow2", "x").ok());
+  ASSERT_TRUE(write_file_atomic(legacy_overlay_path(e.inv, p), "x").ok());
+  ASSERT_TRUE(migrate_legacy_overlay(e.inv, p).ok());  // the MAC file exists: no move
+  auto files = overlay_files(e.inv);
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(files[0].path.filename(), "52-54-00-00-00-01.qcow2");
+  EXPECT_EQ(files[0].owner, &p);
+  EXPECT_EQ(files[1].path.filename(), "gone.qcow2");
+  EXPECT_EQ(files[1].owner, nullptr);
+  EXPECT_EQ(files[2].path.filename(), "p.qcow2");
+  EXPECT_EQ(files[2].owner, nullptr);
 }
 
 std::string golden_marker(const env& e) {
@@ -221,7 +294,7 @@ TEST(DiskCatalog, GoldenImageIsSharedAndLockedWhileUsed) {
   auto p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   auto v = cat.open_host_disk(e.inv, e.host("v"), login_kind::new_session);
   ASSERT_TRUE(p.ok() && v.ok());
-  auto q = storage::open_qcow2(e.dir / "state/overlays/p.qcow2", {});
+  auto q = storage::open_qcow2(e.dir / "state/overlays/52-54-00-00-00-01.qcow2", {});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ((*q)->header().backing_file, (e.dir / "gold.img").string());
   EXPECT_EQ((*q)->header().backing_format, "raw");
@@ -269,7 +342,7 @@ TEST(DiskCatalog, ResetRequestRecreatesTheLiveOverlayThenEndsSessions) {
   ASSERT_TRUE(d.ok());
   ASSERT_FALSE((*d)->write(4096, marker));
   ASSERT_FALSE((*d)->flush());
-  int fd = ::open((e.dir / "state/overlays/p.qcow2").c_str(), O_RDONLY);
+  int fd = ::open((e.dir / "state/overlays/52-54-00-00-00-01.qcow2").c_str(), O_RDONLY);
   EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // logged in
   ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "p.reset", "token-1").ok());
   {
