@@ -116,8 +116,8 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   auto ov = overlay_path(inv, h);
   auto key = ov.string();
   watch(ov.parent_path());
-  // An overlay under its legacy name (the host's name) moves to its MAC name once, here on the
-  // io_pool at the host's first login (the `diskless overlay` commands do it too).
+  // An overlay under its legacy name (the host's name) moves to its MAC name once: serve's
+  // start and reloads do it, and so does this login (a file put back by hand meanwhile).
   if (auto m = migrate_legacy_overlay(inv, h); !m)
     log::storage().warn("host {}: {}", h.name, m.error_message());
   else if (*m)

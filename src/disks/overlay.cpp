@@ -52,11 +52,17 @@ result<std::optional<std::string>> migrate_legacy_overlay(const inventory::inven
   // An exclusive lock we can take: no server (of any version) has it open. Held across the
   // rename so no login opens it meanwhile.
   int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return none();  // another thread or process moved it first
   if (fd < 0) return error{from.string() + ": " + std::strerror(errno)};
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
     return error{from.string() + ": in use; it moves to " + to.filename().string() +
                  " once the host is logged out"};
+  }
+  // Under the lock, again: whoever held it before us may have moved the file.
+  if (std::filesystem::exists(to, ec) || !std::filesystem::exists(from, ec)) {
+    ::close(fd);
+    return none();
   }
   std::filesystem::rename(from, to, ec);
   ::close(fd);
