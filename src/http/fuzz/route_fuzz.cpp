@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto range = in;
   http::counters stats;
   // Every kind of requester: the server itself (/status, /metrics), pc1's PC, another PC.
-  http::route(method, target, *files, stats, http::requester{.local = true});
+  http::route(method, target, *files, stats,
+              http::requester{.local = true, .address = std::nullopt});
   http::route(method, target, *files, stats,
               http::requester{.local = false, .address = ipv4_address(0x0a000016)});
   auto p = http::route(method, target, *files, stats,
