@@ -34,7 +34,7 @@ XML
 head -c 1000 /dev/urandom > vmlinuz
 head -c 1000 /dev/urandom > initrd.img
 inventory 8080
-dl_veth
+dl_veth 52:54:00:00:00:01  # the PC is pc1: it may fetch pc1's script
 dl_spawn serve "$bin" serve
 dl_wait_port tcp 8080
 

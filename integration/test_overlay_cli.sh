@@ -39,16 +39,16 @@ echo "$out" | grep -q '^lab-03 .*readonly' || fail "list readonly host"
 
 # An overlay as serve would name it, made and written by QEMU.
 mkdir -p state/overlays
-qemu-img create -q -f qcow2 -b "$work/gold.img" -F raw state/overlays/lab-01.qcow2
+qemu-img create -q -f qcow2 -b "$work/gold.img" -F raw state/overlays/52-54-00-07-00-01.qcow2
 qemu-io -f qcow2 -c 'write -P 0x11 0 64k' -c 'write -P 0x22 1000k 3000k' -c 'write -z 6M 128k' \
-  state/overlays/lab-01.qcow2 >/dev/null
+  state/overlays/52-54-00-07-00-01.qcow2 >/dev/null
 out=$(dl list)
 echo "$out"
 echo "$out" | grep -Eq '^lab-01 .*persistent .* (3[0-9]|4[0-9])\.[0-9]% +idle' ||
   fail "list: lab-01 allocation/idle"
 
 # Host logged in (serve holds an exclusive flock on its overlay): reset and commit refused.
-hold_lock -x state/overlays/lab-01.qcow2
+hold_lock -x state/overlays/52-54-00-07-00-01.qcow2
 pids+=($!)
 sleep 0.5
 dl list | grep -q '^lab-01 .*logged in' || fail "list: logged in"
@@ -67,15 +67,15 @@ cmp -s gold.img gold.orig || fail "refused commit changed the image"
 kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 
 # Commit: the image becomes what the host saw; the overlay is gone.
-qemu-img convert -O raw state/overlays/lab-01.qcow2 expected.raw
+qemu-img convert -O raw state/overlays/52-54-00-07-00-01.qcow2 expected.raw
 dl commit lab-01 || fail "commit"
 cmp gold.img expected.raw || fail "committed image differs from the overlay's view"
-[ ! -e state/overlays/lab-01.qcow2 ] || fail "overlay kept after commit"
+[ ! -e state/overlays/52-54-00-07-00-01.qcow2 ] || fail "overlay kept after commit"
 
 # Reset: the volatile host's overlay is removed.
-qemu-img create -q -f qcow2 -b "$work/gold.img" -F raw state/overlays/lab-02.qcow2
+qemu-img create -q -f qcow2 -b "$work/gold.img" -F raw state/overlays/52-54-00-07-00-02.qcow2
 dl reset lab-02 || fail "reset"
-[ ! -e state/overlays/lab-02.qcow2 ] || fail "overlay kept after reset"
+[ ! -e state/overlays/52-54-00-07-00-02.qcow2 ] || fail "overlay kept after reset"
 dl reset lab-02 | grep -q "nothing to reset" || fail "second reset"
 
 # Usage errors.

@@ -3,7 +3,8 @@
 #   persistent: writes kept across logins and a server restart; golden image untouched
 #   volatile:   writes kept across logins (another initiator of the same boot, a reconnect, a
 #               server restart), gone at the first login after the host's boot script was
-#               fetched (over TFTP or HTTP: a new boot)
+#               fetched (over TFTP or HTTP, by the host's own PC: a new boot); a fetch while
+#               the host runs ends nothing: its live session reads back its SYNC-CACHEd write
 #   readonly:   writes refused; none: writes reach the image
 #   overlay reset refused while logged in; --force with a libiscsi client that stays connected
 #               (and reconnects at once): its session ends, the server recreates the overlay,
@@ -14,10 +15,14 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/lan_client.sh"
 dl_init dlovl
 dl_net 0
 x="ip netns exec $DL_NS"
 S=$DL_SERVER
+# The volatile host's own PC: only it may fetch its boot script.
+dl_lan_pc 52:54:00:07:01:02 10.77.0.52
+pc="ip netns exec $DL_CNS"
 IQN=iqn.2026-11.lan.diskless
 cd "$DL_TMP"
 mkdir images state
@@ -64,19 +69,19 @@ dl_log "persistent: a write is kept across logins"
 qio pers -c "write -P 0xa1 1000k 100k" -c "write -P 0xa2 3m 4k" -c flush >/dev/null
 verify pers -c "read -P 0xa1 1000k 100k" -c "read -P 0xa2 3m 4k" || fail "persistent data lost"
 cmp -s images/gold.img gold.orig || fail "golden image modified"
-[ -f state/overlays/pers.qcow2 ] || fail "no overlay file"
+[ -f state/overlays/52-54-00-07-01-01.qcow2 ] || fail "no overlay file"
 
 dl_log "volatile: kept across logins of one boot, gone after the boot script is fetched"
 verify vol -c "write -P 0xb1 2m 64k" -c "read -P 0xb1 2m 64k" || fail "volatile write not visible"
 verify vol -c "read -P 0xb1 2m 64k" || fail "volatile write lost at a login of the same boot"
-$x curl -sf -o /dev/null tftp://$S:6969/boot/52-54-00-07-01-02.ipxe || fail "tftp script fetch"
+$pc curl -sf -o /dev/null tftp://$S:6969/boot/52-54-00-07-01-02.ipxe || fail "tftp script fetch"
 verify vol -c "read -P 0xb1 2m 64k" && fail "volatile write survived a new boot (TFTP script fetch)"
 out=$($x qemu-img convert -O raw --image-opts "$(opts vol)" vol.raw 2>&1) || fail "read vol: $out"
 cmp -s vol.raw gold.orig || fail "fresh volatile disk differs from the golden image"
 verify vol -c "write -P 0xb2 2m 64k" -c flush || fail "volatile write"
-$x curl -sfI -o /dev/null http://$S:8080/boot/52-54-00-07-01-02.ipxe || fail "http HEAD"
+$pc curl -sfI -o /dev/null http://$S:8080/boot/52-54-00-07-01-02.ipxe || fail "http HEAD"
 verify vol -c "read -P 0xb2 2m 64k" || fail "a HEAD request of the script counted as a new boot"
-$x curl -sf -o /dev/null http://$S:8080/boot/52-54-00-07-01-02.ipxe || fail "http script fetch"
+$pc curl -sf -o /dev/null http://$S:8080/boot/52-54-00-07-01-02.ipxe || fail "http script fetch"
 verify vol -c "read -P 0xb2 2m 64k" && fail "volatile write survived a new boot (HTTP script fetch)"
 verify vol -c "write -P 0xb3 2m 64k" -c flush || fail "volatile write"
 dl_kill "$server_pid"
@@ -128,10 +133,46 @@ cat client.out
   fail "client after reset: the old write should be gone, the new one readable"
 [ "$(grep -c "read 4096/4096" client.out)" -eq 3 ] || fail "client I/O after reconnect failed"
 ! grep -qi "error\|I/O" client.out || fail "client got errors after the reset"
-qemu-img check state/overlays/pers.qcow2 >/dev/null || fail "recreated overlay not clean"
+qemu-img check state/overlays/52-54-00-07-01-01.qcow2 >/dev/null || fail "recreated overlay not clean"
 verify pers -c "read -P 0xe2 6m 4k" || fail "write after the reset lost"
 verify pers -c "read -P 0xa1 1000k 100k" && fail "reset overlay still has old data"
 verify pers -c "read -P 0xe1 5m 4k" && fail "reset overlay still has the client's old write"
+
+dl_log "volatile: a script fetch never wipes a running host; its next boot's login does"
+# The running OS: one libiscsi session that stays connected, driven through a FIFO like above.
+mkfifo vol.cmds
+$x stdbuf -oL qemu-io --image-opts "$(opts vol)" <vol.cmds >vol.out 2>&1 &
+vclient=$!
+DL_PIDS+=($vclient)
+exec 8>vol.cmds
+vprompts() { grep -o "qemu-io> " vol.out | wc -l; }
+vsend() {
+  local n i
+  n=$(vprompts)
+  echo "$1" >&8
+  for i in $(seq 1 600); do [ "$(vprompts)" -gt "$n" ] && return 0; sleep 0.1; done
+  fail "volatile client stuck at '$1': $(cat vol.out)"
+}
+for i in $(seq 1 300); do [ "$(vprompts)" -ge 1 ] && break; sleep 0.1; done
+vsend "write -P 0xf1 7m 4k"
+vsend "flush"  # SYNCHRONIZE CACHE
+# Someone fetches the host's script (here its own PC: nobody else may), over HTTP and TFTP.
+$pc curl -sf -o /dev/null http://$S:8080/boot/52-54-00-07-01-02.ipxe || fail "http script fetch"
+$pc curl -sf -o /dev/null tftp://$S:6969/boot/52-54-00-07-01-02.ipxe || fail "tftp script fetch"
+sleep 1  # room for a wrong reaction (sessions ended, device revoked) to show
+vsend "read -P 0xf1 7m 4k"
+vsend "write -P 0xf2 7m 4k"
+vsend "read -P 0xf2 7m 4k"
+exec 8>&-
+wait "$vclient" || true
+cat vol.out
+[ "$(grep -c "read 4096/4096" vol.out)" -eq 2 ] || fail "running volatile host lost I/O after a fetch"
+! grep -qi "fail\|error\|I/O" vol.out || fail "running volatile host: its write read back wrong"
+grep -q "new boot of the host began" diskless.log && fail "a script fetch ended a live session"
+# The pending new boot starts at the next login that is not a reinstatement: afresh.
+verify vol -c "read -P 0xf2 7m 4k" && fail "the login after the fetch kept the previous boot's data"
+out=$($x qemu-img convert -O raw --image-opts "$(opts vol)" vol2.raw 2>&1) || fail "read vol: $out"
+cmp -s vol2.raw gold.orig || fail "the new boot's overlay is not the golden image"
 
 dl_log "crash: SIGKILL during writes + SYNCHRONIZE CACHE, restart, acknowledged data present"
 # Write i goes to its own region (i * 192 KiB + a sector offset, 4..80 KiB, often crossing a
@@ -157,7 +198,7 @@ dl_kill "$writer"
 acked=$(grep -c 'read 512/512' crash.out || true)
 dl_log "$acked writes acknowledged after a completed SYNCHRONIZE CACHE when the server was killed"
 [ "$acked" -ge 10 ] || fail "workload did not run: $(tail -5 crash.out)"
-out=$(qemu-img check state/overlays/pers.qcow2 2>&1) && rc=0 || rc=$?
+out=$(qemu-img check state/overlays/52-54-00-07-01-01.qcow2 2>&1) && rc=0 || rc=$?
 echo "$out"
 { [ $rc -eq 0 ] || [ $rc -eq 3 ]; } || fail "qemu-img check rc $rc after SIGKILL"
 ! grep -q ERROR <<<"$out" || fail "qemu-img check found errors"

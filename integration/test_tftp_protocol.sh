@@ -6,7 +6,7 @@ set -euo pipefail
 bin=$(realpath "$1")
 . "$(dirname "$0")/lib/common.sh"
 dl_init dltftp-proto
-dl_veth
+dl_veth 52:54:00:77:01:01  # the client is tftp-pc: it may fetch its script
 tmp=$DL_TMP
 sns=$DL_NS
 cns=$DL_CNS

@@ -82,7 +82,7 @@ bench_secs() {
 }
 writes=$(((size_mb << 20) / (12 << 10) - 1))
 cluster_write() {
-  if [ "$1" = ovl ]; then rm -f state/overlays/ovl.qcow2; fi  # fresh overlay (no session open)
+  if [ "$1" = ovl ]; then rm -f state/overlays/52-54-00-07-02-02.qcow2; fi  # fresh overlay (no session open)
   local s
   s=$(bench_secs -w -c "$writes" -d 8 -s 4k -S 12k --image-opts "$(opts "$1")")
   awk -v n="$writes" -v s="$s" 'BEGIN { printf "%.0f", n / s }'
@@ -119,7 +119,7 @@ measure b cluster_write
 # hundreds of runs and takes the copying path (what a long-used overlay looks like).
 overwrite() { # HOST [scattered]
   if [ "$1" = ovl ]; then
-    rm -f state/overlays/ovl.qcow2
+    rm -f state/overlays/52-54-00-07-02-02.qcow2
     if [ -n "${2:-}" ]; then bench_secs -w -c "$writes" -d 8 -s 4k -S 12k --image-opts "$(opts ovl)" >/dev/null; fi
   fi
   bench_secs -w -c "$size_mb" -d 4 -s 1M -S 1M --image-opts "$(opts "$1")" >/dev/null

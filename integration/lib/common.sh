@@ -3,8 +3,9 @@
 #   dl_init PREFIX           temp dir $DL_TMP, network namespace $DL_NS (PREFIX-<pid>), EXIT trap
 #   dl_lo                    the namespace $DL_NS with its loopback only (servers on 127.0.0.1)
 #   dl_net [TAPS]            bridge br0 (10.77.0.1/24, fd77::1/64) + taps tap0..tap<N-1> in $DL_NS
-#   dl_veth                  a client namespace $DL_CNS joined to $DL_NS by a veth pair: dls0
-#                            (10.77.1.1/24) in $DL_NS, dlc0 (10.77.1.2/24) in $DL_CNS
+#   dl_veth [MAC]            a client namespace $DL_CNS joined to $DL_NS by a veth pair: dls0
+#                            (10.77.1.1/24) in $DL_NS, dlc0 (10.77.1.2/24, MAC if given) in $DL_CNS
+#   dl_client_mac MAC        the client's interface takes a host's MAC (its script's owner)
 #   dl_spawn NAME CMD...     runs CMD inside $DL_NS as a child of this shell; log $DL_TMP/NAME.log
 #   dl_kill PID              ends one process we started (TERM, then KILL)
 # Everything is killed by PID and the namespace deleted on exit; nothing touches the host's
@@ -20,6 +21,7 @@ DL_PIDS=()
 DL_NS=
 DL_CNS=
 DL_TMP=
+DL_EXTRA_NS=()  # more client namespaces (lan_client.sh dl_lan_pc NAME), deleted on exit
 
 dl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 dl_fail() {
@@ -50,6 +52,7 @@ dl_cleanup() {
   dl_reap_survivors || rc=1
   [ -n "$DL_NS" ] && ip netns del "$DL_NS" 2>/dev/null
   [ -n "$DL_CNS" ] && ip netns del "$DL_CNS" 2>/dev/null
+  for ns in "${DL_EXTRA_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
   if [ -n "$DL_TMP" ]; then
     if [ "${DL_KEEP_LOGS:-}" = always ] || { [ $rc -ne 0 ] && [ -n "${DL_KEEP_LOGS:-}" ]; }; then
       echo "logs kept in $DL_TMP" >&2
@@ -63,7 +66,7 @@ dl_cleanup() {
 # Kills whatever still runs inside our namespaces; returns 1 (after saying what) if anything did.
 dl_reap_survivors() {
   local ns pids=() p
-  for ns in "$DL_NS" "$DL_CNS"; do
+  for ns in "$DL_NS" "$DL_CNS" "${DL_EXTRA_NS[@]}"; do
     [ -n "$ns" ] || continue
     for p in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$p"); done
   done
@@ -105,17 +108,33 @@ dl_lo() {
   ip -n "$DL_NS" link set lo up
 }
 
+# dl_veth [MAC]: server namespace $DL_NS (dls0, 10.77.1.1/24) and client namespace $DL_CNS
+# (dlc0, 10.77.1.2/24, with MAC when given: a host's boot script goes only to the PC whose
+# address has the host's MAC, so a client fetching one must wear it).
 dl_veth() {
   DL_CNS="$DL_NS-c"
+  DL_CDEV=dlc0
   ip netns add "$DL_NS"
   ip netns add "$DL_CNS"
   ip -n "$DL_NS" link add dls0 type veth peer name dlc0 netns "$DL_CNS"
+  [ -n "${1:-}" ] && ip -n "$DL_CNS" link set dlc0 address "$1"
   ip -n "$DL_NS" addr add 10.77.1.1/24 dev dls0
   ip -n "$DL_CNS" addr add 10.77.1.2/24 dev dlc0
   local n
   for n in "$DL_NS" "$DL_CNS"; do ip -n "$n" link set lo up; done
   ip -n "$DL_NS" link set dls0 up
   ip -n "$DL_CNS" link set dlc0 up
+}
+
+# dl_client_mac MAC [NS DEV]: the client (default $DL_CNS's $DL_CDEV) takes MAC, to fetch that
+# host's boot script as its owner. Both sides forget their neighbour entries, so the client's
+# next packet starts with an ARP request that teaches the server the new MAC (as a PC's boot
+# does).
+dl_client_mac() {
+  local mac=$1 ns=${2:-$DL_CNS} dev=${3:-$DL_CDEV}
+  ip -n "$ns" link set "$dev" address "$mac"
+  ip -n "$ns" neigh flush all
+  ip -n "$DL_NS" neigh flush all
 }
 
 dl_spawn() {

@@ -18,17 +18,16 @@ class disk_provider final : public iscsi::lun_provider {
         catalog_(catalog ? std::move(catalog) : std::make_shared<disks::disk_catalog>()) {}
   ~disk_provider() override { catalog_->on_end_sessions(nullptr); }
 
-  void open(inventory::inventory_ptr inv, const inventory::host& h, bool reinstatement,
+  void open(inventory::inventory_ptr inv, const inventory::host& h, iscsi::open_reason why,
             open_done done) override {
     std::string name = h.name;
     const inventory::host* hp = &h;
+    const auto kind = why == iscsi::open_reason::reinstatement ? disks::login_kind::reinstatement
+                      : why == iscsi::open_reason::new_boot    ? disks::login_kind::new_boot
+                                                               : disks::login_kind::new_session;
     // Opening may touch the disk (qcow2 headers, creating overlays): never on the loop.
     pool_.submit(
-        [catalog = catalog_, inv, hp, reinstatement]() {
-          return catalog->open_host_disk(
-              *inv, *hp,
-              reinstatement ? disks::login_kind::reinstatement : disks::login_kind::new_session);
-        },
+        [catalog = catalog_, inv, hp, kind]() { return catalog->open_host_disk(*inv, *hp, kind); },
         // No `this`: the provider may be gone by the time the open completes (server stopping);
         // the pool outlives every service.
         [pool = &pool_, name,
@@ -43,6 +42,8 @@ class disk_provider final : public iscsi::lun_provider {
           done(lu_ptr(std::make_shared<scsi::disk_unit>(std::move(*dev), *pool, opts)));
         });
   }
+
+  bool begins_new_boot(const inventory::host& h) override { return catalog_->begin_new_boot(h); }
 
   // The catalog's watcher handles `overlay reset --force` requests itself (it must recreate
   // the overlay under its own lock) and ends the sessions through on_end_sessions.

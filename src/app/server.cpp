@@ -13,6 +13,7 @@
 #include "app/preflight.hpp"
 #include "app/reload_order.hpp"
 #include "app/services.hpp"
+#include "disks/overlay.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
@@ -65,6 +66,22 @@ void warn_missing_loaders(const inventory::inventory& inv, std::vector<inventory
 
 }  // namespace
 
+namespace {
+
+// Overlays under their legacy names (the host's name) move to their MAC names once, at start and
+// at every reload (disks/overlay.hpp); here, off the loop.
+void migrate_overlays(const inventory::inventory& inv) {
+  for (const auto& h : inv.hosts) {
+    auto m = disks::migrate_legacy_overlay(inv, h);
+    if (!m)
+      log::storage().warn("host {}: {}", h.name, m.error_message());
+    else if (*m)
+      log::storage().info("{}", **m);
+  }
+}
+
+}  // namespace
+
 inventory::load_result load_for_serving(const serve_options& opts) {
   auto r = inventory::load_file(opts.config);
   if (!r.loaded()) return r;
@@ -89,6 +106,7 @@ inventory::load_result load_for_serving(const serve_options& opts) {
     inv.server.address = *a;
   }
   warn_missing_loaders(inv, r.problems);
+  migrate_overlays(inv);
   return r;
 }
 

@@ -1,5 +1,7 @@
 #include "boot/catalog.hpp"
 
+#include <fmt/format.h>
+
 #include <system_error>
 
 #include "boot/script.hpp"
@@ -34,9 +36,33 @@ offer offer_for(const inventory::inventory& inv, const client& c) {
   return {loader, {}};
 }
 
-catalog::catalog(inventory::inventory_ptr inv, fetched_fn on_fetched)
-    : on_fetched_(std::move(on_fetched)) {
+std::optional<std::string> not_owner(const mac_address& mac, const requester& r,
+                                     const std::optional<mac_address>& holder) {
+  if (r.local) return "asked from the server machine itself (use `diskless host show`)";
+  if (!r.address) return "the requester has no IPv4 address";
+  if (!holder) return "no neighbour entry or DHCP lease names the requester's address";
+  if (*holder != mac) return "the requester's address belongs to " + holder->str();
+  return std::nullopt;
+}
+
+catalog::catalog(inventory::inventory_ptr inv, hooks h) : hooks_(std::move(h)) {
   apply(std::move(inv));
+}
+
+bool catalog::refuse(const mac_address& mac, std::string_view path, const requester& who) const {
+  std::optional<mac_address> holder;
+  if (who.address && !who.local && hooks_.owner_of) holder = hooks_.owner_of(*who.address);
+  auto why = not_owner(mac, who, holder);
+  if (!why) return false;
+  // Info, not warning: a curious PC is not the server's problem, but the admin who wonders why
+  // a script is refused must find the reason. Once per address and minute.
+  const auto source = who.address ? who.address->str() : std::string("?");
+  std::uint64_t more = 0;
+  if (refusal_log_.allow(source, log_limiter::clock::now(), &more))
+    log::boot().info("{} from {} refused: the script of {} goes to that PC only; {}{}", path,
+                     source, mac.str(), *why,
+                     more ? fmt::format(" ({} more since the last such line)", more) : "");
+  return true;
 }
 
 void catalog::apply(inventory::inventory_ptr inv) {
@@ -83,7 +109,8 @@ disk_file catalog::in_root(std::string rel) const {
   return disk_file{inv_->resolve(inv_->server.tftp.root), {ipxe_package_dir}, std::move(rel)};
 }
 
-result<std::optional<found>> catalog::find(std::string_view path, via from, bool fetch) const {
+result<std::optional<found>> catalog::find(std::string_view path, via from, const requester& who,
+                                           bool fetch) const {
   using none = std::optional<found>;
   while (path.starts_with('/')) path.remove_prefix(1);
   // Not one of ours: TFTP serves its root (then the ipxe package), HTTP nothing.
@@ -95,7 +122,22 @@ result<std::optional<found>> catalog::find(std::string_view path, via from, bool
     for (auto name : http_loaders)
       if (path == loader_path(name)) return none(found{nullptr, in_root(std::string(name)), false});
   }
-  auto r = lookup(*inv_, templates_, path);
+  // A script carries its host's secrets: its owner's only (see catalog.hpp).
+  std::string secret;
+  auto mac = script_mac(path);
+  const auto* h = mac ? inv_->find_host(*mac) : nullptr;
+  // An ignored unknown MAC has no script: its name is nobody's (404, or TFTP's root).
+  if (mac && (h || inv_->unknown.what != inventory::unknown_policy::kind::ignore)) {
+    if (refuse(*mac, path, who)) return none(found{nullptr, {}, false, true});
+    if (h && h->chap && h->chap->auto_secret() && hooks_.secrets) {
+      // The host's own fetch starts its new boot: a fresh secret (never logged).
+      if (fetch)
+        secret = hooks_.secrets->rotate(*mac);
+      else
+        secret = hooks_.secrets->current(*mac).value_or(std::string());
+    }
+  }
+  auto r = lookup(*inv_, templates_, path, secret);
   if (!r) {
     // Loud: an admin-edited template is broken and a PC cannot boot because of it.
     log::boot().error("{}: {}", path, r.error_message());
@@ -105,7 +147,7 @@ result<std::optional<found>> catalog::find(std::string_view path, via from, bool
   if (!*r) return elsewhere();
   if ((*r)->is_script()) {
     log::boot().debug("{}: script rendered", path);
-    if (fetch && on_fetched_ && (*r)->host) on_fetched_(*(*r)->host);
+    if (fetch && hooks_.on_fetched && (*r)->host) hooks_.on_fetched(*(*r)->host);
     return none(found{std::make_shared<const std::string>(std::move((*r)->content)), {}, true});
   }
   auto it = files_.find((*r)->path);

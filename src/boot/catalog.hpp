@@ -9,6 +9,13 @@
 //   package directory as the places to look.
 // - "a host's script was fetched" is reported to the callback given at construction (the new
 //   boot of a volatile overlay).
+// - a host's script carries its secrets (CHAP), so find() hands it only to its owner: a
+//   requester whose address belongs to the script's MAC (owner_of, wired in app/: the kernel's
+//   neighbour table, else the DHCP lease). Anyone else, the server machine itself included
+//   (the admin has `diskless host show`), is refused: HTTP 403, TFTP error 2. Loaders, kernels
+//   and initrds stay public.
+// - chap-secret="auto": the owner's script fetch rotates the host's per-boot secret (secrets,
+//   util/secret.hpp) and the script carries the new one.
 //
 // The names (relative to the TFTP root / the HTTP server's root):
 //   boot/<mac-with-dashes>.ipxe   the host's rendered script (iPXE asks for the name we offered,
@@ -29,8 +36,10 @@
 #include "boot/open.hpp"
 #include "boot/templates.hpp"
 #include "inventory/model.hpp"
+#include "util/log_limit.hpp"
 #include "util/net.hpp"
 #include "util/result.hpp"
+#include "util/secret.hpp"
 
 namespace diskless::boot {
 
@@ -60,6 +69,20 @@ offer offer_for(const inventory::inventory& inv, const client& c);
 // Who asks for a path; HTTP serves only the catalog's own names, TFTP its whole root too.
 enum class via { tftp, http };
 
+// Who sends a request.
+struct requester {
+  // The server machine itself (loopback, or the socket's own local address).
+  bool local = false;
+  // The peer's IPv4 address (none for other families).
+  std::optional<ipv4_address> address;
+};
+
+// The owner decision for a host's script (pure): nullopt when `r` may have the script of `mac`,
+// else why not (for the log). `holder`: the MAC that `r.address` belongs to now, as far as the
+// server can tell (nullopt: nobody known). The server machine itself is never an owner.
+std::optional<std::string> not_owner(const mac_address& mac, const requester& r,
+                                     const std::optional<mac_address>& holder);
+
 // The answer to a request for a path.
 struct found {
   // In memory: a rendered script, or a kernel/initrd read when the inventory came into force.
@@ -67,16 +90,29 @@ struct found {
   // Else on disk, to be opened with open_disk() on the io_pool.
   std::optional<disk_file> disk;
   bool script = false;
+  // A host's script asked for by someone else (content and disk empty): HTTP 403, TFTP error 2.
+  bool refused = false;
 };
 
 class catalog {
  public:
   using fetched_fn = std::function<void(const mac_address&)>;
+  // The MAC an address belongs to now (nullopt: unknown). Called on the loop: must not block.
+  using owner_fn = std::function<std::optional<mac_address>(ipv4_address)>;
+
+  struct hooks {
+    // Called on the caller's thread each time find() hands out a known or unknown host's
+    // script with fetch = true.
+    fetched_fn on_fetched;
+    // Empty: nobody owns any address (every script is refused).
+    owner_fn owner_of;
+    // Where chap-secret="auto" secrets live (shared with the iSCSI logins); null: such hosts'
+    // scripts carry the word "auto".
+    std::shared_ptr<per_boot_secrets> secrets;
+  };
 
   // Loads templates and kernel files for inv (blocking file reads: at start or reload only).
-  // on_fetched (may be empty) is called on the caller's thread each time find() hands out a
-  // known or unknown host's script with fetch = true.
-  explicit catalog(inventory::inventory_ptr inv, fetched_fn on_fetched = {});
+  explicit catalog(inventory::inventory_ptr inv, hooks h = {});
 
   // The one reload path: templates re-read, kernels/initrds re-read when changed (blocking).
   void apply(inventory::inventory_ptr inv);
@@ -86,9 +122,12 @@ class catalog {
 
   // path: as requested (leading '/' ignored; TFTP normalises first, see tftp/files.hpp). nullopt:
   // nothing to serve (404 / TFTP never: its root is the last resort). An error (HTTP only): a
-  // broken template, message for the client; TFTP logs it and looks in its root instead. fetch:
-  // the client is fetching the body (false for an HTTP HEAD): a script counts as fetched.
-  result<std::optional<found>> find(std::string_view path, via from, bool fetch = true) const;
+  // broken template, message for the client; TFTP logs it and looks in its root instead. who:
+  // the requester (a script goes to its owner only; a refusal is logged at info, once per
+  // address and minute). fetch: the client is fetching the body (false for an HTTP HEAD): a
+  // script counts as fetched (and an auto secret rotates). Loop thread only.
+  result<std::optional<found>> find(std::string_view path, via from, const requester& who,
+                                    bool fetch = true) const;
 
  private:
   struct cached {
@@ -98,8 +137,11 @@ class catalog {
   };
   disk_file in_root(std::string rel) const;
 
+  bool refuse(const mac_address& mac, std::string_view path, const requester& who) const;
+
   inventory::inventory_ptr inv_;
-  fetched_fn on_fetched_;
+  hooks hooks_;
+  mutable log_limiter refusal_log_{std::chrono::seconds(60), 1024};
   template_set templates_;
   std::map<std::filesystem::path, cached> files_;  // kernels and initrds by resolved path
 };

@@ -6,11 +6,37 @@
 #include <fstream>
 #include <vector>
 
+#include "boot/script.hpp"
+
 namespace diskless::boot {
 namespace {
 
 const auto pc1 = *mac_address::parse("52:54:00:00:00:01");
 const auto stranger = *mac_address::parse("52:54:00:00:00:02");
+const auto pc1_ip = *ipv4_address::parse("10.77.0.21");
+const auto stranger_ip = *ipv4_address::parse("10.77.0.22");
+const auto other_ip = *ipv4_address::parse("10.77.0.23");  // a PC no inventory entry names
+
+// The owner lookup a server would have: pc1 and the stranger are on-link, so is other_ip
+// (with a MAC of its own).
+catalog::hooks owned(catalog::fetched_fn fetched = {},
+                     std::shared_ptr<per_boot_secrets> secrets = nullptr) {
+  catalog::hooks h;
+  h.on_fetched = std::move(fetched);
+  h.owner_of = [](ipv4_address a) -> std::optional<mac_address> {
+    if (a == pc1_ip) return pc1;
+    if (a == stranger_ip) return stranger;
+    if (a == other_ip) return mac_address::parse("52:54:00:00:00:99");
+    return std::nullopt;
+  };
+  h.secrets = std::move(secrets);
+  return h;
+}
+
+// The requester that owns a path's script (pc1's PC for any other path).
+requester owner_of(std::string_view path) {
+  return {false, script_mac(path) == stranger ? stranger_ip : pc1_ip};
+}
 
 class Catalog : public ::testing::Test {
  protected:
@@ -47,7 +73,7 @@ class Catalog : public ::testing::Test {
   }
   // find() that must succeed and return something.
   static found must(const catalog& c, std::string_view path, via v, bool fetch = true) {
-    auto r = c.find(path, v, fetch);
+    auto r = c.find(path, v, owner_of(path), fetch);
     EXPECT_TRUE(r) << path;
     EXPECT_TRUE(r && *r) << path;
     return r && *r ? **r : found{};
@@ -95,7 +121,7 @@ TEST_F(Catalog, OffersForEveryClientKind) {
 }
 
 TEST_F(Catalog, ScriptsKernelsAndInitrdsForBothProtocols) {
-  catalog c(make());
+  catalog c(make(), owned());
   for (auto v : {via::tftp, via::http}) {
     auto s = must(c, "boot/52-54-00-00-00-01.ipxe", v);
     ASSERT_TRUE(s.content);
@@ -113,7 +139,7 @@ TEST_F(Catalog, ScriptsKernelsAndInitrdsForBothProtocols) {
 }
 
 TEST_F(Catalog, TftpFallsBackToItsRootHttpServesOnlyItsNames) {
-  catalog c(make());
+  catalog c(make(), owned());
   const auto root = dir_ / "tftp";
   for (auto path : {"undionly.kpxe", "boot/52-54-00-00-00-02.ipxe", "images/deb/config"}) {
     auto t = must(c, path, via::tftp);
@@ -122,7 +148,7 @@ TEST_F(Catalog, TftpFallsBackToItsRootHttpServesOnlyItsNames) {
     EXPECT_EQ(t.disk->root, root);
     EXPECT_EQ(t.disk->rel, path);
     EXPECT_EQ(t.disk->fallbacks, std::vector{ipxe_package_dir});
-    auto h = c.find(path, via::http);
+    auto h = c.find(path, via::http, owner_of(path));
     ASSERT_TRUE(h) << path;
     EXPECT_FALSE(*h) << path;
   }
@@ -134,7 +160,7 @@ TEST_F(Catalog, TftpFallsBackToItsRootHttpServesOnlyItsNames) {
     EXPECT_EQ(h.disk->rel, name);
     EXPECT_EQ(h.disk->fallbacks, std::vector{ipxe_package_dir});
   }
-  EXPECT_FALSE(*c.find("ipxe/undionly.kpxe", via::http));
+  EXPECT_FALSE(*c.find("ipxe/undionly.kpxe", via::http, owner_of("")));
   EXPECT_EQ(must(c, "ipxe/snponly.efi", via::tftp).disk->rel, "ipxe/snponly.efi");
 }
 
@@ -142,17 +168,17 @@ TEST_F(Catalog, ScriptFetchesAreReported) {
   std::vector<mac_address> seen;
   auto inv = make();
   inv->unknown.what = inventory::unknown_policy::kind::local;
-  catalog c(inv, [&](const mac_address& m) { seen.push_back(m); });
+  catalog c(inv, owned([&](const mac_address& m) { seen.push_back(m); }));
   must(c, "boot/52-54-00-00-00-01.ipxe", via::tftp);
   must(c, "/boot/52-54-00-00-00-02.ipxe", via::http);
-  must(c, "boot/52-54-00-00-00-01.ipxe", via::http, /*fetch=*/false);  // HEAD
-  must(c, "images/deb/vmlinuz", via::tftp);                            // not a script
-  (void)c.find("boot/52:54:00:00:00:01.ipxe", via::tftp);              // not our spelling
+  must(c, "boot/52-54-00-00-00-01.ipxe", via::http, /*fetch=*/false);    // HEAD
+  must(c, "images/deb/vmlinuz", via::tftp);                              // not a script
+  (void)c.find("boot/52:54:00:00:00:01.ipxe", via::tftp, owner_of(""));  // not our spelling
   EXPECT_EQ(seen, (std::vector{pc1, stranger}));
 }
 
 TEST_F(Catalog, ApplyPicksUpChangedFilesAndTemplates) {
-  catalog c(make());
+  catalog c(make(), owned());
   write("vmlinuz", "KERNEL-2 longer");
   std::filesystem::create_directories(dir_ / "templates");
   std::ofstream(dir_ / "templates" / "linux.ipxe") << "#!ipxe\necho {{host}} custom\n";
@@ -163,7 +189,7 @@ TEST_F(Catalog, ApplyPicksUpChangedFilesAndTemplates) {
   // A broken template: HTTP answers the error, TFTP logs it and looks in its root.
   std::ofstream(dir_ / "templates" / "linux.ipxe", std::ios::trunc) << "#!ipxe\necho {{nope}}\n";
   c.apply(make());
-  auto h = c.find("boot/52-54-00-00-00-01.ipxe", via::http);
+  auto h = c.find("boot/52-54-00-00-00-01.ipxe", via::http, owner_of(""));
   ASSERT_FALSE(h);
   EXPECT_NE(h.error_message().find("nope"), std::string::npos) << h.error_message();
   EXPECT_TRUE(must(c, "boot/52-54-00-00-00-01.ipxe", via::tftp).disk);
@@ -171,10 +197,80 @@ TEST_F(Catalog, ApplyPicksUpChangedFilesAndTemplates) {
 }
 
 TEST_F(Catalog, MissingKernelIsNotServedFromMemory) {
-  catalog c(make("missing-vmlinuz"));
-  EXPECT_FALSE(*c.find("images/deb/vmlinuz", via::http));
+  catalog c(make("missing-vmlinuz"), owned());
+  EXPECT_FALSE(*c.find("images/deb/vmlinuz", via::http, owner_of("")));
   EXPECT_TRUE(must(c, "images/deb/vmlinuz", via::tftp).disk);
   EXPECT_TRUE(must(c, "images/deb/initrd", via::tftp).content);
+}
+
+TEST(NotOwner, OnlyTheAddressOfTheScriptsMacOwnsIt) {
+  const requester pc{false, pc1_ip};
+  EXPECT_FALSE(not_owner(pc1, pc, pc1));
+  // Someone else's PC, an address nobody is known to hold, the server itself, no IPv4 address.
+  EXPECT_TRUE(not_owner(pc1, pc, stranger));
+  EXPECT_TRUE(not_owner(pc1, pc, std::nullopt));
+  EXPECT_TRUE(not_owner(pc1, requester{true, pc1_ip}, pc1));
+  EXPECT_TRUE(not_owner(pc1, requester{false, std::nullopt}, pc1));
+  auto why = not_owner(pc1, pc, stranger);
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find(stranger.str()), std::string::npos) << *why;
+}
+
+TEST_F(Catalog, ScriptsGoToTheirOwnerOnlyFilesToAnyone) {
+  std::vector<mac_address> seen;
+  catalog c(make(), owned([&](const mac_address& m) { seen.push_back(m); }));
+  const std::string script = "boot/52-54-00-00-00-01.ipxe";
+  std::size_t owner_fetches = 0;
+  for (auto v : {via::tftp, via::http}) {
+    for (requester who : {requester{false, other_ip}, requester{false, stranger_ip},
+                          requester{true, *ipv4_address::parse("127.0.0.1")},
+                          requester{false, *ipv4_address::parse("10.77.0.99")}}) {
+      auto r = c.find(script, v, who);
+      ASSERT_TRUE(r && *r);
+      EXPECT_TRUE((*r)->refused);
+      EXPECT_FALSE((*r)->content);
+      EXPECT_FALSE((*r)->disk);
+      // Kernels and initrds are not secret.
+      auto k = c.find("images/deb/vmlinuz", v, who);
+      ASSERT_TRUE(k && *k);
+      EXPECT_FALSE((*k)->refused);
+      EXPECT_TRUE((*k)->content);
+    }
+    EXPECT_EQ(seen.size(), owner_fetches) << "a refused fetch is not the host's new boot";
+    EXPECT_TRUE(must(c, script, v).content);
+    ++owner_fetches;
+  }
+  EXPECT_EQ(seen, (std::vector{pc1, pc1}));
+  // Without an owner lookup nobody owns anything.
+  catalog closed(make());
+  auto r = closed.find(script, via::http, requester{false, pc1_ip});
+  ASSERT_TRUE(r && *r);
+  EXPECT_TRUE((*r)->refused);
+}
+
+TEST_F(Catalog, AutoChapSecretRotatesAtEachFetchOfTheOwner) {
+  auto inv = make();
+  inv->hosts[0].chap = inventory::chap_credentials{"pc1", "auto", "", ""};
+  inv->hosts[0].boot = inventory::boot_method::iscsi_root;  // carries `set password`
+  auto secrets = std::make_shared<per_boot_secrets>();
+  catalog c(inv, owned({}, secrets));
+  const std::string script = "boot/52-54-00-00-00-01.ipxe";
+  EXPECT_FALSE(secrets->current(pc1));
+  auto first = *must(c, script, via::http).content;
+  auto s1 = secrets->current(pc1);
+  ASSERT_TRUE(s1);
+  EXPECT_EQ(s1->size(), per_boot_secrets::length);
+  EXPECT_NE(first.find("set password " + *s1), std::string::npos) << first;
+  // A HEAD and a refused request change nothing.
+  must(c, script, via::http, /*fetch=*/false);
+  (void)c.find(script, via::tftp, requester{false, other_ip});
+  EXPECT_EQ(secrets->current(pc1), s1);
+  auto second = *must(c, script, via::tftp).content;
+  auto s2 = secrets->current(pc1);
+  ASSERT_TRUE(s2);
+  EXPECT_NE(*s1, *s2);
+  EXPECT_NE(second.find("set password " + *s2), std::string::npos) << second;
+  EXPECT_EQ(second.find(*s1), std::string::npos);
 }
 
 }  // namespace

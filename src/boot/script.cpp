@@ -127,7 +127,7 @@ std::string initrd_path(std::string_view image) {
 }
 
 variables variables_for(const inventory::inventory& inv, const inventory::host& h,
-                        const inventory::image* img) {
+                        const inventory::image* img, std::string_view auto_secret) {
   variables v;
   const std::string server = server_text(inv);
   const std::string target = inv.target_iqn(h);
@@ -148,7 +148,8 @@ variables variables_for(const inventory::inventory& inv, const inventory::host& 
   std::string user, secret, mutual_user, mutual_secret, auth_args, netroot_auth;
   if (h.chap) {
     user = h.chap->user;
-    secret = h.chap->secret;
+    secret =
+        h.chap->auto_secret() && !auto_secret.empty() ? std::string(auto_secret) : h.chap->secret;
     // Debian open-iscsi initramfs hook: iscsi_username/iscsi_password, and
     // iscsi_in_username/iscsi_in_password for the target's side of mutual CHAP.
     auth_args = fmt::format("iscsi_username={} iscsi_password={}", user, secret);
@@ -184,12 +185,14 @@ variables variables_for(const inventory::inventory& inv, const inventory::host& 
 }
 
 result<std::optional<std::string>> script_for(const inventory::inventory& inv,
-                                              const template_set& templates,
-                                              const mac_address& mac) {
+                                              const template_set& templates, const mac_address& mac,
+                                              std::string_view auto_secret) {
   if (const auto* h = inv.find_host(mac)) {
     const auto* img = h->image.empty() ? nullptr : inv.find_image(h->image);
     if (auto ok = inert_values(inv, *h, img); !ok) return error{ok.error_message()};
-    auto r = render_named(templates, inventory::to_string(h->boot), variables_for(inv, *h, img));
+    // A per-boot secret is util/secret.hpp's alphabet: inert by construction.
+    auto r = render_named(templates, inventory::to_string(h->boot),
+                          variables_for(inv, *h, img, auto_secret));
     if (!r) return error{r.error_message()};
     return std::optional<std::string>(std::move(*r));
   }
@@ -227,18 +230,26 @@ result<std::optional<std::string>> script_for(const inventory::inventory& inv,
   return script_for(inv, template_set::load(template_set::dir_for(inv)), mac);
 }
 
+std::optional<mac_address> script_mac(std::string_view path) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  if (!path.starts_with(script_prefix) || !path.ends_with(script_suffix)) return std::nullopt;
+  if (path.size() < script_prefix.size() + script_suffix.size()) return std::nullopt;
+  auto middle =
+      path.substr(script_prefix.size(), path.size() - script_prefix.size() - script_suffix.size());
+  // Only the dashed spelling: it is the one file name per host we publish.
+  if (middle.size() != 17 || middle[2] != '-') return std::nullopt;
+  return mac_address::parse(middle);
+}
+
 result<std::optional<boot_file>> lookup(const inventory::inventory& inv,
-                                        const template_set& templates, std::string_view path) {
+                                        const template_set& templates, std::string_view path,
+                                        std::string_view auto_secret) {
   using none = std::optional<boot_file>;
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   if (path.starts_with(script_prefix) && path.ends_with(script_suffix)) {
-    auto middle = path.substr(script_prefix.size(),
-                              path.size() - script_prefix.size() - script_suffix.size());
-    // Only the dashed spelling: it is the one file name per host we publish.
-    if (middle.size() != 17 || middle[2] != '-') return none();
-    auto mac = mac_address::parse(middle);
+    auto mac = script_mac(path);
     if (!mac) return none();
-    auto s = script_for(inv, templates, *mac);
+    auto s = script_for(inv, templates, *mac, auto_secret);
     if (!s) return error{s.error_message()};
     if (!*s) {
       log::boot().debug("no script for unknown {} (unknown=\"ignore\")", mac->str());

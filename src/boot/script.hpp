@@ -20,6 +20,9 @@ namespace diskless::boot {
 
 // The virtual path of a host's script: "boot/52-54-00-12-34-01.ipxe".
 std::string script_path(const mac_address& mac);
+// The MAC of a script path ("boot/<mac-with-dashes>.ipxe", leading '/' ignored); nullopt for
+// any other path.
+std::optional<mac_address> script_mac(std::string_view path);
 // The path of an iPXE loader served over HTTP: "ipxe/snponly.efi".
 std::string loader_path(std::string_view loader);
 // http://<server>:<http port>/<path> (the server: its address, else iPXE's ${next-server}).
@@ -32,17 +35,18 @@ std::string initrd_path(std::string_view image);
 // image may be null (local, menu). Placeholders: server, host, mac, mac_dashed, image,
 // target_iqn, initiator_iqn, iscsi_port, lun, sanboot_uri, netroot, kernel_url, initrd_url,
 // cmdline, root_partition, root_device, rootfstype, chap_user, chap_secret, mutual_user,
-// mutual_secret, iscsi_auth_args, menu_items, menu_entries.
+// mutual_secret, iscsi_auth_args, menu_items, menu_entries. auto_secret: the current boot's
+// secret of a chap-secret="auto" host (empty: the word "auto" stands in, as `host show` prints).
 variables variables_for(const inventory::inventory& inv, const inventory::host& h,
-                        const inventory::image* img);
+                        const inventory::image* img, std::string_view auto_secret = {});
 
 // The script for a MAC: its host's method, or for an unknown MAC the inventory's unknown policy
 // (local → local, menu → menu, an image → linux with that image). nullopt: nothing to send
 // (unknown MAC with unknown="ignore"). An error: the template is broken (message names the
 // template file and line).
 result<std::optional<std::string>> script_for(const inventory::inventory& inv,
-                                              const template_set& templates,
-                                              const mac_address& mac);
+                                              const template_set& templates, const mac_address& mac,
+                                              std::string_view auto_secret = {});
 // Same with the inventory's templates loaded from disk (reads files; for the CLI and tests).
 result<std::optional<std::string>> script_for(const inventory::inventory& inv,
                                               const mac_address& mac);
@@ -57,9 +61,10 @@ struct boot_file {
 
 // Answers a request for a virtual path. nullopt: not one of ours (or an ignored unknown MAC):
 // the server goes on to its root directory / answers "file not found". An error: a broken
-// template, to be reported to the client and logged loudly.
+// template, to be reported to the client and logged loudly. auto_secret: as for variables_for.
 result<std::optional<boot_file>> lookup(const inventory::inventory& inv,
-                                        const template_set& templates, std::string_view path);
+                                        const template_set& templates, std::string_view path,
+                                        std::string_view auto_secret = {});
 
 // Problems with the templates for `diskless check`: unreadable override files, unterminated or
 // unknown placeholders, a missing "#!ipxe" first line, and a template that fails to render for

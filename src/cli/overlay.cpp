@@ -1,6 +1,7 @@
-// `diskless overlay list | reset HOST [--force] | commit HOST`: the per-host copy-on-write disks.
+// `diskless overlay list | reset HOST [--force] | commit HOST | remove NAME [--owned]`: the
+// per-host copy-on-write disks (<mac>.qcow2, disks/overlay.hpp) and orphans no host owns.
 // The running server is another process; we coordinate through the state dir only
-// (disks/catalog.hpp): an exclusive flock on <host>.qcow2 means the host is logged in, a
+// (disks/catalog.hpp): an exclusive flock on <mac>.qcow2 means the host is logged in, a
 // shared flock on an image file means some host uses it, <host>.reset asks the server to reset a
 // live overlay itself and <host>.reset.done is its answer.
 #include <fcntl.h>
@@ -71,8 +72,34 @@ std::shared_ptr<inventory::inventory> load(const global_options& g) {
   return r.inv;
 }
 
-bool has_overlay(const inventory::host& h) {
-  return h.overlay == overlay_mode::persistent || h.overlay == overlay_mode::volatile_;
+using disks::has_overlay;
+
+// Overlays under their legacy names (the host's name) move to their MAC names first, so every
+// command sees one file per host (disks/overlay.hpp).
+void migrate(const inventory::inventory& inv) {
+  for (const auto& h : inv.hosts) {
+    auto m = disks::migrate_legacy_overlay(inv, h);
+    if (!m)
+      std::fprintf(stderr, "warning: %s\n", m.error_message().c_str());
+    else if (*m)
+      std::fprintf(stderr, "%s\n", (*m)->c_str());
+  }
+}
+
+// The overlay's allocation as a percentage of the disk ("-" when unreadable: *err set).
+std::string allocation(const fs::path& ov, std::string* err) {
+  storage::qcow2_open_options o;
+  o.no_backing = true;  // usage only
+  auto q = storage::open_qcow2(ov, o);
+  if (!q) {
+    if (err) *err = q.error_message();
+    return "-";
+  }
+  auto u = (*q)->usage();
+  return fmt::format("{:.1f}%", u.guest_clusters
+                                    ? 100.0 * static_cast<double>(u.allocated_clusters) /
+                                          static_cast<double>(u.guest_clusters)
+                                    : 0.0);
 }
 
 std::string human(std::uint64_t b) {
@@ -107,18 +134,7 @@ int list_overlays(const inventory::inventory& inv) {
         on_disk = human(static_cast<std::uint64_t>(st.st_blocks) * 512);
         locked_file probe(ov, O_RDONLY, LOCK_SH);
         state = probe.busy() ? "logged in" : "idle";
-        storage::qcow2_open_options o;
-        o.no_backing = true;  // usage only
-        auto q = storage::open_qcow2(ov, o);
-        if (q) {
-          auto u = (*q)->usage();
-          alloc = fmt::format("{:.1f}%", u.guest_clusters
-                                             ? 100.0 * static_cast<double>(u.allocated_clusters) /
-                                                   static_cast<double>(u.guest_clusters)
-                                             : 0.0);
-        } else {
-          state = q.error_message();
-        }
+        alloc = allocation(ov, &state);
       }
     } else {
       locked_file probe(inv.resolve(img->disk), O_RDONLY, LOCK_EX);
@@ -128,6 +144,66 @@ int list_overlays(const inventory::inventory& inv) {
                 std::string(inventory::to_string(h.overlay)).c_str(), h.image.c_str(),
                 on_disk.c_str(), alloc.c_str(), state.c_str());
   }
+  // Files no host owns (a removed host's, a legacy copy): listed so they can be removed.
+  for (const auto& f : disks::overlay_files(inv)) {
+    if (f.owner) continue;
+    struct stat st;
+    auto on_disk = ::stat(f.path.c_str(), &st) == 0
+                       ? human(static_cast<std::uint64_t>(st.st_blocks) * 512)
+                       : "-";
+    locked_file probe(f.path, O_RDONLY, LOCK_SH);
+    std::printf("%-16s %-10s %-14s %10s %9s  %s\n", f.path.stem().c_str(), "orphan", "-",
+                on_disk.c_str(), allocation(f.path, nullptr).c_str(),
+                probe.busy() ? "orphan, in use"
+                             : fmt::format("orphan: no host owns {}; `diskless overlay remove {}`",
+                                           f.path.filename().string(), f.path.filename().string())
+                                   .c_str());
+  }
+  return 0;
+}
+
+void remove_overlay(const fs::path& ov);
+
+// `overlay remove NAME|FILE`: deletes an overlay file. One a host owns needs `owned` (its
+// changes are lost: `overlay reset` says the same for a host); one in use is always refused.
+int remove_file(const inventory::inventory& inv, const std::string& what, bool owned) {
+  fs::path path;
+  if (const auto* h = inv.find_host_by_key(what); h && has_overlay(*h)) {
+    path = disks::overlay_path(inv, *h);
+  } else {
+    if (what.find('/') != std::string::npos || what.empty() || what == "." || what == "..") {
+      std::fprintf(stderr, "diskless overlay remove: '%s' is not a host or an overlay file name\n",
+                   what.c_str());
+      return 1;
+    }
+    path = disks::overlays_dir(inv) / what;
+    if (path.extension() != ".qcow2") path += ".qcow2";
+  }
+  const disks::overlay_file* found = nullptr;
+  auto files = disks::overlay_files(inv);
+  for (const auto& f : files)
+    if (f.path == path) found = &f;
+  if (!found) {
+    std::fprintf(stderr, "diskless overlay remove: no overlay %s\n", path.c_str());
+    return 1;
+  }
+  if (found->owner && !owned) {
+    std::fprintf(stderr,
+                 "diskless overlay remove: %s is the overlay of host %s; refused (use `diskless "
+                 "overlay reset %s`, or --owned to delete it anyway)\n",
+                 path.filename().c_str(), found->owner->name.c_str(), found->owner->name.c_str());
+    return 1;
+  }
+  locked_file lk(path, O_RDWR, LOCK_EX);
+  if (!lk.locked()) {
+    std::fprintf(stderr, "diskless overlay remove: %s: %s\n", path.c_str(),
+                 lk.busy() ? "in use (a host is logged in on it)" : std::strerror(lk.error()));
+    return 1;
+  }
+  remove_overlay(path);  // still holding the lock: nobody opens it meanwhile
+  std::printf(
+      "removed %s%s\n", path.filename().c_str(),
+      found->owner ? fmt::format(" (host {}'s overlay)", found->owner->name).c_str() : " (orphan)");
   return 0;
 }
 
@@ -307,6 +383,7 @@ int reset_or_commit(const global_options& g, const std::string& sub, const std::
                     bool force) {
   auto inv = load(g);
   if (!inv) return 1;
+  migrate(*inv);
   const auto* h = inv->find_host_by_key(key);
   if (!h) {
     std::fprintf(stderr, "diskless overlay %s: no host '%s'\n", sub.c_str(), key.c_str());
@@ -326,6 +403,7 @@ int reset_or_commit(const global_options& g, const std::string& sub, const std::
 struct overlay_args {
   std::string key;
   bool force = false;
+  bool owned = false;
 };
 
 }  // namespace
@@ -338,7 +416,22 @@ void add_overlay_command(CLI::App& app, const global_options& g, action& chosen)
   list->callback([&g, &chosen] {
     chosen = [&g] {
       auto inv = load(g);
-      return inv ? list_overlays(*inv) : 1;
+      if (!inv) return 1;
+      migrate(*inv);
+      return list_overlays(*inv);
+    };
+  });
+  auto* remove = overlay->add_subcommand(
+      "remove", "delete an overlay file no host owns (an orphan), by file or host name");
+  remove->add_option("NAME", a->key, "the file (as `overlay list` shows it) or a host")->required();
+  remove->add_flag("--owned", a->owned,
+                   "delete it even though a host owns it (its changes are lost)");
+  remove->callback([&g, &chosen, a] {
+    chosen = [&g, a] {
+      auto inv = load(g);
+      if (!inv) return 1;
+      migrate(*inv);
+      return remove_file(*inv, a->key, a->owned);
     };
   });
   auto* reset = overlay->add_subcommand("reset", "discard the host's changes");

@@ -40,9 +40,23 @@ struct outgoing {
 
 class dhcp_service final : public svc::service {
  public:
-  explicit dhcp_service(svc::context& ctx)
-      : io_(ctx.io), pool_(ctx.pool), inv_(ctx.inventory), alive_(std::make_shared<bool>(true)) {}
-  ~dhcp_service() override { *alive_ = false; }
+  dhcp_service(svc::context& ctx, std::shared_ptr<lease_lookup> lookup)
+      : io_(ctx.io),
+        pool_(ctx.pool),
+        inv_(ctx.inventory),
+        alive_(std::make_shared<bool>(true)),
+        lookup_(std::move(lookup)) {
+    if (lookup_)
+      lookup_->holder = [this](ipv4_address ip) -> std::optional<mac_address> {
+        const auto* l = leases_.holder(ip, std::chrono::system_clock::now());
+        if (!l || !l->bound) return std::nullopt;  // an offer names nobody yet
+        return l->mac;
+      };
+  }
+  ~dhcp_service() override {
+    *alive_ = false;
+    if (lookup_) lookup_->holder = nullptr;
+  }
 
   std::string_view name() const override { return "dhcp"; }
 
@@ -320,6 +334,7 @@ class dhcp_service final : public svc::service {
   inventory::inventory_ptr inv_;
   log_limiter unknown_log_{std::chrono::seconds(60), 4096};
   std::shared_ptr<bool> alive_;
+  std::shared_ptr<lease_lookup> lookup_;
   lease_table leases_;
   std::filesystem::path journal_path_;
   std::vector<std::shared_ptr<listener>> listeners_;
@@ -330,8 +345,9 @@ class dhcp_service final : public svc::service {
 
 }  // namespace
 
-std::unique_ptr<svc::service> make_service(svc::context& ctx) {
-  return std::make_unique<dhcp_service>(ctx);
+std::unique_ptr<svc::service> make_service(svc::context& ctx,
+                                           std::shared_ptr<lease_lookup> leases) {
+  return std::make_unique<dhcp_service>(ctx, std::move(leases));
 }
 
 }  // namespace diskless::dhcp

@@ -7,12 +7,24 @@
 // one fdatasync on the io_pool for every batch of leases, never on the loop); stop() writes what
 // is left. apply() takes a new inventory: the pool and host table change at once, sockets are
 // reopened when the mode or interface changed. Needs root (ports < 1024, SO_BINDTODEVICE).
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include "service/service.hpp"
+#include "util/net.hpp"
 
 namespace diskless::dhcp {
 
-std::unique_ptr<svc::service> make_service(svc::context& ctx);
+// Which MAC holds a bound, unexpired full-mode lease on an address: the boot catalog's owner
+// check for PCs that are not on-link (behind a relay). Filled by the service while it lives;
+// loop thread only.
+struct lease_lookup {
+  std::function<std::optional<mac_address>(ipv4_address)> holder;
+};
+
+// leases (may be null): filled with the service's lease table.
+std::unique_ptr<svc::service> make_service(svc::context& ctx,
+                                           std::shared_ptr<lease_lookup> leases = nullptr);
 
 }  // namespace diskless::dhcp

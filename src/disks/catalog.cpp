@@ -84,11 +84,6 @@ result<std::shared_ptr<block_device>> disk_catalog::golden(const std::filesystem
 result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const inventory::inventory& inv,
                                                                    const inventory::host& h,
                                                                    login_kind k) {
-  bool marked;
-  {
-    std::lock_guard lock(boot_mutex_);
-    marked = new_boot_.erase(h.mac) > 0;  // the first login after the mark consumes it
-  }
   const auto* img = inv.find_image(h.image);
   if (!img || !img->has_disk())
     return error{"host " + h.name + ": image '" + h.image + "' has no disk"};
@@ -106,9 +101,9 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
     }
     case inventory::overlay_mode::persistent:
     case inventory::overlay_mode::volatile_:
-      return open_overlay(inv, h, path,
-                          h.overlay == inventory::overlay_mode::volatile_ && marked &&
-                              k == login_kind::new_session);
+      return open_overlay(
+          inv, h, path,
+          h.overlay == inventory::overlay_mode::volatile_ && k == login_kind::new_boot);
   }
   return error{"host " + h.name + ": unknown overlay mode"};
 }
@@ -121,6 +116,12 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   auto ov = overlay_path(inv, h);
   auto key = ov.string();
   watch(ov.parent_path());
+  // An overlay under its legacy name (the host's name) moves to its MAC name once: serve's
+  // start and reloads do it, and so does this login (a file put back by hand meanwhile).
+  if (auto m = migrate_legacy_overlay(inv, h); !m)
+    log::storage().warn("host {}: {}", h.name, m.error_message());
+  else if (*m)
+    log::storage().info("{}", **m);
   if (!fresh) {
     if (auto it = overlays_.find(key); it != overlays_.end()) {
       if (auto dev = it->second.lock()) return std::shared_ptr<block_device>(dev);
@@ -164,10 +165,6 @@ result<std::shared_ptr<block_device>> disk_catalog::open_overlay(const inventory
   }
   auto dev = std::make_shared<overlay_device>(q, h.name, std::move(recipe));
   overlays_[key] = dev;
-  if (h.overlay == inventory::overlay_mode::volatile_) {
-    std::lock_guard lock(boot_mutex_);
-    volatile_by_mac_[h.mac] = dev;
-  }
   if (reuse)
     log::storage().info("host {}: overlay {} reused", h.name, ov.string());
   else if (fresh)
@@ -236,23 +233,25 @@ result<void> disk_catalog::reset_host(const std::string& host) {
 }
 
 void disk_catalog::mark_new_boot(const mac_address& mac) {
-  std::shared_ptr<overlay_device> live;
+  // Only a mark: sessions that are live now (the running OS, if this was not the PC itself) go
+  // on untouched. The login that consumes the mark does the rest (begin_new_boot).
   {
     std::lock_guard lock(boot_mutex_);
     new_boot_.insert(mac);
-    if (auto it = volatile_by_mac_.find(mac); it != volatile_by_mac_.end()) {
-      live = it->second.lock();
-      if (!live) volatile_by_mac_.erase(it);
-    }
   }
-  log::storage().debug("{}: boot script fetched: new boot", mac.str());
-  if (!live) return;
-  // Sessions of the previous boot are stale (the PC is in its firmware now). Ending them makes
-  // the coming login the host's first again; the stale device is revoked when that login
-  // recreates the overlay (not here: the last reference may close the image, which is disk I/O).
-  log::storage().info("host {}: new boot while sessions of its previous boot are open: ending them",
-                      live->host());
-  end_sessions(live->host());
+  log::storage().debug("{}: boot script fetched: a new boot is pending", mac.str());
+}
+
+bool disk_catalog::begin_new_boot(const inventory::host& h) {
+  bool marked;
+  {
+    std::lock_guard lock(boot_mutex_);
+    marked = new_boot_.erase(h.mac) > 0;  // the first login after the mark consumes it
+  }
+  if (!marked || h.overlay != inventory::overlay_mode::volatile_) return false;
+  log::storage().info("host {}: first login of a new boot: its volatile overlay starts afresh",
+                      h.name);
+  return true;
 }
 
 void disk_catalog::on_end_sessions(host_callback f) {

@@ -5,25 +5,28 @@
 //   none        the image itself, read-write (validation allows one such writer per image)
 //   readonly    a read-only view of the shared golden image (writes → DATA PROTECT upstream,
 //               the device reports read_only() and refuses write/discard with EROFS)
-//   persistent  <state dir>/overlays/<host>.qcow2 over the golden image: created on first
-//               login, reused across boots and server restarts
+//   persistent  <state dir>/overlays/<mac-with-dashes>.qcow2 over the golden image (named by
+//               MAC, so it follows a renamed host; disks/overlay.hpp): created on first login,
+//               reused across boots and server restarts
 //   volatile    the same file, recreated empty at the host's new boot (rule below)
 //
 // New boot (volatile overlays). A login alone cannot tell a new boot: iPXE's sanboot hands over
 // to the OS's own initiator (iBFT), which logs in again with another ISID while the OS already
 // runs from the overlay, and after a `diskless serve` restart every running PC reconnects. The
-// signal is the PC's firmware fetching its boot script (boot/<mac>.ipxe over TFTP or HTTP):
-//   - mark_new_boot(mac) records a pending boot for the MAC (in memory only: a server restart
-//     forgets it, so reconnects after a restart keep their overlays);
-//   - the first login of the host after the mark consumes it; when that login is not a
-//     reinstatement and the host is volatile, its overlay is recreated empty;
-//   - every other login (the OS's initiator after iPXE, reconnects, reinstatements) keeps it;
-//   - a PC that fetches its script has left its previous boot, so if a volatile host still has
-//     a live overlay then (a hard reset: the old session's TCP connection is not yet seen dead),
-//     the end-sessions callback ends those sessions and the old device is revoked (its I/O gets
-//     EIO), so the new boot's login is not folded into the stale session's unit.
-// Consequence: fetching a running volatile PC's script by hand (curl) ends its sessions and
-// its next login starts from the golden image (HEAD requests do not count).
+// signal is the PC's firmware fetching its boot script (boot/<mac>.ipxe over TFTP or HTTP,
+// which the boot catalog hands to that PC only):
+//   - mark_new_boot(mac) only records a pending boot for the MAC (in memory only: a server
+//     restart forgets it, so reconnects after a restart keep their overlays). A fetch ends no
+//     session and touches no disk: the OS of a running PC keeps working on its overlay;
+//   - the first login of the host after the mark that is not a reinstatement consumes it
+//     (begin_new_boot, on the loop). For a volatile host that login starts the new boot: the
+//     iSCSI server ends the host's other live sessions (a hard-reset PC's stale TCP
+//     connection), and open_host_disk(login_kind::new_boot) revokes the old device (its I/O
+//     gets EIO) and recreates the overlay empty before the login completes;
+//   - every other login (the OS's initiator taking over from iPXE, reconnects,
+//     reinstatements) keeps the overlay and resets nothing.
+// Consequence: a script fetch followed by no login (curl by hand, a PC that then boots
+// locally) leaves the mark pending; the host's next non-reinstatement login starts afresh.
 //
 // Golden images are opened read-only once and shared by every host that uses them (one page
 // cache, one set of qcow2 metadata caches) for as long as any host holds them.
@@ -62,6 +65,7 @@ namespace diskless::disks {
 enum class login_kind {
   new_session,    // a login that does not replace a live session of the same initiator + ISID
   reinstatement,  // RFC 7143 §6.3.5 session reinstatement: the same nexus, within one boot
+  new_boot,       // the login begin_new_boot() said starts a volatile host's new boot
 };
 
 // Holds the open golden images and live overlays of a running server. Thread-safe: the iSCSI
@@ -77,16 +81,20 @@ class disk_catalog {
 
   // The disk for host h (which must have an image with a disk), called at the login of a host
   // that has no session (the iSCSI server shares one unit between a host's sessions). A live
-  // device of the host is returned again, unless the login is the host's new boot (see above):
-  // then a volatile overlay is recreated empty (new file renamed over; the old device is
-  // revoked). Errors are messages fit for the log (missing image, bad qcow2, no space...).
+  // device of the host is returned again, unless k is new_boot (see above): then a volatile
+  // overlay is recreated empty (new file renamed over; the old device is revoked). Errors are
+  // messages fit for the log (missing image, bad qcow2, no space...).
   result<std::shared_ptr<storage::block_device>> open_host_disk(const inventory::inventory& inv,
                                                                 const inventory::host& h,
                                                                 login_kind k);
 
-  // The PC with this MAC fetched its boot script: a new boot (see above). Cheap; may be called
-  // on the event loop (takes no lock held across disk I/O).
+  // The PC with this MAC fetched its boot script: a new boot is pending (see above). Cheap; may
+  // be called on the event loop (takes no lock held across disk I/O).
   void mark_new_boot(const mac_address& mac);
+  // A login of h that is not a reinstatement: consumes h's pending mark. True when this login
+  // starts a volatile host's new boot (end the host's other sessions, then open with
+  // login_kind::new_boot). Cheap; called on the event loop.
+  bool begin_new_boot(const inventory::host& h);
 
   // Revokes the host's live overlay devices (I/O fails with EIO). True when there was one.
   bool revoke(const std::string& host);
@@ -95,8 +103,8 @@ class disk_catalog {
   // recreated (it stays revoked). No-op (true) for a host with no live overlay.
   result<void> reset_host(const std::string& host);
 
-  // f(host): the host's sessions must end now (force reset, stale sessions at a new boot).
-  // Called on the watcher thread or the caller of mark_new_boot; it should post to its loop.
+  // f(host): the host's sessions must end now (overlay reset --force). Called on the watcher
+  // thread; it should post to its loop.
   // Replacing or clearing it waits for a call in progress.
   void on_end_sessions(host_callback f);
 
@@ -124,9 +132,8 @@ class disk_catalog {
   bool stopping_ = false;
   std::thread watcher_;
 
-  std::mutex boot_mutex_;  // light: new-boot marks and live volatile devices by MAC
+  std::mutex boot_mutex_;  // light: new-boot marks
   std::set<mac_address> new_boot_;
-  std::map<mac_address, std::weak_ptr<overlay_device>> volatile_by_mac_;
 
   std::mutex callback_mutex_;
   host_callback end_sessions_;

@@ -82,12 +82,85 @@ TEST(DiskCatalog, PersistentOverlayKeepsWritesAcrossLoginsAndCatalogs) {
     ASSERT_FALSE((*d)->write(4096, marker));
     ASSERT_FALSE((*d)->flush());
   }
-  EXPECT_TRUE(fs::exists(e.dir / "state/overlays/p.qcow2"));
+  // Named by MAC (p is the first host: 52:54:00:00:00:01).
+  EXPECT_TRUE(fs::exists(e.dir / "state/overlays/52-54-00-00-00-01.qcow2"));
+  EXPECT_FALSE(fs::exists(e.dir / "state/overlays/p.qcow2"));
   EXPECT_EQ(e.file("gold.img"), e.gold);  // golden image untouched
   disk_catalog cat;                       // a server restart
   auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(d.ok()) << d.error_message();
   EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, ARenamedPersistentHostKeepsItsDisk) {
+  env e;
+  {
+    disk_catalog cat;
+    auto d = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
+    ASSERT_TRUE(d.ok()) << d.error_message();
+    ASSERT_FALSE((*d)->write(4096, marker));
+    ASSERT_FALSE((*d)->flush());
+  }
+  // `host set p --name p2`: same MAC, new name.
+  auto renamed = e.inv;
+  renamed.hosts[0].name = "p2";
+  disk_catalog cat;
+  auto d = cat.open_host_disk(renamed, renamed.hosts[0], login_kind::new_session);
+  ASSERT_TRUE(d.ok()) << d.error_message();
+  EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
+  EXPECT_TRUE(overlay_files(renamed).size() == 1 && overlay_files(renamed)[0].owner);
+}
+
+TEST(DiskCatalog, ALegacyOverlayMovesToItsMacNameOnceAndOrphansAreListed) {
+  env e;
+  const auto& p = e.host("p");
+  {  // An overlay written by an earlier version, under the host's name.
+    disk_catalog cat;
+    auto d = cat.open_host_disk(e.inv, p, login_kind::new_session);
+    ASSERT_TRUE(d.ok()) << d.error_message();
+    ASSERT_FALSE((*d)->write(4096, marker));
+    ASSERT_FALSE((*d)->flush());
+  }
+  struct {
+    fs::path path;
+  } r{legacy_overlay_path(e.inv, p)};
+  fs::rename(overlay_path(e.inv, p), r.path);
+  // Before: the legacy file is nobody's under the MAC naming.
+  auto before = overlay_files(e.inv);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].owner, nullptr);
+  // A lock held on it (an older server serving it): it stays where it is.
+  {
+    int fd = ::open(r.path.c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+    EXPECT_FALSE(migrate_legacy_overlay(e.inv, p).ok());
+    ::close(fd);
+  }
+  auto m = migrate_legacy_overlay(e.inv, p);
+  ASSERT_TRUE(m.ok()) << m.error_message();
+  ASSERT_TRUE(*m);
+  EXPECT_NE((*m)->find("p.qcow2 renamed to 52-54-00-00-00-01.qcow2"), std::string::npos) << **m;
+  EXPECT_FALSE(fs::exists(r.path));
+  auto again = migrate_legacy_overlay(e.inv, p);  // once
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  disk_catalog cat;
+  auto d = cat.open_host_disk(e.inv, p, login_kind::new_session);
+  ASSERT_TRUE(d.ok()) << d.error_message();
+  EXPECT_EQ(read_marker(**d), "MARKER-SECTOR");
+  // A removed host's overlay, and a stray legacy copy next to a MAC-named file: orphans.
+  ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "gone.qcow2", "x").ok());
+  ASSERT_TRUE(write_file_atomic(legacy_overlay_path(e.inv, p), "x").ok());
+  ASSERT_TRUE(migrate_legacy_overlay(e.inv, p).ok());  // the MAC file exists: no move
+  auto files = overlay_files(e.inv);
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(files[0].path.filename(), "52-54-00-00-00-01.qcow2");
+  EXPECT_EQ(files[0].owner, &p);
+  EXPECT_EQ(files[1].path.filename(), "gone.qcow2");
+  EXPECT_EQ(files[1].owner, nullptr);
+  EXPECT_EQ(files[2].path.filename(), "p.qcow2");
+  EXPECT_EQ(files[2].owner, nullptr);
 }
 
 std::string golden_marker(const env& e) {
@@ -100,7 +173,9 @@ TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyAtTheFirstLoginAfterABootScriptF
   auto cat = std::make_unique<disk_catalog>();
   std::vector<std::string> ended;
   cat->on_end_sessions([&](const std::string& h) { ended.push_back(h); });
+  // As the iSCSI server logs in: a reinstatement never asks, any other login does.
   auto login = [&](login_kind k = login_kind::new_session) {
+    if (k == login_kind::new_session && cat->begin_new_boot(v)) k = login_kind::new_boot;
     auto d = cat->open_host_disk(e.inv, v, k);
     EXPECT_TRUE(d.ok()) << d.error_message();
     return d ? *d : nullptr;
@@ -120,7 +195,6 @@ TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyAtTheFirstLoginAfterABootScriptF
   d.reset();
   // The firmware fetches the script: the first login after that starts clean...
   cat->mark_new_boot(v.mac);
-  EXPECT_TRUE(ended.empty());  // no live device: nothing to end
   d = login();
   EXPECT_EQ(read_marker(*d), golden_marker(e));
   ASSERT_FALSE(d->write(4096, marker));
@@ -132,40 +206,66 @@ TEST(DiskCatalog, VolatileOverlayStartsCleanOnlyAtTheFirstLoginAfterABootScriptF
   cat->mark_new_boot(e.host("p").mac);
   d.reset();
   EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
-  // A reinstatement consumes the mark but never wipes.
+  // A reinstatement neither consumes the mark nor wipes; the next other login does both.
   cat->mark_new_boot(v.mac);
   EXPECT_EQ(read_marker(*login(login_kind::reinstatement)), "MARKER-SECTOR");
-  EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
+  EXPECT_EQ(read_marker(*login()), golden_marker(e));
+  EXPECT_TRUE(ended.empty());  // the catalog ends sessions only for overlay reset --force
   // Server restart: marks are in memory only, and the overlay file is kept.
+  d = login();
+  ASSERT_FALSE(d->write(4096, marker));
+  d.reset();
+  cat->mark_new_boot(v.mac);
   cat = std::make_unique<disk_catalog>();
   EXPECT_EQ(read_marker(*login()), "MARKER-SECTOR");
 }
 
-TEST(DiskCatalog, NewBootWhileAStaleSessionHoldsTheOverlayEndsItAndRevokesIt) {
+TEST(DiskCatalog, AScriptFetchLeavesALiveVolatileSessionAlone) {
   env e;
   const auto& v = e.host("v");
   disk_catalog cat;
   std::vector<std::string> ended;
   cat.on_end_sessions([&](const std::string& h) { ended.push_back(h); });
+  auto live = cat.open_host_disk(e.inv, v, login_kind::new_session);
+  ASSERT_TRUE(live.ok()) << live.error_message();
+  ASSERT_FALSE((*live)->write(4096, marker));
+  ASSERT_FALSE((*live)->flush());
+  // Someone fetches the running host's script: nothing ends, nothing is revoked or recreated.
+  cat.mark_new_boot(v.mac);
+  EXPECT_TRUE(ended.empty());
+  EXPECT_EQ(read_marker(**live), "MARKER-SECTOR");
+  // The OS's initiator, reinstating its session, shares the same device.
+  auto again = cat.open_host_disk(e.inv, v, login_kind::reinstatement);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->get(), live->get());
+  EXPECT_EQ(read_marker(**live), "MARKER-SECTOR");
+}
+
+TEST(DiskCatalog, NewBootLoginWhileAStaleSessionHoldsTheOverlayRevokesIt) {
+  env e;
+  const auto& v = e.host("v");
+  disk_catalog cat;
   auto stale = cat.open_host_disk(e.inv, v, login_kind::new_session);
   ASSERT_TRUE(stale.ok()) << stale.error_message();
   ASSERT_FALSE((*stale)->write(4096, marker));
-  // A hard reset: the old session is still open when the PC's firmware fetches its script.
+  // A hard reset: the old session is still open when the PC's firmware fetches its script and
+  // iPXE logs in; that login starts the new boot (the server ends the stale session).
   cat.mark_new_boot(v.mac);
-  EXPECT_EQ(ended, std::vector<std::string>{"v"});
-  auto fresh = cat.open_host_disk(e.inv, v, login_kind::new_session);
+  EXPECT_TRUE(cat.begin_new_boot(v));
+  EXPECT_FALSE(cat.begin_new_boot(v)) << "the mark is consumed once";
+  auto fresh = cat.open_host_disk(e.inv, v, login_kind::new_boot);
   ASSERT_TRUE(fresh.ok()) << fresh.error_message();
   EXPECT_NE(fresh->get(), stale->get());
   EXPECT_EQ(read_marker(**fresh), golden_marker(e));
   bytes b(16);
   EXPECT_EQ((*stale)->read(0, b), std::make_error_code(std::errc::io_error));
-  // Persistent hosts: a mark neither ends sessions nor changes the overlay.
+  // Persistent hosts: a mark is consumed but never starts afresh.
   auto p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(p.ok());
   ASSERT_FALSE((*p)->write(4096, marker));
   p = error{"dropped"};
   cat.mark_new_boot(e.host("p").mac);
-  EXPECT_EQ(ended.size(), 1u);
+  EXPECT_FALSE(cat.begin_new_boot(e.host("p")));
   p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(read_marker(**p), "MARKER-SECTOR");
@@ -194,7 +294,7 @@ TEST(DiskCatalog, GoldenImageIsSharedAndLockedWhileUsed) {
   auto p = cat.open_host_disk(e.inv, e.host("p"), login_kind::new_session);
   auto v = cat.open_host_disk(e.inv, e.host("v"), login_kind::new_session);
   ASSERT_TRUE(p.ok() && v.ok());
-  auto q = storage::open_qcow2(e.dir / "state/overlays/p.qcow2", {});
+  auto q = storage::open_qcow2(e.dir / "state/overlays/52-54-00-00-00-01.qcow2", {});
   ASSERT_TRUE(q.ok());
   EXPECT_EQ((*q)->header().backing_file, (e.dir / "gold.img").string());
   EXPECT_EQ((*q)->header().backing_format, "raw");
@@ -242,7 +342,7 @@ TEST(DiskCatalog, ResetRequestRecreatesTheLiveOverlayThenEndsSessions) {
   ASSERT_TRUE(d.ok());
   ASSERT_FALSE((*d)->write(4096, marker));
   ASSERT_FALSE((*d)->flush());
-  int fd = ::open((e.dir / "state/overlays/p.qcow2").c_str(), O_RDONLY);
+  int fd = ::open((e.dir / "state/overlays/52-54-00-00-00-01.qcow2").c_str(), O_RDONLY);
   EXPECT_NE(::flock(fd, LOCK_EX | LOCK_NB), 0);  // logged in
   ASSERT_TRUE(write_file_atomic(overlays_dir(e.inv) / "p.reset", "token-1").ok());
   {

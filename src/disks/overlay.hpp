@@ -4,7 +4,9 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "inventory/model.hpp"
 #include "storage/forwarding_device.hpp"
@@ -12,13 +14,36 @@
 
 namespace diskless::disks {
 
-// <state dir>/overlays/<host name>.qcow2 (state dir resolved against the inventory's base dir).
+// <state dir>/overlays (state dir resolved against the inventory's base dir).
 std::filesystem::path overlays_dir(const inventory::inventory& inv);
+// <overlays dir>/<mac-with-dashes>.qcow2: keyed by the host's MAC, which renaming the host
+// (`host set NAME --name NEW`) does not change, so the overlay follows the host.
 std::filesystem::path overlay_path(const inventory::inventory& inv, const inventory::host& h);
+// Where earlier versions kept it: <overlays dir>/<host name>.qcow2.
+std::filesystem::path legacy_overlay_path(const inventory::inventory& inv,
+                                          const inventory::host& h);
+
+// One-time migration of h's overlay from its legacy name to its MAC name: done when the MAC
+// file does not exist yet, the legacy one does and nobody holds a lock on it (an older server
+// serving it). Returns a line for the log when a file moved, or an error; nothing when there
+// was nothing to do. Blocking (rename, fsync of the directory): io_pool or the CLI.
+result<std::optional<std::string>> migrate_legacy_overlay(const inventory::inventory& inv,
+                                                          const inventory::host& h);
+
+// An overlay file in the overlays directory and the host that owns it (null: an orphan, e.g.
+// the overlay of a removed host, or a legacy file whose host already has a MAC-named one).
+struct overlay_file {
+  std::filesystem::path path;
+  const inventory::host* owner = nullptr;
+};
+// Every *.qcow2 in the overlays directory, sorted by name (reads the directory).
+std::vector<overlay_file> overlay_files(const inventory::inventory& inv);
+// True when h has an overlay file of its own (persistent or volatile).
+bool has_overlay(const inventory::host& h);
 
 // What an overlay file is made from: enough to recreate it empty without the inventory.
 struct overlay_recipe {
-  std::filesystem::path path;  // <state dir>/overlays/<host>.qcow2
+  std::filesystem::path path;  // overlay_path()
   std::string backing;         // absolute path of the golden image, as stored in the header
   std::string backing_format;  // "raw" or "qcow2"
   std::uint64_t size = 0;      // the golden image's size

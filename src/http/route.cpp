@@ -130,13 +130,16 @@ plan route(std::string_view method, std::string_view target, const boot::catalog
   const plan not_found{404, "text/plain", "not found\n", {}, {}, {}};
   if (path.find("..") != std::string_view::npos || path.find('%') != std::string_view::npos)
     return not_found;  // only our own names are served
-  auto r = files.find(path, boot::via::http, method == "GET");
+  auto r = files.find(path, boot::via::http, from, method == "GET");
   if (!r) {
     log::http().error("{}: {}", path, r.error_message());
     return plan{500, "text/plain", "broken boot template: " + r.error_message() + "\n", {}, {}, {}};
   }
   if (!*r) return not_found;
   auto& f = **r;
+  if (f.refused)  // the catalog logged why
+    return plan{403, "text/plain", "forbidden: a boot script goes to its own PC only\n",
+                {},  {},           {}};
   if (f.script) return plan{200, "text/plain", *f.content, {}, {}, true};
   return plan{200, "application/octet-stream", {}, std::move(f.content), std::move(f.disk), false};
 }

@@ -4,7 +4,8 @@
 //
 // Routes:
 //   GET|HEAD <a boot catalog name>   what boot::catalog::find answers for HTTP: the host's
-//                                    rendered script, an image's kernel / initrd, an EFI iPXE
+//                                    rendered script (to that host only, else 403), an image's
+//                                    kernel / initrd, an EFI iPXE
 //                                    loader (boot/catalog.hpp lists the names); files with
 //                                    Range (RFC 9110 §14)
 //   GET /status                      JSON: the inventory's hosts and images   } only to the server
@@ -47,13 +48,11 @@ struct plan {
   bool script = false;  // body is a host's boot script
 };
 
-// Who sends the request, as far as routing goes.
-struct requester {
-  // The request comes from the server machine itself (loopback, or the socket's own local
-  // address): only then are inventory-wide pages (/status, /metrics) served. The boot listener
-  // is on the boot LAN, where any PC can connect; hosts and MACs stay off it.
-  bool local = false;
-};
+// Who sends the request (boot/catalog.hpp). `local`: the server machine itself (loopback, or
+// the socket's own local address): only then are inventory-wide pages (/status, /metrics)
+// served. The boot listener is on the boot LAN, where any PC can connect; hosts and MACs stay
+// off it. A host's script goes only to that host (403 to anyone else, the server included).
+using requester = boot::requester;
 
 // Decides the answer for a request (a GET of a script counts as its fetch, boot/catalog.hpp).
 // Never throws.

@@ -61,12 +61,25 @@ class Routes : public ::testing::Test {
 </diskless>)",
                                   "inv.xml", o);
     ASSERT_TRUE(r.ok());
-    files_.emplace(r.inv, [this](const mac_address& m) { fetched_.push_back(m); });
+    boot::catalog::hooks h;
+    h.on_fetched = [this](const mac_address& m) { fetched_.push_back(m); };
+    h.owner_of = [](ipv4_address a) -> std::optional<mac_address> {
+      if (a == pc1_ip) return mac_address::parse("52:54:00:00:00:01");
+      if (a == other_ip) return mac_address::parse("52:54:00:00:00:02");
+      return std::nullopt;
+    };
+    files_.emplace(r.inv, std::move(h));
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  // As the server machine itself (local), or as pc1's own PC.
   plan get(std::string_view target, std::string_view method = "GET", bool local = true) {
-    return route(method, target, *files_, stats_, requester{local});
+    return route(method, target, *files_, stats_, requester{local, pc1_ip});
   }
+  plan as_pc(std::string_view target, std::string_view method = "GET") {
+    return get(target, method, false);
+  }
+  static inline const ipv4_address pc1_ip = *ipv4_address::parse("10.0.0.21");
+  static inline const ipv4_address other_ip = *ipv4_address::parse("10.0.0.22");
   std::filesystem::path dir_;
   std::optional<boot::catalog> files_;
   std::vector<mac_address> fetched_;
@@ -74,7 +87,7 @@ class Routes : public ::testing::Test {
 };
 
 TEST_F(Routes, ScriptsFilesStatusMetrics) {
-  auto s = get("/boot/52-54-00-00-00-01.ipxe");
+  auto s = as_pc("/boot/52-54-00-00-00-01.ipxe");
   EXPECT_EQ(s.status, 200u);
   EXPECT_TRUE(s.script);
   EXPECT_TRUE(s.body.starts_with("#!ipxe")) << s.body;
@@ -106,10 +119,10 @@ TEST_F(Routes, InventoryWidePagesOnlyForTheServerItself) {
 }
 
 TEST_F(Routes, OnlyAGetOfAScriptIsAFetch) {
-  get("/boot/52-54-00-00-00-01.ipxe", "HEAD");
-  get("/images/live/vmlinuz");
+  as_pc("/boot/52-54-00-00-00-01.ipxe", "HEAD");
+  as_pc("/images/live/vmlinuz");
   EXPECT_TRUE(fetched_.empty());
-  get("/boot/52-54-00-00-00-01.ipxe");
+  as_pc("/boot/52-54-00-00-00-01.ipxe");
   EXPECT_EQ(fetched_, std::vector{*mac_address::parse("52:54:00:00:00:01")});
 }
 
@@ -125,6 +138,23 @@ TEST_F(Routes, EfiLoadersForHttpBootAreOpenedByTheServer) {
   EXPECT_EQ(get("/ipxe/undionly.kpxe").status, 404u);
   EXPECT_EQ(get("/ipxe/../ipxe.efi").status, 404u);
   EXPECT_EQ(get("/undionly.kpxe").status, 404u);  // the TFTP root is not served over HTTP
+}
+
+TEST_F(Routes, AScriptIsForbiddenToAnyoneButItsPc) {
+  const std::string script = "/boot/52-54-00-00-00-01.ipxe";
+  for (requester who :
+       {requester{true, pc1_ip}, requester{false, other_ip},
+        requester{false, *ipv4_address::parse("10.0.0.99")}, requester{false, std::nullopt}}) {
+    for (auto method : {"GET", "HEAD"}) {
+      auto p = route(method, script, *files_, stats_, who);
+      EXPECT_EQ(p.status, 403u);
+      EXPECT_FALSE(p.script);
+      EXPECT_EQ(p.body.find("#!ipxe"), std::string::npos) << p.body;
+    }
+    EXPECT_EQ(route("GET", "/images/live/vmlinuz", *files_, stats_, who).status, 200u);
+  }
+  EXPECT_TRUE(fetched_.empty());
+  EXPECT_EQ(as_pc(script).status, 200u);
 }
 
 TEST_F(Routes, RefusalsAndUnknowns) {

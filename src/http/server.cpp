@@ -224,13 +224,19 @@ void connection::on_request() {
 }
 
 // The server machine itself: a loopback peer, or a peer using our own address as its source
-// (a local client connecting to the LAN address).
+// (a local client connecting to the LAN address). The peer's IPv4 address (an IPv4-mapped IPv6
+// one too) tells the catalog whose PC asks.
 requester connection::requester_of() {
   boost::system::error_code e1, e2;
   auto peer = stream_.socket().remote_endpoint(e1);
   auto self = stream_.socket().local_endpoint(e2);
   if (e1 || e2) return {};
-  return requester{peer.address().is_loopback() || peer.address() == self.address()};
+  requester r{peer.address().is_loopback() || peer.address() == self.address(), std::nullopt};
+  auto a = peer.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  if (a.is_v4()) r.address = ipv4_address(a.to_v4().to_uint());
+  return r;
 }
 
 void connection::send_plan(plan p, bool head, unsigned version, bool keep_alive) {

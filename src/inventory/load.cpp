@@ -460,9 +460,10 @@ class loader {
       // RFC 7143 §12.1.3 wants secrets of at least 12 bytes (96 bits); iPXE and open-iscsi
       // accept shorter ones, Windows' initiator refuses < 12. Treat as an error: it is a
       // security setting admins expect to be right.
-      if (!c.secret.empty() && (c.secret.size() < 12 || c.secret.size() > 16))
+      if (!c.secret.empty() && !c.auto_secret() && (c.secret.size() < 12 || c.secret.size() > 16))
         err(n,
-            "chap-secret must be 12 to 16 characters (RFC 7143 §12.1.3; Windows refuses others)");
+            "chap-secret must be 12 to 16 characters (RFC 7143 §12.1.3; Windows refuses others) "
+            "or \"auto\" (a random secret per boot)");
       if ((!c.mutual_user.empty() || !c.mutual_secret.empty()) &&
           (c.mutual_user.empty() || c.mutual_secret.empty()))
         err(n, "mutual CHAP needs both mutual-user=\"...\" and mutual-secret=\"...\"");

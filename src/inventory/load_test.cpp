@@ -51,6 +51,26 @@ TEST(Load, ValidInventoryIsReadCompletely) {
   EXPECT_EQ(inv.find_host_by_key("52-54-00-12-34-03")->name, "lab-03");
 }
 
+TEST(Load, ChapSecretAutoIsAcceptedAndShortSecretsAreNot) {
+  auto xml = [](std::string_view secret) {
+    return fmt::format(R"(<diskless version="1"><server address="10.0.0.1"/>
+  <images><image name="i" disk="i.img"/></images><hosts>
+  <host mac="52:54:00:00:00:01" name="a" image="i" chap-user="a" chap-secret="{}"/>
+  </hosts></diskless>)",
+                       secret);
+  };
+  auto r = load_text(xml("auto"), "inv.xml", no_files());
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(lines(r));
+  const auto* a = r.inv->find_host_by_name("a");
+  ASSERT_TRUE(a && a->chap);
+  EXPECT_TRUE(a->chap->auto_secret());
+  // Only the exact word: anything else must be a real secret of 12 to 16 characters.
+  for (auto bad : {"autox", "AUTO", "auto "}) {
+    auto b = load_text(xml(bad), "inv.xml", no_files());
+    EXPECT_TRUE(has(b, 3, "12 to 16 characters")) << bad << ::testing::PrintToString(lines(b));
+  }
+}
+
 TEST(Load, HttpAddressIsOptionalAndChecked) {
   auto r = load_text(R"(<diskless version="1"><server address="10.0.0.1">
   <http port="8081" address="10.0.0.2"/></server></diskless>)",

@@ -107,6 +107,10 @@ struct chap_credentials {
   std::string user, secret;                // the initiator proves itself (one-way)
   std::string mutual_user, mutual_secret;  // the target proves itself too (mutual) when set
   bool mutual() const { return !mutual_secret.empty(); }
+  // chap-secret="auto": a random secret per boot, made when the host fetches its script
+  // (util/secret.hpp); `secret` then holds the word "auto" (too short to be a real secret).
+  bool auto_secret() const { return secret == auto_word; }
+  static constexpr std::string_view auto_word = "auto";
 };
 
 // Switches for broken firmware; all off by default.

@@ -47,6 +47,8 @@ connection::~connection() = default;
 void connection::start() {
   login_config cfg;
   cfg.inv = owner_.current_inventory();
+  if (auto secrets = owner_.auto_secrets())
+    cfg.auto_secret = [secrets](const mac_address& m) { return secrets->current(m); };
   login_ = std::make_unique<login_machine>(std::move(cfg));
   log::iscsi().debug("connection from {}", peer_);
   arm_timer();

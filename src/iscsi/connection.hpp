@@ -15,6 +15,7 @@
 #include "iscsi/session.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
+#include "util/secret.hpp"
 
 namespace diskless::iscsi {
 
@@ -25,6 +26,8 @@ class connection_owner {
  public:
   virtual ~connection_owner() = default;
   virtual inventory::inventory_ptr current_inventory() = 0;
+  // chap-secret="auto" secrets (null: none are made, such hosts cannot log in).
+  virtual std::shared_ptr<const per_boot_secrets> auto_secrets() = 0;
   // Where file-backed Data-In is sent from (sendfile may wait for the disk).
   virtual io_pool& pool() = 0;
   virtual std::string portal_for(const asio::ip::tcp::endpoint& local) = 0;

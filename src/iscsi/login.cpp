@@ -140,9 +140,13 @@ login_status login_machine::first_pdu(const pdu& req, const key_values& kv) {
     host_ = find_target(inv, *target);
     if (!host_) return login_status::not_found;
     if (!initiator_allowed(inv, *host_, initiator_)) return login_status::authorization_failure;
-    if (host_->chap) chap_ = &*host_->chap;
+    if (host_->chap) {
+      chap_ = &*host_->chap;
+      chap_mac_ = host_->mac;
+    }
   } else if (auto* h = host_of_initiator(inv, initiator_); h && h->chap) {
     chap_ = &*h->chap;  // a host's own initiator discovers with the host's credentials
+    chap_mac_ = h->mac;
   }
   // MaxConnections is 1 and we do not keep sessions across connections at ERL 0, so a login that
   // names an existing session (TSIH != 0) is for connection addition/reinstatement, which we
@@ -192,7 +196,13 @@ login_status login_machine::security(const key_values& kv, key_values& reply) {
   if (n || r) {
     if (auth_ != auth::chap_wait_r || !n || !r) return login_status::authentication_failure;
     auto resp = decode_binary(*r);
-    auto want = chap_response(chap_id_, chap_->secret, challenge_);
+    // chap-secret="auto": the secret of the host's current boot (its script fetch made it); none
+    // before its first boot since the server started, so nothing matches.
+    std::optional<std::string> secret = chap_->secret;
+    if (chap_->auto_secret())
+      secret = cfg_.auto_secret ? cfg_.auto_secret(chap_mac_) : std::nullopt;
+    if (!secret) return login_status::authentication_failure;
+    auto want = chap_response(chap_id_, *secret, challenge_);
     if (*n != chap_->user || !resp || resp->size() != want.size() ||
         !std::equal(want.begin(), want.end(), resp->begin()))
       return login_status::authentication_failure;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "inventory/model.hpp"
@@ -42,6 +43,9 @@ struct login_config {
   std::uint32_t first_stat_sn = 1;
   // Random bytes for CHAP identifiers and challenges.
   std::function<void(std::span<std::byte>)> random;
+  // The current per-boot secret of a chap-secret="auto" host (util/secret.hpp); empty or nullopt:
+  // such hosts cannot log in.
+  std::function<std::optional<std::string>(const mac_address&)> auto_secret;
 };
 
 class login_machine {
@@ -89,6 +93,7 @@ class login_machine {
   bool discovery_ = false;
   const inventory::host* host_ = nullptr;
   const inventory::chap_credentials* chap_ = nullptr;
+  mac_address chap_mac_;  // whose credentials chap_ are
   auth auth_ = auth::undecided;
   std::array<std::byte, 6> isid_{};
   std::uint16_t tsih_ = 0;

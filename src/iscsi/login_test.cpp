@@ -179,7 +179,8 @@ std::string chap_r(std::uint8_t id, std::string_view secret, const bytes& challe
 }
 
 struct chap_run {
-  login_machine m{config()};
+  explicit chap_run(login_config c = config()) : m(std::move(c)) {}
+  login_machine m;
   std::uint8_t id = 0;
   bytes challenge;
   void start(std::string_view host) {
@@ -234,6 +235,38 @@ TEST(login, chap_wrong_secret_and_name) {
   r.start("pc2");
   auto s = r.m.on_pdu(login_request(0, 3, true, {{"CHAP_N", "user2"}, {"CHAP_R", "0xzz"}}));
   EXPECT_EQ(status_of(s.response), 0x0201);
+}
+
+// chap-secret="auto": the secret is the host's current per-boot one; an older one, or any before
+// the host's first boot, is refused.
+TEST(login, chap_auto_checks_the_current_boot_secret) {
+  auto with_auto = [](std::optional<std::string> current) {
+    auto c = config();
+    auto inv = std::make_shared<inventory::inventory>(*c.inv);
+    for (auto& h : inv->hosts)
+      if (h.name == "pc2") h.chap->secret = "auto";
+    c.inv = inv;
+    if (current) c.auto_secret = [current](const mac_address&) { return current; };
+    return c;
+  };
+  struct row {
+    std::optional<std::string> current;
+    std::string sent;
+    bool ok;
+  };
+  for (const auto& [current, sent, ok] :
+       {row{"NewBootSecret123", "NewBootSecret123", true},
+        row{"NewBootSecret123", "OldBootSecret123", false}, row{"NewBootSecret123", "auto", false},
+        row{std::nullopt, "auto", false}}) {
+    chap_run r(with_auto(current));
+    r.start("pc2");
+    auto s = r.m.on_pdu(login_request(
+        0, 3, true, {{"CHAP_N", "user2"}, {"CHAP_R", chap_r(r.id, sent, r.challenge)}}));
+    EXPECT_EQ(s.what, ok ? login_machine::kind::complete : login_machine::kind::failed) << sent;
+    if (!ok) {
+      EXPECT_EQ(status_of(s.response), 0x0201) << sent;
+    }
+  }
 }
 
 TEST(login, chap_mutual) {

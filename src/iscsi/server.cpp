@@ -19,12 +19,14 @@ constexpr auto auth_period = std::chrono::minutes(5);
 
 class iscsi_service final : public svc::service, public connection_owner {
  public:
-  iscsi_service(svc::context& ctx, std::unique_ptr<lun_provider> provider)
+  iscsi_service(svc::context& ctx, std::unique_ptr<lun_provider> provider,
+                std::shared_ptr<const per_boot_secrets> secrets)
       : io_(ctx.io),
         pool_(ctx.pool),
         inv_(ctx.inventory),
         provider_(std::move(provider)),
-        acceptor_(ctx.io) {
+        acceptor_(ctx.io),
+        secrets_(std::move(secrets)) {
     // The disk side asks to end a host's sessions (overlay reset --force, stale sessions at a
     // volatile host's new boot), from any thread.
     provider_->on_end_sessions([this, alive = std::weak_ptr<int>(alive_)](const std::string& h) {
@@ -80,6 +82,7 @@ class iscsi_service final : public svc::service, public connection_owner {
 
   // connection_owner
   inventory::inventory_ptr current_inventory() override { return inv_; }
+  std::shared_ptr<const per_boot_secrets> auto_secrets() override { return secrets_; }
   io_pool& pool() override { return pool_; }
 
   std::string portal_for(const asio::ip::tcp::endpoint& local) override {
@@ -104,14 +107,26 @@ class iscsi_service final : public svc::service, public connection_owner {
         if (other.get() == *old) replaced = other;
     }
     if (replaced) replaced->reinstated = true;
+    const bool reinstated = replaced != nullptr;
+    // The first login of a volatile host's new boot (disks/catalog.hpp): sessions still open
+    // are its previous boot's (a hard-reset PC's connection not yet seen dead). They end before
+    // the unit is opened afresh, so this login is not folded into their unit.
+    const bool new_boot = !reinstated && provider_->begins_new_boot(*h);
+    if (new_boot) {
+      for (auto& other : std::vector(conns_))
+        if (other != c && other->host() && other->host()->name == h->name)
+          other->close("a new boot of the host began: this session was its previous boot's");
+    }
     c->attached = true;
     const bool must_open = units_.attach(h->name, std::move(done));
     // Closed only now that the new session counts in the unit: the unit (its reservations and
     // unit attentions) stays open across the reinstatement instead of being dropped and reopened.
     if (replaced) replaced->close("session reinstated by a new login");
     if (!must_open) return;
-    const bool reinstated = replaced != nullptr;
-    provider_->open(inv_, *h, reinstated, [this, name = h->name](result<lu_ptr> lu) {
+    const auto why = reinstated ? open_reason::reinstatement
+                     : new_boot ? open_reason::new_boot
+                                : open_reason::new_session;
+    provider_->open(inv_, *h, why, [this, name = h->name](result<lu_ptr> lu) {
       units_.opened(name, std::move(lu));
     });
   }
@@ -229,14 +244,16 @@ class iscsi_service final : public svc::service, public connection_owner {
   std::size_t output_total_ = 0;
   auth_throttle throttle_;
   auth_throttle refusals_{{.slow_after = 1, .refuse_after = 1, .period = auth_period}};
+  std::shared_ptr<const per_boot_secrets> secrets_;
   bool stopped_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 }  // namespace
 
-std::unique_ptr<svc::service> make_service(svc::context& ctx, std::unique_ptr<lun_provider> p) {
-  return std::make_unique<iscsi_service>(ctx, std::move(p));
+std::unique_ptr<svc::service> make_service(svc::context& ctx, std::unique_ptr<lun_provider> p,
+                                           std::shared_ptr<const per_boot_secrets> secrets) {
+  return std::make_unique<iscsi_service>(ctx, std::move(p), std::move(secrets));
 }
 
 }  // namespace diskless::iscsi

@@ -316,12 +316,32 @@ class tftp_service final : public svc::service {
     return limits;
   }
 
+  // The peer as the boot catalog knows it: TFTP answers on the LAN socket, so the server machine
+  // itself shows as loopback or as one of the interface's own addresses.
+  boot::requester requester_of(const udp::endpoint& peer) const {
+    boot::requester r;
+    auto a = peer.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+      a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    r.local = a.is_loopback();
+    if (a.is_v4()) {
+      r.address = ipv4_address(a.to_v4().to_uint());
+      const auto& inv = catalog_->inventory();
+      if (inv.server.address && *inv.server.address == *r.address) r.local = true;
+    }
+    return r;
+  }
+
   // Where the catalog says the name lives: from memory at once, or opened on the pool.
   void serve(const std::shared_ptr<active_transfer>& t, request req, const std::string& path,
              const transfer_limits& limits) {
-    auto where = catalog_->find(path, boot::via::tftp);
+    auto where = catalog_->find(path, boot::via::tftp, requester_of(t->peer()));
     if (!where || !*where) {  // TFTP always has its root to look in; kept for safety
       t->refuse({error_code::file_not_found, "file not found"});
+      return;
+    }
+    if ((*where)->refused) {  // another PC's script (the catalog logged why): RFC 1350 error 2
+      t->refuse({error_code::access_violation, "access violation"});
       return;
     }
     if (auto virt = (*where)->content) {
