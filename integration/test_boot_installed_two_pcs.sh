@@ -37,7 +37,8 @@ dl_serve "$bin" "$DL_TMP/diskless.xml"
 boot_both() {
   local run=$1 pc i=0 pids=()
   for pc in "${pcs[@]}"; do
-    DL_SERIAL_TIMES=1 dl_qemu_start "$pc.$run" bios "tap$i" "${mac[$pc]}" "${DL_OS_TIMEOUT:-900}"
+    DL_SERIAL_TIMES=1 dl_qemu_start "$pc.$run" bios "tap$i" "${mac[$pc]}" "${DL_OS_TIMEOUT:-900}" \
+      "${DL_OS_QEMU[@]}"
     pids+=("$DL_LAST_PID")
     i=$((i + 1))
   done

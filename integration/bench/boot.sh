@@ -128,7 +128,7 @@ boot() {
     uefi) dl_qemu "$name" uefi tap0 "$mac_uefi" 240; want=DISKLESS-UEFI-DONE ;;
     linux) dl_qemu "$name" bios tap0 "$mac_linux" 240; want=DISKLESS-ISCSI-ROOT-OK ;;
     os)
-      DL_SERIAL_TIMES=1 dl_qemu "$name" bios tap0 "$mac_os" 900
+      DL_SERIAL_TIMES=1 dl_qemu "$name" bios tap0 "$mac_os" 900 "${DL_OS_QEMU[@]}"
       want=DISKLESS-OS-DONE
       ;;
   esac

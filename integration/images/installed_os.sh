@@ -101,10 +101,11 @@ cat > "$tree/usr/local/sbin/diskless-marker" <<'SH'
 #!/bin/sh
 # Runs once per boot (diskless-marker.service): marker file, iBFT and disk facts to ttyS0.
 ib=/sys/firmware/ibft
-v() { tr -d '\n' < "$1" 2>/dev/null || true; }
+v() { if [ -r "$1" ]; then tr -d '\n' < "$1"; fi; }
 h=$(v $ib/ethernet0/hostname)
 [ -z "$h" ] || hostname "$h"
-n=$(($(wc -l < /var/lib/marker 2>/dev/null || echo 0) + 1))
+n=1
+[ ! -f /var/lib/marker ] || n=$(($(wc -l < /var/lib/marker) + 1))
 echo "boot=$n host=$(hostname) mac=$(v $ib/ethernet0/mac) id=$(cat /proc/sys/kernel/random/boot_id)" >> /var/lib/marker
 sync /var/lib/marker
 sync
@@ -146,8 +147,11 @@ mkdir -p "$tree/etc/systemd/system/multi-user.target.wants"
 ln -sf ../diskless-marker.service "$tree/etc/systemd/system/multi-user.target.wants/"
 # Faster boots under TCG: nothing here needs these. open-iscsi.service logs in configured nodes
 # (there are none: root's session comes from the initramfs) and logs out at shutdown.
+# There is no D-Bus in this minimal system, so systemd-logind would only fail, and
+# getty-static.service (gettys on tty2-6 instead) holds multi-user back for about a minute.
 for u in open-iscsi.service e2scrub_reap.service systemd-journal-flush.service \
-  apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer; do
+  systemd-logind.service getty-static.service apt-daily.timer apt-daily-upgrade.timer \
+  e2scrub_all.timer fstrim.timer dpkg-db-backup.timer; do
   ln -sf /dev/null "$tree/etc/systemd/system/$u"
 done
 
@@ -180,6 +184,11 @@ grub-mkimage -O i386-pc -d "$tree/usr/lib/grub/i386-pc" -o "$work/core.img" -c "
 grub-mkimage -O x86_64-efi -d "$tree/usr/lib/grub/x86_64-efi" -o "$work/BOOTX64.EFI" \
   -c "$work/early.cfg" -p /boot/grub fat efi_gop $mods
 rm -rf "$tree/var/cache/apt/"*.bin
+# As after the first boot of an installed system: /etc and /var are up to date with /usr, so
+# ldconfig.service, systemd-hwdb-update.service and the like (ConditionNeedsUpdate=, which
+# every volatile boot would otherwise meet again) do not run; hwdb.bin is built here instead.
+chroot "$tree" systemd-hwdb update
+touch "$tree/etc/.updated" "$tree/var/.updated"
 
 # The disk: GPT, partitions at fixed sectors (p1 BIOS boot 1 MiB, p2 ESP 32 MiB, p3 root).
 root_mb=$(($(du -sm "$tree" | cut -f1) + 256))

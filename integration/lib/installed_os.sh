@@ -2,8 +2,8 @@
 # sanboot (source after common.sh and qemu.sh).
 #   dl_os_image                 builds or finds the cached disk; sets DL_OS_DISK (raw, golden:
 #                               serve it through overlays only, never writable)
-#   dl_os_boot NAME FW TAP MAC  one boot of the installed system to its power-off (timed serial);
-#                               fails unless the marker unit ran
+#   dl_os_boot NAME FW TAP MAC  one boot of the installed system to its power-off (timed serial,
+#                               QEMU arguments DL_OS_QEMU); fails unless the marker unit ran
 #   dl_os_field NAME KEY        a KEY=value of NAME's DISKLESS-OS-MARKER or -DISK line
 #   dl_os_expect NAME KEY WANT  fails unless dl_os_field NAME KEY is WANT
 #   dl_os_check_ibft NAME HOST MAC IP [CHAP_USER [MUTUAL_USER]]
@@ -18,9 +18,13 @@ dl_os_image() {
   DL_OS_DISK=$dir/disk.img
 }
 
+# The installed system's PCs get 512 MiB: GRUB 2.06's EFI loader runs out of memory reading
+# Debian's kernel and initrd with the 256 MiB the other boot tests give.
+DL_OS_QEMU=(-m 512M)
+
 dl_os_boot() {
   local name=$1 fw=$2 tap=$3 mac=$4
-  DL_SERIAL_TIMES=1 dl_qemu "$name" "$fw" "$tap" "$mac" "${DL_OS_TIMEOUT:-900}"
+  DL_SERIAL_TIMES=1 dl_qemu "$name" "$fw" "$tap" "$mac" "${DL_OS_TIMEOUT:-900}" "${DL_OS_QEMU[@]}"
   dl_expect_serial "$name" DISKLESS-OS-DONE
   dl_log "$name: booted to the marker and powered off in ${DL_QEMU_SECONDS}s ($(dl_os_phases "$name"))"
 }
