@@ -89,18 +89,21 @@ start_peer() {
 }
 stop_peer() { dl_kill "$DL_DNSMASQ_PID"; dl_kill "$DL_TGT_PID"; }
 
-os_xml=
-[ ! -e "$DL_TMP/os.img" ] || os_xml="<image name=\"os\" disk=\"os.img\"/>
-     <host mac=\"$mac_os\" name=\"pc-os\" image=\"os\" boot=\"sanboot\" overlay=\"volatile\"/>"
+os_image= os_host=
+if [ -e "$DL_TMP/os.img" ]; then
+  os_image='<image name="os" disk="os.img"/>'
+  os_host="<host mac=\"$mac_os\" name=\"pc-os\" image=\"os\" boot=\"sanboot\" overlay=\"volatile\"/>"
+fi
 start_diskless() {
   dl_inventory "$DL_TMP/diskless.xml" full ignore \
     "<image name=\"bios\" disk=\"bios.img\"/>
      <image name=\"uefi\" disk=\"uefi.img\"/>
-     <image name=\"rootfs\" disk=\"root.img\" kernel=\"kernel/vmlinuz\" initrd=\"initrd.gz\" cmdline=\"$cmdline\"/>" \
+     <image name=\"rootfs\" disk=\"root.img\" kernel=\"kernel/vmlinuz\" initrd=\"initrd.gz\" cmdline=\"$cmdline\"/>
+     $os_image" \
     "<host mac=\"$mac_bios\" name=\"pc-bios\" image=\"bios\" boot=\"sanboot\"/>
      <host mac=\"$mac_uefi\" name=\"pc-uefi\" image=\"uefi\" boot=\"sanboot\"/>
      <host mac=\"$mac_linux\" name=\"pc-linux\" image=\"rootfs\" boot=\"iscsi-root\"/>
-     $os_xml"
+     $os_host"
   # $1: attributes added to <dhcp> (e.g. efi-loader="ipxe.efi").
   [ -z "${1:-}" ] || sed -i "s|<dhcp mode=|<dhcp $1 mode=|" "$DL_TMP/diskless.xml"
   dl_serve "$bin" "$DL_TMP/diskless.xml"
