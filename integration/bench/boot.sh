@@ -8,6 +8,12 @@
 #          dnsmasq: ipxe.efi) → script → iSCSI sanboot of the GRUB test disk
 #   linux  iPXE ROM → script → kernel + initrd (diskless: over HTTP, its default; dnsmasq: TFTP)
 #          → iscsistart login, ext4 root written
+#   os     iPXE ROM → script → sanboot of an installed Debian 12 (images/installed_os.sh) → GRUB
+#          from the disk → kernel → the initramfs' iBFT login → systemd multi-user → marker unit;
+#          also prints the median wall time per phase (firmware, iPXE, GRUB, kernel, initramfs
+#          login, systemd) from the serial console's timestamps. diskless serves the image
+#          through a volatile overlay, tgt a fresh copy made when it starts (before each boot,
+#          not timed).
 # Where the BIOS time goes (tcpdump on br0, both servers alike): ~2.4 s SeaBIOS and the ROM's
 # start before the first DISCOVER; then ~1 s in which the guest takes in no frame at all, because
 # QEMU's e1000 holds received frames for 1 s after every RCTL write (its flush_queue_timer) and
@@ -23,8 +29,11 @@ source "$here/lib/common.sh"
 source "$here/lib/qemu.sh"
 source "$here/lib/peers.sh"
 source "$here/lib/diskless.sh"
+source "$here/lib/installed_os.sh"
 bin=$(realpath "${1:-$here/../build/diskless}")
 runs=${2:-3}
+paths=${BOOT_PATHS:-bios chain uefi linux os}
+servers=${BOOT_SERVERS:-peer diskless}
 dl_init dlbench
 dl_net 1
 echo "== images" >&2
@@ -33,10 +42,15 @@ echo "== images" >&2
 "$here/images/kernel.sh" "$DL_TMP/kernel" >/dev/null
 "$here/images/initramfs.sh" iscsi "$DL_TMP/kernel" "$DL_TMP/initrd.gz"
 "$here/images/ext4_disk.sh" "$DL_TMP/root.img"
+if [[ " $paths " == *" os "* ]]; then
+  dl_os_image
+  ln -s "$DL_OS_DISK" "$DL_TMP/os.img"
+fi
 mkdir -p "$DL_TMP/peer-tftp"
 cp /usr/lib/ipxe/undionly.kpxe /usr/lib/ipxe/ipxe.efi "$DL_TMP/kernel/vmlinuz" "$DL_TMP/initrd.gz" \
   "$DL_TMP/peer-tftp/"
 mac_bios=52:54:00:be:00:01 mac_uefi=52:54:00:be:00:02 mac_linux=52:54:00:be:00:03
+mac_os=52:54:00:be:00:04
 cmdline="console=ttyS0 quiet panic=-1"
 P=iqn.2026-11.lan.peer
 # The peer's script: what templates/*.ipxe render for diskless, by hand for dnsmasq + tgt
@@ -66,17 +80,30 @@ start_peer() {
     $t --op bind --mode target --tid $tid -I ALL
     tid=$((tid + 1))
   done
+  if [ -e "$DL_TMP/os.img" ]; then
+    cp --sparse=always "$DL_OS_DISK" "$DL_TMP/os-peer.img"
+    $t --op new --mode target --tid $tid -T "$P:${mac_os//:/-}"
+    $t --op new --mode logicalunit --tid $tid --lun 1 -b "$DL_TMP/os-peer.img"
+    $t --op bind --mode target --tid $tid -I ALL
+  fi
 }
 stop_peer() { dl_kill "$DL_DNSMASQ_PID"; dl_kill "$DL_TGT_PID"; }
 
+os_image= os_host=
+if [ -e "$DL_TMP/os.img" ]; then
+  os_image='<image name="os" disk="os.img"/>'
+  os_host="<host mac=\"$mac_os\" name=\"pc-os\" image=\"os\" boot=\"sanboot\" overlay=\"volatile\"/>"
+fi
 start_diskless() {
   dl_inventory "$DL_TMP/diskless.xml" full ignore \
     "<image name=\"bios\" disk=\"bios.img\"/>
      <image name=\"uefi\" disk=\"uefi.img\"/>
-     <image name=\"rootfs\" disk=\"root.img\" kernel=\"kernel/vmlinuz\" initrd=\"initrd.gz\" cmdline=\"$cmdline\"/>" \
+     <image name=\"rootfs\" disk=\"root.img\" kernel=\"kernel/vmlinuz\" initrd=\"initrd.gz\" cmdline=\"$cmdline\"/>
+     $os_image" \
     "<host mac=\"$mac_bios\" name=\"pc-bios\" image=\"bios\" boot=\"sanboot\"/>
      <host mac=\"$mac_uefi\" name=\"pc-uefi\" image=\"uefi\" boot=\"sanboot\"/>
-     <host mac=\"$mac_linux\" name=\"pc-linux\" image=\"rootfs\" boot=\"iscsi-root\"/>"
+     <host mac=\"$mac_linux\" name=\"pc-linux\" image=\"rootfs\" boot=\"iscsi-root\"/>
+     $os_host"
   # $1: attributes added to <dhcp> (e.g. efi-loader="ipxe.efi").
   [ -z "${1:-}" ] || sed -i "s|<dhcp mode=|<dhcp $1 mode=|" "$DL_TMP/diskless.xml"
   dl_serve "$bin" "$DL_TMP/diskless.xml"
@@ -86,9 +113,10 @@ stop_diskless() {
   mv "$DL_TMP/diskless.log" "$DL_TMP/diskless-$(date +%s%N).log"
 }
 
-# boot PATH: one boot; prints seconds, or fails with the console.
+# boot PATH SERVER: one boot; prints seconds, or fails with the console. The os path also
+# appends its phases to $DL_TMP/phases.SERVER.
 boot() {
-  local path=$1 name="$1-$RANDOM"
+  local path=$1 server=$2 name="$1-$RANDOM"
   case $path in
     bios) dl_qemu "$name" bios tap0 "$mac_bios" 180; want=DISKLESS-BIOS-DONE ;;
     chain)
@@ -102,16 +130,19 @@ boot() {
       ;;
     uefi) dl_qemu "$name" uefi tap0 "$mac_uefi" 240; want=DISKLESS-UEFI-DONE ;;
     linux) dl_qemu "$name" bios tap0 "$mac_linux" 240; want=DISKLESS-ISCSI-ROOT-OK ;;
+    os)
+      DL_SERIAL_TIMES=1 dl_qemu "$name" bios tap0 "$mac_os" 900 "${DL_OS_QEMU[@]}"
+      want=DISKLESS-OS-DONE
+      ;;
   esac
   dl_expect_serial "$name" "$want" >&2
+  [ "$path" != os ] || dl_os_phases "$name" >> "$DL_TMP/phases.$server"
   echo "$DL_QEMU_SECONDS"
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 declare -A result times
-paths=${BOOT_PATHS:-bios chain uefi linux}
-servers=${BOOT_SERVERS:-peer diskless}
 # Each path is booted by every server back to back, and the order of the servers flips every
 # round (A B, B A, ...): the machine's speed drifts (under TCG a boot's time is mostly guest
 # CPU), and a fixed order, or all paths of one server before the other's, would put the drift
@@ -127,7 +158,7 @@ for ((r = 1; r <= runs; r++)); do
         diskless-ipxe.efi) start_diskless 'efi-loader="ipxe.efi"' ;;
         *) dl_fail "unknown server $server" ;;
       esac
-      t=$(boot "$path") || dl_fail "$server: $path boot $r failed"
+      t=$(boot "$path" "$server") || dl_fail "$server: $path boot $r failed"
       times[$server/$path]+=" $t"
       echo "  $server $path run $r: $t s" >&2
       case $server in peer) stop_peer ;; *) stop_diskless ;; esac
@@ -155,5 +186,17 @@ for path in $paths; do
   done
   echo
 done
+if [[ " $paths " == *" os "* ]]; then
+  echo
+  echo "os boot per phase (s, medians of $runs; firmware → iPXE → GRUB → kernel → initramfs login → systemd):"
+  for server in $servers; do
+    printf '%-18s' "$server"
+    for ph in firmware ipxe grub kernel initramfs systemd total; do
+      # shellcheck disable=SC2046
+      printf ' %s=%s' "$ph" "$(median $(sed -n "s/.*\b$ph=\([0-9.]*\).*/\1/p" "$DL_TMP/phases.$server"))"
+    done
+    echo
+  done
+fi
 echo "(peer = dnsmasq + tgt)"
 echo "(medians of $runs; ratio = diskless / dnsmasq+tgt, lower is better)"

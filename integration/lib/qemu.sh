@@ -8,6 +8,8 @@
 # PCs at once; dl_qemu_wait NAME PID collects it.
 # With DL_SERIAL_KEYS=(PROMPT=KEYS ...) set, keys are typed on the serial console when the prompts
 # appear (SeaBIOS's serial console passes them to the option ROM as keystrokes).
+# With DL_SERIAL_TIMES=1, every console line is also logged with its arrival time to
+# $DL_TMP/NAME.times ("<unix time> <line>"; see dl_qemu_phases).
 # Runs under TCG (never /dev/kvm: the nested PVM there crashes iPXE) inside $DL_NS, serial
 # console to $DL_TMP/NAME.serial, with isa-debug-exit at 0xf4. Blocks until QEMU ends or TIMEOUT
 # seconds pass; sets DL_QEMU_RC (124 on timeout) and DL_QEMU_SECONDS (wall time, for benches).
@@ -16,12 +18,14 @@ dl_qemu_start() {
   local name=$1 fw=$2 tap=$3 mac=$4 timeout=$5
   shift 5
   local serial=(-serial "file:$DL_TMP/$name.serial")
-  if [ ${#DL_SERIAL_KEYS[@]} -gt 0 ]; then
+  if [ ${#DL_SERIAL_KEYS[@]} -gt 0 ] || [ -n "${DL_SERIAL_TIMES:-}" ]; then
     # Someone types: the serial console goes through a socket to lib/serial_driver.py, which logs
     # it to the same file and answers prompts (QEMU waits for it to connect: nothing is lost).
     serial=(-chardev "socket,id=ser0,path=$DL_TMP/$name.sock,server=on,wait=on" -serial chardev:ser0)
-    /usr/bin/python3 "$DL_LIB/serial_driver.py" "$DL_TMP/$name.sock" "$DL_TMP/$name.serial" \
-      "${DL_SERIAL_KEYS[@]}" &
+    local times=()
+    [ -z "${DL_SERIAL_TIMES:-}" ] || times=(--times "$DL_TMP/$name.times")
+    /usr/bin/python3 "$DL_LIB/serial_driver.py" "${times[@]}" "$DL_TMP/$name.sock" \
+      "$DL_TMP/$name.serial" "${DL_SERIAL_KEYS[@]}" &
     DL_PIDS+=($!)
   fi
   local args=(-accel tcg -m 256M -nographic -monitor none "${serial[@]}"
