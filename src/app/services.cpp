@@ -13,7 +13,8 @@
 
 namespace diskless::app {
 
-std::vector<std::unique_ptr<service>> make_services(context& ctx) {
+std::vector<std::unique_ptr<service>> make_services(
+    context& ctx, const std::map<std::string, std::filesystem::path>& trace_io) {
   std::vector<std::unique_ptr<service>> out;
   // A host's boot script being fetched marks its new boot for volatile overlays.
   auto disks = std::make_shared<diskless::disks::disk_catalog>();
@@ -25,7 +26,7 @@ std::vector<std::unique_ptr<service>> make_services(context& ctx) {
   out.push_back(tftp::make_service(ctx, files));
   out.push_back(dhcp::make_service(ctx));
   out.push_back(ra::make_service(ctx));  // IPv6 RAs on the DHCP interface
-  out.push_back(iscsi::make_service(ctx, make_disk_provider(ctx.pool, disks)));
+  out.push_back(iscsi::make_service(ctx, make_disk_provider(ctx.pool, disks, trace_io)));
   if (auto h = http::make_service(ctx, files)) out.push_back(std::move(h));
   return out;
 }
