@@ -1,0 +1,251 @@
+// storm_pc's iSCSI side (libiscsi's asynchronous API on our epoll loop) and its report.
+// libiscsi calls back from inside iscsi_service(): callbacks only note what happened, and
+// after_service() acts on it, so a context is never destroyed from inside its own callback.
+#include <sys/resource.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "storm_pc.hpp"
+
+namespace storm {
+namespace {
+fleet* self = nullptr;  // for libiscsi's callbacks (one fleet per process)
+}
+
+void fleet::start_login(pc& p, const std::string& initiator, std::uint32_t qualifier) {
+  self = this;
+  drop_ctx(p);
+  p.ctx = iscsi_create_context(initiator.c_str());
+  if (!p.ctx) return fail(p, "iscsi_create_context");
+  iscsi_set_targetname(p.ctx, p.target->target.c_str());
+  iscsi_set_session_type(p.ctx, ISCSI_SESSION_NORMAL);
+  iscsi_set_header_digest(p.ctx, ISCSI_HEADER_DIGEST_NONE);
+  iscsi_set_noautoreconnect(p.ctx, 1);
+  iscsi_set_isid_random(p.ctx, static_cast<std::uint32_t>(rng_()) & 0xffffff, qualifier);
+  std::string ifname = p.ifname;  // libiscsi binds the socket to it (SO_BINDTODEVICE)
+  iscsi_set_bind_interfaces(p.ctx, ifname.data());
+  if (!p.script.user.empty())
+    iscsi_set_initiator_username_pwd(p.ctx, p.script.user.c_str(), p.script.password.c_str());
+  p.login_status = -1;
+  if (iscsi_full_connect_async(p.ctx, p.target->portal.c_str(), p.target->lun, login_cb, &p) != 0)
+    return fail(p, std::string("connect: ") + iscsi_get_error(p.ctx));
+  p.ctx_fd = -1;
+  update_iscsi(p);
+}
+
+void fleet::update_iscsi(pc& p) {
+  if (!p.ctx) return;
+  int fd = iscsi_get_fd(p.ctx);
+  int ev = iscsi_which_events(p.ctx);
+  if (fd < 0) return;
+  if (fd != p.ctx_fd) {
+    p.ctx_fd = fd;
+    p.ctx_events = ev;
+    watch(fd, static_cast<std::uint32_t>(ev), tag_iscsi(p.index), true);
+  } else if (ev != p.ctx_events) {
+    p.ctx_events = ev;
+    watch(fd, static_cast<std::uint32_t>(ev), tag_iscsi(p.index), false);
+  }
+}
+
+void fleet::drop_ctx(pc& p) {
+  if (!p.ctx) return;
+  iscsi_destroy_context(p.ctx);  // closes the fd: epoll forgets it
+  p.ctx = nullptr;
+  p.ctx_fd = -1;
+  p.inflight = 0;
+}
+
+void fleet::login_cb(iscsi_context*, int status, void*, void* priv) {
+  static_cast<pc*>(priv)->login_status = status;
+}
+
+void fleet::logout_cb(iscsi_context*, int, void*, void* priv) {
+  static_cast<pc*>(priv)->logout_done = true;
+}
+
+void fleet::cmd_cb(iscsi_context*, int status, void* data, void* priv) {
+  auto& p = *static_cast<pc*>(priv);
+  auto* task = static_cast<scsi_task*>(data);
+  p.inflight--;
+  if (status != SCSI_STATUS_GOOD && p.cmd_error.empty())
+    p.cmd_error = "command 0x" + std::to_string(task ? task->cdb[0] : 0) + " status " +
+                  std::to_string(status);
+  if (task && status == SCSI_STATUS_GOOD) {
+    if (task->xfer_dir == SCSI_XFER_READ)
+      self->stats_.bytes_iscsi_read += static_cast<std::uint64_t>(task->datain.size);
+    else
+      self->stats_.bytes_iscsi_written += task->expxferlen;
+  }
+  if (task) scsi_free_scsi_task(task);
+}
+
+void fleet::on_iscsi(pc& p, int revents) {
+  if (p.done || !p.ctx) return;
+  if (iscsi_service(p.ctx, revents) < 0) {
+    if (p.cmd_error.empty() && p.login_status != 0) p.login_status = 1;
+    if (p.st == step::takeover && p.logout_done) return after_service(p);
+    return fail(p, std::string("iSCSI: ") + iscsi_get_error(p.ctx));
+  }
+  after_service(p);
+}
+
+void fleet::after_service(pc& p) {
+  if (p.done) return;
+  if (!p.cmd_error.empty()) return fail(p, p.cmd_error);
+  if (p.login_status > 0) return fail(p, std::string("login: ") + iscsi_get_error(p.ctx));
+  if (p.login_status == 0) {
+    p.login_status = -1;
+    return logged_in(p);
+  }
+  if (p.logout_done) {
+    p.logout_done = false;
+    drop_ctx(p);
+    if (p.st == step::takeover) {
+      double gap = fw_end_ > 0 && fw_end_ < trace_.size()
+                       ? (trace_[fw_end_].ms - trace_[fw_end_ - 1].ms) * o_.think
+                       : 0;
+      return arm(p, gap);
+    }
+    if (p.st == step::steady) {  // the end: the PC ran its steady phase and logged out
+      p.done = true;
+      --pending_;
+      return;
+    }
+  }
+  if (p.st == step::replay_fw || p.st == step::replay_os || p.st == step::steady) pump_replay(p);
+  update_iscsi(p);
+}
+
+void fleet::logged_in(pc& p) {
+  p.phase_start = clk::now();
+  p.inflight = 0;
+  if (p.st == step::login) {
+    p.st = step::replay_fw;
+    p.next_rec = 0;
+    p.rec_end = fw_end_;
+  } else {
+    p.st = step::replay_os;
+    p.next_rec = fw_end_;
+    p.rec_end = trace_.size();
+  }
+  pump_replay(p);
+  update_iscsi(p);
+}
+
+void fleet::issue(pc& p, const trace_record& r) {
+  const int lun = p.target->lun;
+  const std::uint32_t len = r.blocks * 512;
+  scsi_task* t = nullptr;
+  if (r.op == 'R')
+    t = iscsi_read16_task(p.ctx, lun, r.lba, len, 512, 0, 0, 0, 0, 0, cmd_cb, &p);
+  else if (r.op == 'W')
+    t = iscsi_write16_task(p.ctx, lun, r.lba, write_data_.data(), len, 512, 0, 0, 0, 0, 0, cmd_cb,
+                           &p);
+  else
+    t = iscsi_synchronizecache10_task(p.ctx, lun, 0, 0, 0, 0, cmd_cb, &p);
+  if (!t) {
+    p.cmd_error = std::string("queueing a command: ") + iscsi_get_error(p.ctx);
+    return;
+  }
+  p.inflight++;
+}
+
+void fleet::pump_replay(pc& p) {
+  if (p.done || !p.ctx) return;
+  auto now = clk::now();
+  if (p.st == step::steady) {
+    if (now >= p.steady_end) {
+      if (p.logout_sent) return;
+      if (p.inflight > 0) return arm(p, 10);
+      if (iscsi_logout_async(p.ctx, logout_cb, &p) != 0) return fail(p, "logout");
+      p.logout_sent = true;
+      return update_iscsi(p);
+    }
+    if (p.inflight == 0 && now >= p.next_steady) {  // one read per 100 ms
+      const auto& r = trace_[rng_() % trace_.size()];
+      issue(p, trace_record{0, 'R', r.lba & ~std::uint64_t{7}, 8, 0});
+      p.next_steady = now + std::chrono::milliseconds(100);
+      arm(p, 100);
+    }
+    return update_iscsi(p);
+  }
+  if (p.st != step::replay_fw && p.st != step::replay_os) return;
+  const double base = p.rec_end > p.next_rec && p.next_rec < trace_.size()
+                          ? trace_[p.st == step::replay_fw ? 0 : fw_end_].ms
+                          : 0;
+  while (p.inflight < o_.qd && p.next_rec < p.rec_end) {
+    const auto& r = trace_[p.next_rec];
+    double due_ms = (r.ms - base) * o_.think - ms_since(p.phase_start, now);
+    if (due_ms > 0.5) {
+      arm(p, due_ms);
+      break;
+    }
+    issue(p, r);
+    if (!p.cmd_error.empty()) return;
+    p.next_rec++;
+  }
+  if (p.next_rec >= p.rec_end && p.inflight == 0) replay_done(p);
+  update_iscsi(p);
+}
+
+void fleet::replay_done(pc& p) {
+  if (p.st == step::replay_fw) {
+    p.st = step::takeover;  // the OS's initiator replaces the firmware's
+    if (iscsi_logout_async(p.ctx, logout_cb, &p) != 0) fail(p, "logout");
+    return;
+  }
+  p.up = true;
+  p.up_at = clk::now();
+  start_steady(p);
+}
+
+void fleet::start_steady(pc& p) {
+  p.st = step::steady;
+  p.steady_end = clk::now() + std::chrono::milliseconds(o_.steady_ms);
+  p.next_steady = clk::now();
+  p.logout_sent = false;
+  pump_replay(p);
+}
+
+void fleet::report() {
+  std::vector<double> up_ms;
+  std::map<std::string, int> failures;
+  for (auto& p : pcs_) {
+    if (p.st == step::failed) {
+      std::printf("pc %d %s fail %s: %s\n", p.index, p.mac.str().c_str(), step_name(p.failed_at),
+                  p.why.c_str());
+      failures[step_name(p.failed_at)]++;
+    } else {
+      double ms = ms_since(p.power_on, p.up_at);
+      std::printf("pc %d %s up %.0f\n", p.index, p.mac.str().c_str(), ms);
+      up_ms.push_back(ms);
+    }
+  }
+  std::sort(up_ms.begin(), up_ms.end());
+  auto pct = [&](double q) {
+    if (up_ms.empty()) return 0.0;
+    auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(up_ms.size()))) - 1;
+    return up_ms[std::min(i, up_ms.size() - 1)];
+  };
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  std::string fails;
+  for (auto& [s, n] : failures) fails += " " + s + "=" + std::to_string(n);
+  std::printf(
+      "summary pcs=%zu up=%zu failed=%zu%s p50_ms=%.0f p95_ms=%.0f p99_ms=%.0f max_ms=%.0f "
+      "tftp_bytes=%llu http_bytes=%llu iscsi_read_bytes=%llu iscsi_written_bytes=%llu "
+      "generator_cpu_s=%.2f\n",
+      pcs_.size(), up_ms.size(), pcs_.size() - up_ms.size(), fails.c_str(), pct(0.5), pct(0.95),
+      pct(0.99), up_ms.empty() ? 0.0 : up_ms.back(),
+      static_cast<unsigned long long>(stats_.bytes_tftp),
+      static_cast<unsigned long long>(stats_.bytes_http),
+      static_cast<unsigned long long>(stats_.bytes_iscsi_read),
+      static_cast<unsigned long long>(stats_.bytes_iscsi_written), cpu);
+}
+
+}  // namespace storm
