@@ -19,7 +19,10 @@
 //              (scaled by --think: the OS loading), then login again as the OS initiator
 //              (iscsi_initiator= on the kernel line, else the same name) with another ISID
 //   replay-os  the last session's records (the OS's): the PC is then UP
-//   steady     --steady-ms of a read of 8 blocks every 100 ms, then logout
+//   steady     --steady-ms of one read every 100 ms, then logout; every other read is of
+//              blocks this PC wrote and must return what it wrote (each PC writes its own
+//              pattern: another PC's overlay or a lost write shows), the others of 8 blocks the
+//              trace touched
 // Replay: records go out in order, at most --qd in flight, none before its recorded time scaled
 // by --think (0: as fast as the server answers). Writes carry a pattern.
 // Output: one line per PC ("pc I MAC up MS" or "pc I MAC fail STEP: WHY"), then a summary:
@@ -379,11 +382,6 @@ int fleet::run() {
       std::find_if(trace_.begin(), trace_.end(), [&](auto& r) { return r.session == last; }) -
       trace_.begin());
   if (last == 0) fw_end_ = 0;  // one session: all of it is the OS's
-  std::uint32_t max_blocks = 8;
-  for (auto& r : trace_) max_blocks = std::max(max_blocks, r.blocks);
-  write_data_.resize(std::size_t{max_blocks} * 512);
-  for (std::size_t i = 0; i < write_data_.size(); ++i)
-    write_data_[i] = static_cast<std::uint8_t>(i * 7 + 1);
 
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   nl_ = std::make_unique<netlink>();

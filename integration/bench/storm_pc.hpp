@@ -103,6 +103,11 @@ struct pc {
   clk::time_point phase_start, steady_end, next_steady;
   int login_status = -1;  // set by libiscsi's callbacks, acted on after iscsi_service returns
   bool logout_done = false, logout_sent = false;
+  // Data check: the blocks this PC wrote (their content is block_pattern(pc, lba)); write
+  // buffers live until no command is in flight (libiscsi sends from them).
+  std::map<std::uint64_t, bool> written;
+  std::vector<buf> write_bufs;
+  unsigned steady_reads = 0;
   std::string cmd_error;
   std::uint64_t timer_seq = 0;
 };
@@ -116,6 +121,7 @@ struct timer_item {
 
 struct stats_t {
   std::uint64_t bytes_tftp = 0, bytes_http = 0, bytes_iscsi_read = 0, bytes_iscsi_written = 0;
+  std::uint64_t blocks_verified = 0;
 };
 
 class fleet {
@@ -162,6 +168,7 @@ class fleet {
   static void logout_cb(iscsi_context*, int status, void* data, void* priv);
   void drop_ctx(pc& p);
   void issue(pc& p, const trace_record& r);
+  void check_read(pc& p, const scsi_task& t);
   void after_service(pc& p);
 
   void report();
@@ -176,7 +183,6 @@ class fleet {
   std::unique_ptr<netlink> nl_;
   stats_t stats_;
   std::mt19937 rng_{12345};
-  buf write_data_;
   int pending_ = 0;
 };
 

@@ -5,6 +5,8 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
 #include <map>
 
 #include "storm_pc.hpp"
@@ -12,6 +14,39 @@
 namespace storm {
 namespace {
 fleet* self = nullptr;  // for libiscsi's callbacks (one fleet per process)
+
+// What PC `pc` writes to block `lba`: its LBA and PC number up front, then bytes that depend on
+// both, so a block read back from another PC's overlay or another LBA does not match.
+void block_pattern(int pc, std::uint64_t lba, std::uint8_t* out) {
+  for (int j = 0; j < 512; ++j)
+    out[j] = static_cast<std::uint8_t>(static_cast<unsigned>(pc) * 31u + lba * 7u + j);
+  for (int j = 0; j < 8; ++j) out[j] = static_cast<std::uint8_t>(lba >> (8 * j));
+  for (int j = 0; j < 4; ++j) out[8 + j] = static_cast<std::uint8_t>(pc >> (8 * j));
+}
+
+std::uint64_t read16_lba(const scsi_task& t) {
+  std::uint64_t v = 0;
+  for (int i = 2; i < 10; ++i) v = v << 8 | t.cdb[i];
+  return v;
+}
+}  // namespace
+
+void fleet::check_read(pc& p, const scsi_task& t) {
+  // Only the steady phase's reads: they run alone, after every write of the replay completed
+  // (a replayed read may be in flight beside a write of the same blocks).
+  if (p.st != step::steady || t.cdb[0] != 0x88 || !t.datain.data) return;
+  const std::uint64_t lba = read16_lba(t);
+  std::uint8_t want[512];
+  for (std::size_t b = 0; (b + 1) * 512 <= static_cast<std::size_t>(t.datain.size); ++b) {
+    if (!p.written.count(lba + b)) continue;
+    block_pattern(p.index, lba + b, want);
+    if (std::memcmp(want, t.datain.data + b * 512, 512) != 0) {
+      if (p.cmd_error.empty())
+        p.cmd_error = "data: block " + std::to_string(lba + b) + " is not what this PC wrote";
+      return;
+    }
+    stats_.blocks_verified++;
+  }
 }
 
 void fleet::start_login(pc& p, const std::string& initiator, std::uint32_t qualifier) {
@@ -74,10 +109,12 @@ void fleet::cmd_cb(iscsi_context*, int status, void* data, void* priv) {
     p.cmd_error = "command 0x" + std::to_string(task ? task->cdb[0] : 0) + " status " +
                   std::to_string(status);
   if (task && status == SCSI_STATUS_GOOD) {
-    if (task->xfer_dir == SCSI_XFER_READ)
+    if (task->xfer_dir == SCSI_XFER_READ) {
       self->stats_.bytes_iscsi_read += static_cast<std::uint64_t>(task->datain.size);
-    else
+      self->check_read(p, *task);
+    } else {
       self->stats_.bytes_iscsi_written += task->expxferlen;
+    }
   }
   if (task) scsi_free_scsi_task(task);
 }
@@ -115,6 +152,7 @@ void fleet::after_service(pc& p) {
       return;
     }
   }
+  if (p.inflight == 0) p.write_bufs.clear();
   if (p.st == step::replay_fw || p.st == step::replay_os || p.st == step::steady) pump_replay(p);
   update_iscsi(p);
 }
@@ -141,10 +179,14 @@ void fleet::issue(pc& p, const trace_record& r) {
   scsi_task* t = nullptr;
   if (r.op == 'R')
     t = iscsi_read16_task(p.ctx, lun, r.lba, len, 512, 0, 0, 0, 0, 0, cmd_cb, &p);
-  else if (r.op == 'W')
-    t = iscsi_write16_task(p.ctx, lun, r.lba, write_data_.data(), len, 512, 0, 0, 0, 0, 0, cmd_cb,
-                           &p);
-  else
+  else if (r.op == 'W') {
+    buf& data = p.write_bufs.emplace_back(len);
+    for (std::uint32_t b = 0; b < r.blocks; ++b) {
+      block_pattern(p.index, r.lba + b, data.data() + b * 512);
+      p.written[r.lba + b] = true;
+    }
+    t = iscsi_write16_task(p.ctx, lun, r.lba, data.data(), len, 512, 0, 0, 0, 0, 0, cmd_cb, &p);
+  } else
     t = iscsi_synchronizecache10_task(p.ctx, lun, 0, 0, 0, 0, cmd_cb, &p);
   if (!t) {
     p.cmd_error = std::string("queueing a command: ") + iscsi_get_error(p.ctx);
@@ -164,9 +206,18 @@ void fleet::pump_replay(pc& p) {
       p.logout_sent = true;
       return update_iscsi(p);
     }
-    if (p.inflight == 0 && now >= p.next_steady) {  // one read per 100 ms
-      const auto& r = trace_[rng_() % trace_.size()];
-      issue(p, trace_record{0, 'R', r.lba & ~std::uint64_t{7}, 8, 0});
+    if (p.inflight == 0 && now >= p.next_steady) {
+      // One read per 100 ms: every other one of blocks this PC wrote (checked), else of
+      // blocks the trace touched.
+      std::uint64_t lba = trace_[rng_() % trace_.size()].lba & ~std::uint64_t{7};
+      std::uint32_t blocks = 8;
+      if (p.steady_reads++ % 2 == 0 && !p.written.empty()) {
+        auto it = p.written.begin();
+        std::advance(it, static_cast<long>(rng_() % p.written.size()));
+        lba = it->first;
+        blocks = 1;
+      }
+      issue(p, trace_record{0, 'R', lba, blocks, 0});
       p.next_steady = now + std::chrono::milliseconds(100);
       arm(p, 100);
     }
@@ -239,13 +290,14 @@ void fleet::report() {
   std::printf(
       "summary pcs=%zu up=%zu failed=%zu%s p50_ms=%.0f p95_ms=%.0f p99_ms=%.0f max_ms=%.0f "
       "tftp_bytes=%llu http_bytes=%llu iscsi_read_bytes=%llu iscsi_written_bytes=%llu "
-      "generator_cpu_s=%.2f\n",
+      "verified_blocks=%llu generator_cpu_s=%.2f\n",
       pcs_.size(), up_ms.size(), pcs_.size() - up_ms.size(), fails.c_str(), pct(0.5), pct(0.95),
       pct(0.99), up_ms.empty() ? 0.0 : up_ms.back(),
       static_cast<unsigned long long>(stats_.bytes_tftp),
       static_cast<unsigned long long>(stats_.bytes_http),
       static_cast<unsigned long long>(stats_.bytes_iscsi_read),
-      static_cast<unsigned long long>(stats_.bytes_iscsi_written), cpu);
+      static_cast<unsigned long long>(stats_.bytes_iscsi_written),
+      static_cast<unsigned long long>(stats_.blocks_verified), cpu);
 }
 
 }  // namespace storm
