@@ -6,14 +6,17 @@
 # over with its own reads and writes), a short steady phase. A PC is up when its trace has been
 # replayed. Rounds alternate between the servers, same machine, same run:
 #   diskless  full DHCP, every PC boot="sanboot" overlay="volatile" on one golden image
-#   peer      dnsmasq (DHCP + TFTP: loader and script) + tgt; tgt cannot layer copy-on-write, so
+#   peer      dnsmasq (DHCP + TFTP: loader and script; tuned: no-ping, tftp-max 1024 instead of
+#             its 50, beyond which PCs time out fetching their script) + tgt; tgt cannot layer copy-on-write, so
 #             every PC gets its own sparse copy of the golden image (cp --sparse=always) as its
 #             LUN 1 (fresh each round)
 # Per round: PCs up, failures by step, time-to-up p50/p95/p99/max (from each PC's power-on),
 # the server's CPU seconds and peak RSS (dnsmasq + tgtd summed for the peer; /proc of the
 # server processes, all threads), bytes the server read from disk (/proc/PID/io read_bytes, the
 # page cache hides most: the golden image is warm) and through read calls (rchar), bytes the PCs
-# received, and the generator's own CPU seconds.
+# received, and the generator's own CPU seconds; then where the time went: per step, the p50 and
+# p99 over the PCs (dhcp-pxe, tftp-loader, dhcp-ipxe, script, login, replay-fw, takeover: the
+# firmware-to-OS gap of the trace scaled by STORM_THINK, replay-os).
 #
 # Network: the servers live in $DL_NS on veth srv0 (10.77.0.1/16); the PCs are macvlans
 # mv0..mv<N-1> (their own MACs, 02:5a:...) on the veth's other end in $DL_CNS; each PC's address
@@ -144,7 +147,7 @@ start_peer() {
   dl_spawn dnsmasq dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=srv0 \
     --bind-interfaces --dhcp-range=10.77.1.1,10.77.4.250,255.255.0.0,1h --no-ping \
     --dhcp-leasefile="$DL_TMP/dnsmasq.leases" --dhcp-authoritative \
-    --dhcp-lease-max=10000 --enable-tftp --tftp-root="$DL_TMP/peer-tftp" \
+    --dhcp-lease-max=10000 --enable-tftp --tftp-root="$DL_TMP/peer-tftp" --tftp-max=1024 \
     --dhcp-match=set:ipxe,175 --dhcp-boot=tag:!ipxe,undionly.kpxe,,$DL_SERVER \
     --dhcp-boot=tag:ipxe,boot.ipxe,,$DL_SERVER --dhcp-option=tag:ipxe,encap:175,176,1b
   local dns=$DL_LAST_PID
@@ -187,8 +190,8 @@ round() {
     --think "${STORM_THINK:-0.1}" --steady-ms "${STORM_STEADY_MS:-2000}" --qd "${STORM_QD:-8}" \
     > "$out" 2>&1 || rc=$?
   local wall cpu rss rb rc_
-  wall=$(echo "$(date +%s.%N) - $t0" | bc)
-  cpu=$(echo "scale=2; ($(ticks "${SERVER_PIDS[@]}") - $c0) / $tck" | bc)
+  wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+  cpu=$(awk -v a="$c0" -v b="$(ticks "${SERVER_PIDS[@]}")" -v t="$tck" 'BEGIN {printf "%.2f", (b - a) / t}')
   rss=$(($(hwm_kb "${SERVER_PIDS[@]}") / 1024))
   rb=$(($(io_field read_bytes "${SERVER_PIDS[@]}") - rb0))
   rc_=$(($(io_field rchar "${SERVER_PIDS[@]}") - rc0))
@@ -198,6 +201,7 @@ round() {
   grep ' fail ' "$out" | head -5 >&2 || true
   printf 'round %s %-8s N=%d wall_s=%.1f server_cpu_s=%s server_peak_rss_mb=%s disk_read_bytes=%s read_call_bytes=%s %s\n' \
     "$r" "$s" "$n" "$wall" "$cpu" "$rss" "$rb" "$rc_" "${sum#summary }" | tee -a "$DL_TMP/results.txt"
+  echo "        $s $(grep '^steps_ms' "$out" || true)" | tee -a "$DL_TMP/results.txt"
   [ "$rc" = 0 ] || STORM_RC=1
 }
 

@@ -56,7 +56,7 @@ void fleet::fail(pc& p, const std::string& why) {
   if (p.done) return;
   p.failed_at = p.st;
   p.why = why;
-  p.st = step::failed;
+  enter(p, step::failed);
   p.done = true;
   p.timer_seq++;
   close_sock(p);
@@ -72,7 +72,7 @@ void fleet::close_sock(pc& p) {
 // ---- DHCP (RFC 2131 §4.4; PXE 2.1 §2.2: a ROM retransmits after 4, 8, 16 and 32 s) ----
 
 void fleet::start_dhcp(pc& p, step s) {
-  p.st = s;
+  enter(p, s);
   p.xid = static_cast<std::uint32_t>(rng_());
   by_xid_[p.xid] = p.index;
   p.requesting = false;
@@ -145,10 +145,10 @@ void fleet::on_dhcp(pc& p, const dhcp_reply& r) {
     p.addr_set = true;
   }
   if (p.st == step::dhcp_pxe) {
-    p.st = step::tftp_loader;
+    enter(p, step::tftp_loader);
     if (!start_fetch(p, p.boot_file)) return;
   } else {
-    p.st = step::script;
+    enter(p, step::script);
     if (!start_fetch(p, p.boot_file)) return;
   }
 }
@@ -317,7 +317,7 @@ void fleet::fetched(pc& p) {
       p.target = parse_iscsi_uri(p.script.san_uri);
       if (!p.target) return fail(p, "no iSCSI target in the script");
       if (p.script.initiator.empty()) return fail(p, "no initiator-iqn in the script");
-      p.st = step::files;
+      enter(p, step::files);
       p.files_next = 0;
       return next_file(p);
     case step::files:
@@ -332,7 +332,7 @@ void fleet::next_file(pc& p) {
     start_fetch(p, p.script.files[p.files_next++]);
     return;
   }
-  p.st = step::login;
+  enter(p, step::login);
   start_login(p, p.script.initiator, 0x1);
 }
 

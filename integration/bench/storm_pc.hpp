@@ -59,6 +59,7 @@ enum class step {
   up,
   failed
 };
+constexpr int step_count = 13;
 inline const char* step_name(step s) {
   static const char* n[] = {"off",    "dhcp-pxe", "tftp-loader", "dhcp-ipxe", "script",
                             "files",  "login",    "replay-fw",   "takeover",  "replay-os",
@@ -110,6 +111,8 @@ struct pc {
   unsigned steady_reads = 0;
   std::string cmd_error;
   std::uint64_t timer_seq = 0;
+  clk::time_point step_start;
+  double step_ms[13]{};  // time spent in each step (indexed by step)
 };
 
 struct timer_item {
@@ -138,6 +141,13 @@ class fleet {
   }
   void on_timer(pc& p);
   void fail(pc& p, const std::string& why);
+  // Moves p to step s, adding the time spent in its current step to its step_ms.
+  static void enter(pc& p, step s) {
+    auto now = clk::now();
+    if (p.st != step::off) p.step_ms[static_cast<int>(p.st)] += ms_since(p.step_start, now);
+    p.step_start = now;
+    p.st = s;
+  }
   void close_sock(pc& p);
   void watch(int fd, std::uint32_t events, std::uint64_t tag, bool add);
 

@@ -161,11 +161,11 @@ void fleet::logged_in(pc& p) {
   p.phase_start = clk::now();
   p.inflight = 0;
   if (p.st == step::login) {
-    p.st = step::replay_fw;
+    enter(p, step::replay_fw);
     p.next_rec = 0;
     p.rec_end = fw_end_;
   } else {
-    p.st = step::replay_os;
+    enter(p, step::replay_os);
     p.next_rec = fw_end_;
     p.rec_end = trace_.size();
   }
@@ -244,7 +244,7 @@ void fleet::pump_replay(pc& p) {
 
 void fleet::replay_done(pc& p) {
   if (p.st == step::replay_fw) {
-    p.st = step::takeover;  // the OS's initiator replaces the firmware's
+    enter(p, step::takeover);  // the OS's initiator replaces the firmware's
     if (iscsi_logout_async(p.ctx, logout_cb, &p) != 0) fail(p, "logout");
     return;
   }
@@ -254,7 +254,7 @@ void fleet::replay_done(pc& p) {
 }
 
 void fleet::start_steady(pc& p) {
-  p.st = step::steady;
+  enter(p, step::steady);
   p.steady_end = clk::now() + std::chrono::milliseconds(o_.steady_ms);
   p.next_steady = clk::now();
   p.logout_sent = false;
@@ -281,6 +281,24 @@ void fleet::report() {
     auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(up_ms.size()))) - 1;
     return up_ms[std::min(i, up_ms.size() - 1)];
   };
+  // Where the time went: per step, p50 and p99 over the PCs that came up.
+  std::string steps;
+  for (int k = static_cast<int>(step::dhcp_pxe); k <= static_cast<int>(step::replay_os); ++k) {
+    std::vector<double> v;
+    for (auto& p : pcs_)
+      if (p.up) v.push_back(p.step_ms[k]);
+    if (v.empty()) continue;
+    std::sort(v.begin(), v.end());
+    auto at = [&](double q) {
+      return v[std::min(
+          v.size() - 1,
+          static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1)];
+    };
+    char b[96];
+    std::snprintf(b, sizeof b, " %s=%.0f/%.0f", step_name(static_cast<step>(k)), at(0.5), at(0.99));
+    steps += b;
+  }
+  std::printf("steps_ms_p50/p99%s\n", steps.c_str());
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
