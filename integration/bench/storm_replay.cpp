@@ -308,14 +308,15 @@ void fleet::report() {
   std::printf(
       "summary pcs=%zu up=%zu failed=%zu%s p50_ms=%.0f p95_ms=%.0f p99_ms=%.0f max_ms=%.0f "
       "tftp_bytes=%llu http_bytes=%llu iscsi_read_bytes=%llu iscsi_written_bytes=%llu "
-      "verified_blocks=%llu generator_cpu_s=%.2f\n",
+      "verified_blocks=%llu generator_cpu_s=%.2f generator_sys_s=%.2f\n",
       pcs_.size(), up_ms.size(), pcs_.size() - up_ms.size(), fails.c_str(), pct(0.5), pct(0.95),
       pct(0.99), up_ms.empty() ? 0.0 : up_ms.back(),
       static_cast<unsigned long long>(stats_.bytes_tftp),
       static_cast<unsigned long long>(stats_.bytes_http),
       static_cast<unsigned long long>(stats_.bytes_iscsi_read),
       static_cast<unsigned long long>(stats_.bytes_iscsi_written),
-      static_cast<unsigned long long>(stats_.blocks_verified), cpu);
+      static_cast<unsigned long long>(stats_.blocks_verified), cpu,
+      static_cast<double>(ru.ru_stime.tv_sec) + static_cast<double>(ru.ru_stime.tv_usec) / 1e6);
 }
 
 }  // namespace storm
