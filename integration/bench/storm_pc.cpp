@@ -369,20 +369,8 @@ void fleet::on_timer(pc& p) {
 
 // ---- main loop ----
 
-int fleet::run() {
-  trace_ = read_trace(o_.trace);
-  if (trace_.empty()) {
-    std::fprintf(stderr, "storm_pc: no records in %s\n", o_.trace.c_str());
-    return 2;
-  }
-  // The OS is the last session to appear; every record before its first is the firmware's.
-  unsigned last = 0;
-  for (auto& r : trace_) last = std::max(last, r.session);
-  fw_end_ = static_cast<std::size_t>(
-      std::find_if(trace_.begin(), trace_.end(), [&](auto& r) { return r.session == last; }) -
-      trace_.begin());
-  if (last == 0) fw_end_ = 0;  // one session: all of it is the OS's
-
+// The epoll set, netlink, and the AF_PACKET socket every PC's DHCP goes through. 0 or 2.
+int fleet::open_sockets() {
   ep_ = epoll_create1(EPOLL_CLOEXEC);
   nl_ = std::make_unique<netlink>();
   raw_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
@@ -405,6 +393,24 @@ int fleet::run() {
   int rcvbuf = 8 << 20;
   setsockopt(raw_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf);
   watch(raw_, EPOLLIN, 0, true);
+  return 0;
+}
+
+int fleet::run() {
+  trace_ = read_trace(o_.trace);
+  if (trace_.empty()) {
+    std::fprintf(stderr, "storm_pc: no records in %s\n", o_.trace.c_str());
+    return 2;
+  }
+  // The OS is the last session to appear; every record before its first is the firmware's.
+  unsigned last = 0;
+  for (auto& r : trace_) last = std::max(last, r.session);
+  fw_end_ = static_cast<std::size_t>(
+      std::find_if(trace_.begin(), trace_.end(), [&](auto& r) { return r.session == last; }) -
+      trace_.begin());
+  if (last == 0) fw_end_ = 0;  // one session: all of it is the OS's
+
+  if (int rc = open_sockets(); rc != 0) return rc;
 
   pcs_.resize(static_cast<std::size_t>(o_.pcs));
   auto start = clk::now();

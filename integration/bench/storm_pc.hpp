@@ -182,6 +182,7 @@ class fleet {
   void after_service(pc& p);
 
   void report();
+  int open_sockets();
 
   options o_;
   std::vector<pc> pcs_;
