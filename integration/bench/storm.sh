@@ -25,7 +25,10 @@
 # Usage: sudo integration/bench/storm.sh [PATH/TO/diskless] [N] [ROUNDS]  (build/diskless, 50, 1)
 # STORM_SERVERS="diskless peer" picks/orders the servers; STORM_THINK (0.1: the trace's gaps
 # scaled by it), STORM_SPREAD_MS (3000), STORM_STEADY_MS (2000), STORM_QD (8),
-# STORM_TRACE (the trace file), STORM_CHAP=1 (CHAP logins). Exit 1 when a round had a PC that did not come up.
+# STORM_TRACE (the trace file), STORM_CHAP=1 (CHAP logins), STORM_TFTP_ATTRS and
+# STORM_ISCSI_ATTRS (attributes added to diskless's <tftp> and <iscsi>: above 256 PCs its
+# default max-transfers="256" answers "server busy" to the ROMs beyond it, e.g.
+# STORM_TFTP_ATTRS='max-transfers="1024"' STORM_ISCSI_ATTRS='max-connections="1024"'). Exit 1 when a round had a PC that did not come up.
 here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/lib/common.sh"
 source "$here/lib/diskless.sh"
@@ -93,8 +96,8 @@ cat > "$DL_TMP/diskless.xml" <<XML
 <diskless version="1">
   <server address="$DL_SERVER" interface="srv0">
     <dhcp mode="full" range="10.77.1.1-10.77.4.250" netmask="255.255.0.0" router="$DL_SERVER"/>
-    <tftp root="tftp"/>
-    <iscsi port="3260" iqn="iqn.2026-11.lan.diskless"/>
+    <tftp root="tftp" ${STORM_TFTP_ATTRS:-}/>
+    <iscsi port="3260" iqn="iqn.2026-11.lan.diskless" ${STORM_ISCSI_ATTRS:-}/>
     <http port="8080" enabled="true"/>
     <state dir="state"/>
   </server>
