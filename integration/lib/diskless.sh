@@ -3,7 +3,9 @@
 #                             HTTP on port 8080 as by default (iPXE then gets its script, kernel
 #                             and initrd over HTTP), or off with DL_HTTP=off (all over TFTP)
 #   dl_serve BINARY FILE      starts `diskless serve` in $DL_NS (cwd $DL_TMP: relative paths in
-#                             the inventory resolve there), waits for TFTP, DHCP and iSCSI
+#                             the inventory resolve there), waits for TFTP, DHCP and iSCSI;
+#                             $DL_SERVE_ARGS are added to serve's options (e.g. --trace-io
+#                             pc5=/tmp/pc5.trace, how bench/traces/ were recorded)
 dl_inventory() {
   local file=$1 mode=$2 unknown=$3 images=$4 hosts=$5 dhcp http=true
   [ "${DL_HTTP:-on}" = on ] || http=false
@@ -58,7 +60,8 @@ dl_serve() {
     dl_fail "diskless check refused the test inventory"
   fi
   # env -C: same process (exec chain), so it stays our child and is killed by PID.
-  dl_spawn diskless env -C "$DL_TMP" "$bin" -c "$file" --log-level debug serve
+  # shellcheck disable=SC2086 # DL_SERVE_ARGS: words
+  dl_spawn diskless env -C "$DL_TMP" "$bin" -c "$file" --log-level debug serve ${DL_SERVE_ARGS:-}
   DL_DISKLESS_PID=$DL_LAST_PID
   dl_wait_port udp 69
   [ "${3:-dhcp}" = nodhcp ] || dl_wait_port udp 67

@@ -143,7 +143,7 @@ class server {
     std::ofstream(pid_file_) << ::getpid() << "\n";
 
     svc::context ctx{io_, pool_, current_};
-    services_ = make_services(ctx);
+    services_ = make_services(ctx, opts_.trace_io);
     for (auto& s : services_) {
       if (auto r = s->start(); !r) {
         log::app().error("{}: {}", s->name(), r.error_message());

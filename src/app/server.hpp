@@ -3,6 +3,7 @@
 // blocking work. SIGINT/SIGTERM stop cleanly; SIGHUP and changes to the inventory file (inotify on
 // its directory, so editors that replace the file are seen) reload it.
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -16,6 +17,8 @@ struct serve_options {
   std::filesystem::path config = inventory::default_path();
   std::optional<std::filesystem::path> state_dir;  // overrides <state dir=...>
   std::size_t io_threads = 4;
+  // --trace-io HOST=FILE: host name -> the file its block I/O is logged to (scsi/io_trace.hpp).
+  std::map<std::string, std::filesystem::path> trace_io;
 };
 
 // Runs until SIGINT/SIGTERM; returns the process exit code.

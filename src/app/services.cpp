@@ -15,7 +15,8 @@
 
 namespace diskless::app {
 
-std::vector<std::unique_ptr<svc::service>> make_services(svc::context& ctx) {
+std::vector<std::unique_ptr<svc::service>> make_services(
+    svc::context& ctx, const std::map<std::string, std::filesystem::path>& trace_io) {
   std::vector<std::unique_ptr<svc::service>> out;
   auto disks = std::make_shared<diskless::disks::disk_catalog>();
   auto leases = std::make_shared<dhcp::lease_lookup>();
@@ -38,7 +39,7 @@ std::vector<std::unique_ptr<svc::service>> make_services(svc::context& ctx) {
   out.push_back(tftp::make_service(ctx, files));
   out.push_back(dhcp::make_service(ctx, leases));
   out.push_back(ra::make_service(ctx));  // IPv6 RAs on the DHCP interface
-  out.push_back(iscsi::make_service(ctx, make_disk_provider(ctx.pool, disks), secrets));
+  out.push_back(iscsi::make_service(ctx, make_disk_provider(ctx.pool, disks, trace_io), secrets));
   if (auto h = http::make_service(ctx, files)) out.push_back(std::move(h));
   return out;
 }

@@ -89,6 +89,7 @@ struct command_line::impl {
   CLI::App app{description, "diskless"};
   global_options g;
   std::string state_dir;
+  std::vector<std::string> trace_io;  // serve --trace-io HOST=FILE
   action chosen;
 };
 
@@ -99,7 +100,9 @@ command_line::command_line() : impl_(std::make_unique<impl>()) {
   app.require_subcommand(1);
   app.fallthrough();  // inherited: a subcommand hands options it lacks (the global ones) up
   app.set_version_flag("--version", "diskless " DISKLESS_VERSION);
-  app.add_option("-c,--config", g.config, "the inventory (default ./config/diskless.xml if it exists, else /etc/diskless/diskless.xml)")
+  app.add_option("-c,--config", g.config,
+                 "the inventory (default ./config/diskless.xml if it exists, else "
+                 "/etc/diskless/diskless.xml)")
       ->type_name("FILE");
   app.add_option("--state-dir", impl_->state_dir,
                  "overrides <state dir=\"...\"> (leases, overlays)")
@@ -109,11 +112,26 @@ command_line::command_line() : impl_(std::make_unique<impl>()) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   auto* serve =
       app.add_subcommand("serve", "run the server in the foreground (root for ports < 1024)");
+  serve
+      ->add_option("--trace-io", impl_->trace_io,
+                   "log the block I/O of host HOST (READ/WRITE/SYNCHRONIZE CACHE: time, LBA, "
+                   "blocks) to FILE; repeatable")
+      ->type_name("HOST=FILE")
+      ->check([](const std::string& v) {
+        auto eq = v.find('=');
+        return eq == std::string::npos || eq == 0 || eq + 1 == v.size()
+                   ? std::string("expected HOST=FILE")
+                   : std::string();
+      });
   serve->callback([this] {
     impl_->chosen = [this] {
       app::serve_options so;
       so.config = impl_->g.config;
       so.state_dir = impl_->g.state_dir;
+      for (const auto& t : impl_->trace_io) {
+        auto eq = t.find('=');
+        so.trace_io[t.substr(0, eq)] = t.substr(eq + 1);
+      }
       return app::serve(so);
     };
   });

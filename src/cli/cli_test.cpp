@@ -102,6 +102,10 @@ TEST(Cli, UsageErrors) {
   EXPECT_EQ(parse({"--log-level", "loud", "serve"}).code, 2);           // not a level
   EXPECT_EQ(parse({"host", "set", "pc1", "--unset", "nope"}).code, 2);  // not an attribute
   EXPECT_EQ(parse({"overlay", "list", "--force"}).code, 2);             // reset only
+  EXPECT_EQ(parse({"serve", "--trace-io", "pc1"}).code, 2);             // no =FILE
+  EXPECT_EQ(parse({"serve", "--trace-io", "=x.trace"}).code, 2);        // no HOST
+  EXPECT_EQ(parse({"serve", "--trace-io", "pc1="}).code, 2);            // no FILE
+  EXPECT_EQ(parse({"serve", "--trace-io", "pc1=a", "--trace-io", "pc2=b"}).code, std::nullopt);
 }
 
 TEST(Cli, GlobalOptionsBeforeOrAfterTheCommand) {
