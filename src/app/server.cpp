@@ -13,6 +13,7 @@
 #include "app/preflight.hpp"
 #include "app/reload_order.hpp"
 #include "app/services.hpp"
+#include "state/model.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
@@ -124,7 +125,9 @@ class server {
     pid_file_ = current_->server.state_dir / "diskless.pid";
     std::ofstream(pid_file_) << ::getpid() << "\n";
 
-    context ctx{io_, pool_, current_};
+    live_->apply(*current_);
+    context ctx{io_, pool_, current_,
+                [this](const svc::event& e) { live_->on_event(e, state::clock::now()); }};
     services_ = make_services(ctx);
     for (auto& s : services_) {
       if (auto r = s->start(); !r) {
@@ -274,6 +277,7 @@ class server {
     log::inventory().info("inventory in force: {} host(s), {} image(s)", next->hosts.size(),
                           next->images.size());
     current_ = std::move(next);
+    live_->apply(*current_);
     for (auto& s : services_) s->apply(current_);
   }
 
@@ -285,6 +289,8 @@ class server {
   asio::steady_timer debounce_;
   asio::posix::stream_descriptor inotify_;
   std::array<char, 4096> event_buf_{};
+  // Every PC's boot as the services report it (state/README.md).
+  std::shared_ptr<state::model> live_ = std::make_shared<state::model>();
   std::vector<std::unique_ptr<service>> services_;
   std::filesystem::path pid_file_;
   reload_order order_;

@@ -77,6 +77,7 @@ class http_service final : public app::service {
         pool_(ctx.pool),
         inv_(ctx.inventory),
         files_(std::move(files)),
+        events_(ctx.events),
         acceptor_(ctx.io) {}
 
   std::string_view name() const override { return "http"; }
@@ -128,6 +129,17 @@ class http_service final : public app::service {
   io_pool& pool() { return pool_; }
   const boot::catalog& files() const { return *files_; }
   counters& stats() { return stats_; }
+  // A boot event (service/events.hpp): a boot file asked for by `peer`.
+  void emit(svc::event_kind k, const tcp::endpoint& peer, std::string_view target) {
+    if (!events_ || !peer.address().is_v4()) return;
+    svc::event e;
+    e.kind = k;
+    e.address = ipv4_address(peer.address().to_v4().to_uint());
+    e.name = target.substr(0, target.find('?'));
+    e.what = "http";
+    if (k == svc::event_kind::file_missing) e.detail = "not found";
+    events_(e);
+  }
   void forget_expired() {
     for (auto it = conns_.begin(); it != conns_.end();)
       it = it->expired() ? conns_.erase(it) : std::next(it);
@@ -177,6 +189,7 @@ class http_service final : public app::service {
   io_pool& pool_;
   inventory::inventory_ptr inv_;
   std::shared_ptr<const boot::catalog> files_;
+  svc::event_sink events_;
   tcp::acceptor acceptor_;
   tcp::endpoint bound_;
   std::uint64_t accepts_ = 0;  // numbers accept() calls: a stale completion does not re-arm
@@ -209,6 +222,13 @@ void connection::on_request() {
   auto p = route(req.method_string(), req.target(), svc_.files(), stats, requester_of());
   log::http().debug("{} {} → {}", std::string_view(req.method_string()),
                     std::string_view(req.target()), p.status);
+  if (!head && (p.status == 200 || p.status == 404)) {
+    boost::system::error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      svc_.emit(p.status == 200 ? svc::event_kind::file : svc::event_kind::file_missing, peer,
+                req.target());
+  }
   if (p.status == 404) ++stats.not_found;
   if (p.status >= 500) ++stats.errors;
   if (!p.content && !p.disk) {
