@@ -10,9 +10,12 @@
 #include <cstring>
 #include <fstream>
 
+#include "api/handler.hpp"
+#include "api/token.hpp"
 #include "app/preflight.hpp"
 #include "app/reload_order.hpp"
 #include "app/services.hpp"
+#include "http/server.hpp"
 #include "state/model.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
@@ -74,6 +77,8 @@ inventory::load_result load_for_serving(const serve_options& opts) {
   auto& inv = *r.inv;
   if (opts.state_dir) inv.server.state_dir = std::filesystem::absolute(*opts.state_dir);
   inv.server.state_dir = inv.resolve(inv.server.state_dir);
+  auto& token = inv.server.api.token_file;
+  token = token.empty() ? inv.server.state_dir / "api.token" : inv.resolve(token);
   if (!inv.server.address && !inv.server.interface.empty()) {
     auto a = interface_address(inv.server.interface);
     if (!a) {
@@ -126,9 +131,13 @@ class server {
     std::ofstream(pid_file_) << ::getpid() << "\n";
 
     live_->apply(*current_);
-    context ctx{io_, pool_, current_,
-                [this](const svc::event& e) { live_->on_event(e, state::clock::now()); }};
+    context ctx{io_, pool_, current_, [this](const svc::event& e) {
+                  auto changes = live_->on_event(e, state::clock::now());
+                  if (api_)
+                    for (const auto& c : changes) api_->publish(c);
+                }};
     services_ = make_services(ctx);
+    if (current_->server.api.enabled && !add_api(ctx)) return 1;
     for (auto& s : services_) {
       if (auto r = s->start(); !r) {
         log::app().error("{}: {}", s->name(), r.error_message());
@@ -152,6 +161,25 @@ class server {
   }
 
  private:
+  // The admin listener (<api>): the token is read or created here, before serving (a blocking
+  // file read, like the pid file's write). Turning <api> on or off needs a restart.
+  bool add_api(context& ctx) {
+    const auto& file = current_->server.api.token_file;
+    auto t = api::load_or_create_token(file);
+    if (!t) {
+      log::app().error("api: {}", t.error_message());
+      return false;
+    }
+    log::app().info("api: bearer token {} {}", t->created ? "created in" : "read from",
+                    file.string());
+    api_ = std::make_shared<api::handler>(
+        api::settings{live_, opts_.config, t->token, DISKLESS_VERSION, [this] { reload(); }}, pool_,
+        current_);
+    api_->config_loaded(true, state::clock::now());
+    services_.push_back(http::make_admin_service(ctx, api_));
+    return true;
+  }
+
   void watch_signals() {
     signals_.async_wait([this](const std::error_code& ec, int sig) {
       if (ec) return;
@@ -258,9 +286,11 @@ class server {
       log_problems(r.problems);
       log::inventory().error("{} is invalid ({} error(s)); keeping the last good inventory",
                              opts_.config.string(), r.error_count());
+      if (api_) api_->config_loaded(false, state::clock::now());
       return;
     }
     log_problems(r.problems);  // warnings, and errors that only disabled a host or image
+    if (api_) api_->config_loaded(true, state::clock::now());
     inventory::inventory_ptr next = r.inv;
     auto d = inventory::diff(*current_, *next);
     if (d.empty()) {
@@ -291,6 +321,7 @@ class server {
   std::array<char, 4096> event_buf_{};
   // Every PC's boot as the services report it (state/README.md).
   std::shared_ptr<state::model> live_ = std::make_shared<state::model>();
+  std::shared_ptr<api::handler> api_;  // the JSON API, when <api> is on
   std::vector<std::unique_ptr<service>> services_;
   std::filesystem::path pid_file_;
   reload_order order_;
