@@ -70,6 +70,12 @@ json::object host_json(const inventory::inventory& inv, const inventory::host& h
   o["sessions"] = s ? s->sessions : 0u;
   o["last_seen"] = s && s->last_seen ? json::value(rfc3339(*s->last_seen)) : json::value(nullptr);
   o["last_error"] = s ? s->last_error : std::string();
+  json::value step = nullptr;
+  if (s && s->current && !s->current->steps.empty()) {
+    const auto& st = s->current->steps.back();
+    step = json::object{{"name", st.name}, {"at", rfc3339(st.at)}, {"detail", st.detail}};
+  }
+  o["last_step"] = std::move(step);
   o["boot_state"] =
       s && s->current ? json::value(boot_json(*s->current, detail)) : json::value(nullptr);
   const state::boot_record* last = nullptr;

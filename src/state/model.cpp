@@ -218,7 +218,7 @@ void model::see_lease(const svc::event& e, const std::string& host, time_point n
 
 // RFC 2131 §3.1: DISCOVER → OFFER, REQUEST → ACK. A firmware PXE DISCOVER (not iPXE) begins a
 // new boot unless this boot is still in its DHCP phase (firmware retransmits DISCOVER); iPXE's
-// own DHCP and the OS's continue the boot in progress.
+// DHCP continues the boot unless its script was already fetched; the OS's DHCP never counts.
 void model::on_dhcp(const svc::event& e, time_point now, std::vector<change>& out) {
   if (!e.mac) return;
   ++totals_.dhcp[{e.name, e.what.empty() ? "none" : e.what}];
@@ -232,8 +232,11 @@ void model::on_dhcp(const svc::event& e, time_point now, std::vector<change>& ou
     return;  // the OS's own DHCP: not a boot step
   }
   const bool firmware = e.pxe && !e.ipxe;
-  if (firmware && e.name == "DISCOVER" &&
-      (!h->current || h->current->current != phase::dhcp || h->current->ipxe))
+  // iPXE's DISCOVER after a chainload (phase loader) continues the boot; one after the script
+  // was fetched is a PC whose NIC ROM is iPXE itself, booting again.
+  const auto* cur = h->current ? &*h->current : nullptr;
+  if (e.name == "DISCOVER" && (firmware ? (!cur || cur->current != phase::dhcp || cur->ipxe)
+                                        : (cur && cur->current >= phase::script)))
     begin_boot(*h, now);
   auto& b = ensure_boot(*h, now);
   if (firmware) b.arch = e.arch;

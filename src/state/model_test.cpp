@@ -147,6 +147,22 @@ TEST(StateModel, FirmwareRetransmitsDoNotStartNewBoots) {
   EXPECT_EQ(h.history.front().current, phase::loader);
 }
 
+TEST(StateModel, IpxeRomRebootStartsANewBootChainloadDoesNot) {
+  rig r;
+  r.feed(dhcp("DISCOVER", "OFFER", true));  // a NIC whose ROM is iPXE
+  auto id = r.boot().id;
+  r.feed(dhcp("REQUEST", "ACK", true));
+  r.feed(file("boot/52-54-00-00-00-01.ipxe"));
+  r.feed(iscsi(event_kind::iscsi_login, "iqn.ipxe"));
+  r.feed(dhcp("DISCOVER", "OFFER", true));  // rebooted
+  EXPECT_NE(r.boot().id, id);
+  EXPECT_EQ(r.boot().current, phase::dhcp);
+  id = r.boot().id;
+  r.feed(file("undionly.kpxe"));            // a chainload from here on
+  r.feed(dhcp("DISCOVER", "OFFER", true));  // iPXE after the loader: the same boot
+  EXPECT_EQ(r.boot().id, id);
+}
+
 TEST(StateModel, MissingScriptFailsTheBootUntilTheNextOne) {
   rig r;
   r.feed(dhcp("DISCOVER", "OFFER"));

@@ -24,7 +24,10 @@ async function api(method, path, body) {
   return data;
 }
 
-function say(text) { $("#message").textContent = text; }
+function say(text, error = false) {
+  $("#message").textContent = text;
+  $("#message").classList.toggle("error", error);
+}
 
 function time(t) { return t ? new Date(t).toLocaleTimeString() : "–"; }
 
@@ -42,7 +45,7 @@ function card(h) {
     el.id = "host-" + h.name;
     $(".reset", el).addEventListener("click", () =>
       api("POST", `hosts/${encodeURIComponent(h.name)}/overlay/reset`)
-        .then(r => say(r.message)).catch(e => say(e.message)));
+        .then(r => say(r.message)).catch(e => say(e.message, true)));
     $("#hosts").append(el);
   }
   el.dataset.phase = h.phase;
@@ -51,7 +54,8 @@ function card(h) {
   $(".address", el).textContent = h.address || h.ip || "–";
   $(".image", el).textContent = h.image || "–";
   $(".sessions", el).textContent = h.sessions;
-  $(".step", el).textContent = h.step || "–";
+  const st = h.last_step;
+  $(".step", el).textContent = st ? `${st.name} ${st.detail} ${time(st.at)}` : "–";
   $(".last", el).textContent = lastBoot(h);
   $(".reset", el).hidden = !["persistent", "volatile"].includes(h.overlay);
 }
@@ -68,8 +72,8 @@ function unknownCard(u) {
       const body = { name: form.name.value, boot: form.boot.value };
       if (form.image.value) body.image = form.image.value;
       api("POST", `unknown/${encodeURIComponent(u.mac)}/adopt`, body)
-        .then(r => { say(r.message); el.remove(); setTimeout(refresh, 500); })
-        .catch(e => say(e.message));
+        .then(r => { say(r.message); el.remove(); return until(body.name); })
+        .catch(e => say(e.message, true));
     });
     $("#unknown").append(el);
   }
@@ -91,6 +95,14 @@ async function refresh() {
   $("#summary").textContent = `${status.counts.hosts} hosts, ${status.counts.sessions} sessions`;
 }
 
+// An edit is in force once the server reloaded the file: refresh until the host shows (10 s).
+async function until(name) {
+  for (let i = 0; i < 20 && !hosts.has(name); i++) {
+    await new Promise(res => setTimeout(res, 500));
+    await refresh();
+  }
+}
+
 function onEvent(type, data) {
   if (type === "step") {
     const h = hosts.get(data.host);
@@ -98,7 +110,7 @@ function onEvent(type, data) {
     h.phase = data.phase;
     h.sessions = data.sessions;
     if (data.address) h.address = data.address;
-    h.step = `${data.step.name} ${data.step.detail} ${time(data.step.at)}`;
+    h.last_step = data.step;
     card(h);
     if (data.phase === "os" || data.phase === "failed") refresh().catch(() => {});
   } else if (type === "unknown") {
@@ -143,7 +155,7 @@ $("#login").addEventListener("submit", ev => {
   token = $("#token").value;
   localStorage.setItem("diskless-token", token);
   $("#login").hidden = true;
-  refresh().catch(e => say(e.message));
+  refresh().catch(e => say(e.message, true));
 });
 
-refresh().then(listen).catch(e => say(e.message));
+refresh().then(listen).catch(e => say(e.message, true));
