@@ -8,7 +8,8 @@
 #   host (comments kept) and the running server serves it after the reload;
 # - malformed JSON 400, unknown field 400, oversized 413, invalid edit 422 with FILE:LINE,
 #   and the inventory untouched by all of them;
-# - /metrics passes `promtool check metrics`.
+# - /metrics passes `promtool check metrics`;
+# - POST hosts/pc1/wake puts pc1's magic packet on the boot LAN.
 # Usage: test_api.sh /path/to/diskless
 set -euo pipefail
 BIN=$(realpath "$1")
@@ -109,6 +110,33 @@ if command -v promtool >/dev/null; then
 else
   dl_fail "promtool missing: run integration/deps.sh"
 fi
+
+# Wake-on-LAN: the magic packet leaves on the boot LAN as a UDP broadcast to port 9, captured
+# on the PC's side with a raw socket.
+ip netns exec "$DL_CNS" python3 - "$DL_TMP/wol.bin" > wol.log 2>&1 <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+s.bind(("eth0", 0))
+s.settimeout(15)
+print("listening", flush=True)
+while True:
+    ip = s.recv(2048)[14:]
+    if ip[9] != 17:
+        continue
+    udp = ip[(ip[0] & 15) * 4:]
+    if struct.unpack(">H", udp[2:4])[0] == 9 and ip[16:20] == b"\xff\xff\xff\xff":
+        open(sys.argv[1], "wb").write(udp[8:])
+        break
+PY
+WOL_PID=$!
+for i in $(seq 1 50); do grep -q listening wol.log && break; sleep 0.1; done
+[ "$(code "${AUTH[@]}" -X POST $API/api/v1/hosts/pc1/wake)" = 202 ] || dl_fail "wake: $(cat body)"
+wait "$WOL_PID" || dl_fail "no magic packet seen on the LAN: $(cat wol.log)"
+python3 - wol.bin <<'PY' || dl_fail "the magic packet is wrong: $(xxd wol.bin | head)"
+import sys
+p = open(sys.argv[1], "rb").read()
+assert p == b"\xff" * 6 + bytes.fromhex("525400a10001") * 16, p.hex()
+PY
 
 # An unknown PC: recorded, then adopted.
 dl_udhcpc "$NEWPC" "PXEClient:Arch:00007:UNDI:003016" >/dev/null || true

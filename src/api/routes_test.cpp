@@ -7,6 +7,7 @@
 
 #include "api/handler.hpp"
 #include "api/token.hpp"
+#include "api/wake.hpp"
 #include "inventory/load.hpp"
 
 namespace diskless::api {
@@ -193,7 +194,8 @@ TEST(ApiRoutes, WrongMethodsAndRoutes) {
   EXPECT_EQ(r.call("GET", "/api/v1/unknown/52:54:00:00:00:07/adopt").status, 405u);
   EXPECT_EQ(r.call("POST", "/api/v1/status", "{}").status, 404u);
   EXPECT_EQ(r.call("POST", "/api/v1/hosts/nope/overlay/reset").status, 404u);
-  EXPECT_EQ(r.call("POST", "/api/v1/hosts/pc1/wake").status, 501u);
+  EXPECT_EQ(r.call("POST", "/api/v1/hosts/nope/wake").status, 404u);
+  EXPECT_EQ(r.call("GET", "/api/v1/hosts/pc1/wake").status, 405u);
 }
 
 TEST(ApiRoutes, InvalidEditIs422WithFileLineProblemsAndFileUntouched) {
@@ -281,6 +283,17 @@ TEST(ApiRoutes, MetricsHaveHelpAndTypeForEveryFamily) {
   r.h->config_loaded(false, state::time_point{});
   EXPECT_NE(r.call("GET", "/metrics").body.find("diskless_config_last_reload_successful 0\n"),
             std::string::npos);
+}
+
+TEST(ApiWake, MagicPacketIsSixFfThenTheMacSixteenTimes) {
+  auto mac = *mac_address::parse("52:54:00:ab:cd:ef");
+  auto p = magic_packet(mac);
+  ASSERT_EQ(p.size(), 102u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(p[i], std::byte{0xff});
+  for (int r = 0; r < 16; ++r) {
+    EXPECT_EQ(p[6 + r * 6], std::byte{0x52}) << r;
+    EXPECT_EQ(p[6 + r * 6 + 5], std::byte{0xef}) << r;
+  }
 }
 
 TEST(ApiToken, CreatedPrivateAndReadBack) {

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "api/handler.hpp"
+#include "api/wake.hpp"
 #include "inventory/edit.hpp"
 
 namespace diskless::api {
@@ -81,8 +82,17 @@ std::string attr(const inventory::attributes& a, std::string_view key) {
 void handler::write(const segments& path, const http::api_request& req, reply_fn done) {
   const auto& m = req.method;
   const bool hosts = !path.empty() && path[0] == "hosts";
-  if (hosts && path.size() == 3 && path[2] == "wake")
-    return done(json_error(501, "wake-on-LAN is not implemented yet"));
+  if (hosts && path.size() == 3 && path[2] == "wake" && m == "POST") {
+    const auto* h = inv_->find_host_by_key(path[1]);
+    if (!h) return done(json_error(404, "no host named or with MAC '" + path[1] + "'"));
+    return pool_.submit(
+        [mac = h->mac, itf = inv_->server.interface] { return send_magic_packet(mac, itf); },
+        [done, name = h->name](result<void> r) {
+          if (!r) return done(json_error(500, "wake " + name + ": " + r.error_message()));
+          json::object o{{"ok", true}, {"message", "magic packet sent to " + name}};
+          done({202, "application/json", json::serialize(o) + "\n", {}, nullptr});
+        });
+  }
   if (hosts && path.size() == 4 && path[2] == "overlay" && path[3] == "reset" && m == "POST") {
     const auto* h = inv_->find_host_by_key(path[1]);
     if (!h) return done(json_error(404, "no host named or with MAC '" + path[1] + "'"));

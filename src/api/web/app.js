@@ -46,6 +46,9 @@ function card(h) {
     $(".reset", el).addEventListener("click", () =>
       api("POST", `hosts/${encodeURIComponent(h.name)}/overlay/reset`)
         .then(r => say(r.message)).catch(e => say(e.message, true)));
+    $(".wake", el).addEventListener("click", () =>
+      api("POST", `hosts/${encodeURIComponent(h.name)}/wake`)
+        .then(r => say(r.message)).catch(e => say(e.message, true)));
     $("#hosts").append(el);
   }
   el.dataset.phase = h.phase;
