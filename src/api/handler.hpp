@@ -5,6 +5,7 @@
 // are applied by the server's reload. Never throws on bad input.
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,8 @@ class handler final : public http::api_handler {
   inventory::inventory_ptr inv_;
   std::vector<std::shared_ptr<http::event_stream>> streams_;
   reload_info reload_;
+  // Overlay file sizes on disk (allocated bytes) by host, from the last stat on the io_pool.
+  std::map<std::string, std::uint64_t, std::less<>> overlay_bytes_;
 };
 
 // Helpers shared with the tests.

@@ -1,11 +1,14 @@
 // Request routing, authentication and the read-only routes of the API (handler.hpp). Writes are
 // in writes.cpp.
+#include <sys/stat.h>
+
 #include <boost/json/serialize.hpp>
 
 #include "api/handler.hpp"
 #include "api/token.hpp"
 #include "api/views.hpp"
 #include "api/web.hpp"
+#include "disks/overlay.hpp"
 
 namespace diskless::api {
 
@@ -98,9 +101,35 @@ void handler::handle(http::api_request req, reply_fn done) {
   }
   path->erase(path->begin(), path->begin() + 2);
   if (read) {
-    auto r = get(*path, req);
-    if (req.method == "HEAD" && !r.stream) r.body.clear();
-    return done(std::move(r));
+    auto answer = [this, req, done](const segments& p) {
+      auto r = get(p, req);
+      if (req.method == "HEAD" && !r.stream) r.body.clear();
+      done(std::move(r));
+    };
+    if (path->empty() || (*path)[0] != "hosts" || path->size() > 2) return answer(*path);
+    // Host pages show each overlay's size on disk: stat() on the io_pool first.
+    std::vector<std::pair<std::string, std::filesystem::path>> files;
+    for (const auto& h : inv_->hosts) {
+      if (h.overlay != inventory::overlay_mode::persistent &&
+          h.overlay != inventory::overlay_mode::volatile_)
+        continue;
+      if (path->size() == 1 || inv_->find_host_by_key((*path)[1]) == &h)
+        files.emplace_back(h.name, disks::overlay_path(*inv_, h));
+    }
+    return pool_.submit(
+        [files] {
+          std::map<std::string, std::uint64_t, std::less<>> sizes;
+          for (const auto& [name, file] : files) {
+            struct stat st {};
+            if (::stat(file.c_str(), &st) == 0)
+              sizes[name] = static_cast<std::uint64_t>(st.st_blocks) * 512;
+          }
+          return sizes;
+        },
+        [this, answer, p = *path](std::map<std::string, std::uint64_t, std::less<>> sizes) {
+          overlay_bytes_ = std::move(sizes);
+          answer(p);
+        });
   }
   write(*path, req, std::move(done));
 }
@@ -129,13 +158,14 @@ http::api_response handler::get(const segments& path, const http::api_request&) 
   }
   if (path.size() == 1 && path[0] == "hosts") {
     json::array a;
-    for (const auto& h : inv.hosts) a.push_back(host_json(inv, h, live.find(h.name), false));
+    for (const auto& h : inv.hosts)
+      a.push_back(host_json(inv, h, live.find(h.name), false, overlay_bytes_));
     return ok(a);
   }
   if (path.size() == 2 && path[0] == "hosts") {
     const auto* h = inv.find_host_by_key(path[1]);
     if (!h) return json_error(404, "no host named or with MAC '" + path[1] + "'");
-    return ok(host_json(inv, *h, live.find(h->name), true));
+    return ok(host_json(inv, *h, live.find(h->name), true, overlay_bytes_));
   }
   if (path.size() == 1 && path[0] == "images") {
     json::array a;

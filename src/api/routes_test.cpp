@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 constexpr std::string_view token = "0123456789abcdef0123456789abcdef";
 
 const char* const inventory_xml = R"(<diskless version="1">
-  <server address="10.0.0.1"><api/></server>
+  <server address="10.0.0.1"><api/><state dir="state"/></server>
   <images>
     <!-- the lab's image -->
     <image name="win" disk="win.img"/>
@@ -123,6 +123,18 @@ TEST(ApiRoutes, ReadRoutes) {
   EXPECT_EQ(r.call("GET", "/api/v1/hosts/pc%00").status, 400u);
   EXPECT_EQ(r.call("GET", "/api/v1/hosts/pc%3").status, 400u);
   EXPECT_EQ(r.call("GET", "/api/v1/hosts/pc%31").status, 200u);  // %31 = '1'
+}
+
+TEST(ApiRoutes, HostsShowOverlaySizeOnDisk) {
+  rig r;
+  EXPECT_NE(r.call("GET", "/api/v1/hosts/pc1").body.find(R"("overlay_bytes":null)"),
+            std::string::npos);
+  fs::create_directories(r.dir / "state" / "overlays");
+  std::ofstream(r.dir / "state" / "overlays" / "pc1.qcow2") << std::string(100000, 'x');
+  auto one = r.call("GET", "/api/v1/hosts/pc1").body;
+  EXPECT_EQ(one.find(R"("overlay_bytes":null)"), std::string::npos) << one;
+  EXPECT_NE(one.find(R"("overlay_bytes":1)"), std::string::npos) << one;  // >= 100000
+  EXPECT_NE(r.call("GET", "/api/v1/hosts").body.find(R"("overlay_bytes":1)"), std::string::npos);
 }
 
 TEST(ApiRoutes, DashboardIsServedWithoutToken) {
@@ -252,9 +264,8 @@ TEST(ApiRoutes, OverlayResetWritesTheRequestFile) {
   rig r;
   auto res = r.call("POST", "/api/v1/hosts/pc1/overlay/reset");
   EXPECT_EQ(res.status, 202u) << res.body;
-  auto inv = inventory::load_file(r.file).inv;
-  EXPECT_TRUE(fs::exists(inv->resolve(inv->server.state_dir) / "overlays" / "pc1.reset") ||
-              fs::exists(inv->server.state_dir / "overlays" / "pc1.reset"));
+  EXPECT_TRUE(fs::exists(r.dir / "state" / "overlays" / "pc1.reset"));
+  EXPECT_EQ(r.call("POST", "/api/v1/hosts/52-54-00-00-00-01/overlay/reset").status, 202u);
 }
 
 TEST(ApiRoutes, MetricsHaveHelpAndTypeForEveryFamily) {

@@ -55,7 +55,8 @@ json::object boot_json(const state::boot_record& b, bool with_steps) {
 }
 
 json::object host_json(const inventory::inventory& inv, const inventory::host& h,
-                       const state::host_state* s, bool detail) {
+                       const state::host_state* s, bool detail,
+                       const std::map<std::string, std::uint64_t, std::less<>>& overlay_bytes) {
   json::object o{{"name", h.name},
                  {"mac", h.mac.str()},
                  {"image", h.image},
@@ -70,6 +71,8 @@ json::object host_json(const inventory::inventory& inv, const inventory::host& h
   o["sessions"] = s ? s->sessions : 0u;
   o["last_seen"] = s && s->last_seen ? json::value(rfc3339(*s->last_seen)) : json::value(nullptr);
   o["last_error"] = s ? s->last_error : std::string();
+  auto ob = overlay_bytes.find(h.name);
+  o["overlay_bytes"] = ob == overlay_bytes.end() ? json::value(nullptr) : json::value(ob->second);
   json::value step = nullptr;
   if (s && s->current && !s->current->steps.empty()) {
     const auto& st = s->current->steps.back();

@@ -12,6 +12,7 @@
 
 #include "api/handler.hpp"
 #include "api/wake.hpp"
+#include "disks/overlay.hpp"
 #include "inventory/edit.hpp"
 
 namespace diskless::api {
@@ -174,7 +175,7 @@ void handler::edit(std::function<result<std::string>(std::string_view)> change, 
 void handler::reset_overlay(const inventory::host& h, reply_fn done) {
   if (h.overlay == inventory::overlay_mode::none || h.overlay == inventory::overlay_mode::readonly)
     return done(json_error(409, "host " + h.name + " has no overlay to reset"));
-  auto file = inv_->server.state_dir / "overlays" / (h.name + ".reset");
+  auto file = disks::overlays_dir(*inv_) / (h.name + ".reset");
   pool_.submit(
       [file]() -> std::string {
         std::array<unsigned char, 8> raw{};

@@ -56,6 +56,8 @@ function card(h) {
   $(".phase", el).textContent = h.phase === "os" ? "OS up" : h.phase;
   $(".address", el).textContent = h.address || h.ip || "–";
   $(".image", el).textContent = h.image || "–";
+  $(".overlay", el).textContent = h.overlay_bytes == null ? h.overlay
+    : `${h.overlay}, ${(h.overlay_bytes / 1048576).toFixed(1)} MiB`;
   $(".sessions", el).textContent = h.sessions;
   const st = h.last_step;
   $(".step", el).textContent = st ? `${st.name} ${st.detail} ${time(st.at)}` : "–";
