@@ -9,6 +9,7 @@
 #include "api/views.hpp"
 #include "api/web.hpp"
 #include "disks/overlay.hpp"
+#include "util/bytes.hpp"
 
 namespace diskless::api {
 
@@ -33,13 +34,6 @@ http::api_response ok(const json::value& v, unsigned status = 200) {
   return {status, "application/json", json::serialize(v) + "\n", {}, nullptr};
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::optional<std::vector<std::string>> split_path(std::string_view target) {
@@ -53,11 +47,14 @@ std::optional<std::vector<std::string>> split_path(std::string_view target) {
       cur.clear();
       continue;
     }
-    if (c == '%') {  // RFC 3986 §2.1
+    if (c == '%') {  // RFC 3986 §2.1: two hex digits (from_hex skips ':' and blanks: refused)
       if (i + 2 >= target.size()) return std::nullopt;
-      int hi = hex_value(target[i + 1]), lo = hex_value(target[i + 2]);
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
-      c = static_cast<char>(hi * 16 + lo);
+      auto two = target.substr(i + 1, 2);
+      auto b = from_hex(two);
+      if (b.size() != 1 || two.find_first_of(": \t\r\n") != std::string_view::npos ||
+          b[0] == std::byte{0})
+        return std::nullopt;
+      c = static_cast<char>(b[0]);
       i += 2;
     }
     cur += c;

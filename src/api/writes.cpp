@@ -22,19 +22,7 @@ namespace json = boost::json;
 namespace {
 
 // The attributes of <host> the API (like `diskless host add/set`) writes.
-const std::vector<std::string> host_fields = {"mac",
-                                              "name",
-                                              "image",
-                                              "boot",
-                                              "overlay",
-                                              "ip",
-                                              "chap-user",
-                                              "chap-secret",
-                                              "mutual-user",
-                                              "mutual-secret",
-                                              "allow-any-initiator",
-                                              "force-option43",
-                                              "reply-delay"};
+const std::vector<std::string>& host_fields = inventory::host_attribute_names();
 
 struct body_error {
   unsigned status;
