@@ -14,7 +14,8 @@ test_pkgs=(iproute2 procps psmisc python3 python3-scapy curl tftp-hpa atftp busy
   isc-dhcp-client udhcpc dhcpcd5 libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra
   qemu-system-x86 ipxe ipxe-qemu ovmf nasm dnsmasq-base ndisc6 tgt tftpd-hpa kea-admin
   clang libclang-rt-14-dev e2fsprogs fdisk dosfstools mtools cpio xz-utils open-iscsi
-  grub-efi-amd64-bin grub-pc-bin kmod debootstrap lintian man-db dpkg-dev)
+  grub-efi-amd64-bin grub-pc-bin kmod debootstrap lintian man-db dpkg-dev
+  chromium chromium-driver python3-selenium prometheus)
 
 want=("${build_pkgs[@]}")
 [ "${1:-all}" = build ] || want+=("${test_pkgs[@]}")

@@ -10,10 +10,14 @@
 #include <cstring>
 #include <fstream>
 
+#include "api/handler.hpp"
+#include "api/token.hpp"
 #include "app/preflight.hpp"
 #include "app/reload_order.hpp"
 #include "app/services.hpp"
 #include "disks/overlay.hpp"
+#include "http/server.hpp"
+#include "state/model.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
 #include "util/log.hpp"
@@ -90,6 +94,8 @@ inventory::load_result load_for_serving(const serve_options& opts) {
   auto& inv = *r.inv;
   if (opts.state_dir) inv.server.state_dir = std::filesystem::absolute(*opts.state_dir);
   inv.server.state_dir = inv.resolve(inv.server.state_dir);
+  auto& token = inv.server.api.token_file;
+  token = token.empty() ? inv.server.state_dir / "api.token" : inv.resolve(token);
   if (!inv.server.address && !inv.server.interface.empty()) {
     auto a = interface_address(inv.server.interface);
     if (!a) {
@@ -142,8 +148,14 @@ class server {
     pid_file_ = current_->server.state_dir / "diskless.pid";
     std::ofstream(pid_file_) << ::getpid() << "\n";
 
-    svc::context ctx{io_, pool_, current_};
+    live_->apply(*current_);
+    svc::context ctx{io_, pool_, current_, [this](const svc::event& e) {
+                  auto changes = live_->on_event(e, state::clock::now());
+                  if (api_)
+                    for (const auto& c : changes) api_->publish(c);
+                }};
     services_ = make_services(ctx, opts_.trace_io);
+    if (current_->server.api.enabled && !add_api(ctx)) return 1;
     for (auto& s : services_) {
       if (auto r = s->start(); !r) {
         log::app().error("{}: {}", s->name(), r.error_message());
@@ -167,6 +179,25 @@ class server {
   }
 
  private:
+  // The admin listener (<api>): the token is read or created here, before serving (a blocking
+  // file read, like the pid file's write). Turning <api> on or off needs a restart.
+  bool add_api(svc::context& ctx) {
+    const auto& file = current_->server.api.token_file;
+    auto t = api::load_or_create_token(file);
+    if (!t) {
+      log::app().error("api: {}", t.error_message());
+      return false;
+    }
+    log::app().info("api: bearer token {} {}", t->created ? "created in" : "read from",
+                    file.string());
+    api_ = std::make_shared<api::handler>(
+        api::settings{live_, opts_.config, t->token, DISKLESS_VERSION, [this] { reload(); }}, pool_,
+        current_);
+    api_->config_loaded(true, state::clock::now());
+    services_.push_back(http::make_admin_service(ctx, api_));
+    return true;
+  }
+
   void watch_signals() {
     signals_.async_wait([this](const std::error_code& ec, int sig) {
       if (ec) return;
@@ -273,9 +304,11 @@ class server {
       log_problems(r.problems);
       log::inventory().error("{} is invalid ({} error(s)); keeping the last good inventory",
                              opts_.config.string(), r.error_count());
+      if (api_) api_->config_loaded(false, state::clock::now());
       return;
     }
     log_problems(r.problems);  // warnings, and errors that only disabled a host or image
+    if (api_) api_->config_loaded(true, state::clock::now());
     inventory::inventory_ptr next = r.inv;
     auto d = inventory::diff(*current_, *next);
     if (d.empty()) {
@@ -292,6 +325,7 @@ class server {
     log::inventory().info("inventory in force: {} host(s), {} image(s)", next->hosts.size(),
                           next->images.size());
     current_ = std::move(next);
+    live_->apply(*current_);
     for (auto& s : services_) s->apply(current_);
   }
 
@@ -303,6 +337,9 @@ class server {
   asio::steady_timer debounce_;
   asio::posix::stream_descriptor inotify_;
   std::array<char, 4096> event_buf_{};
+  // Every PC's boot as the services report it (state/README.md).
+  std::shared_ptr<state::model> live_ = std::make_shared<state::model>();
+  std::shared_ptr<api::handler> api_;  // the JSON API, when <api> is on
   std::vector<std::unique_ptr<svc::service>> services_;
   std::filesystem::path pid_file_;
   reload_order order_;

@@ -54,19 +54,7 @@ inventory::load_result load_or_report(const global_options& g) {
 }
 
 // Attribute options shared by `host add` and `host set` (name in XML = option name).
-const std::vector<std::string> host_attrs = {"mac",
-                                             "name",
-                                             "image",
-                                             "boot",
-                                             "overlay",
-                                             "ip",
-                                             "chap-user",
-                                             "chap-secret",
-                                             "mutual-user",
-                                             "mutual-secret",
-                                             "allow-any-initiator",
-                                             "force-option43",
-                                             "reply-delay"};
+const std::vector<std::string>& host_attrs = inventory::host_attribute_names();
 const std::vector<std::string> image_attrs = {"disk",    "kernel",         "initrd",
                                               "cmdline", "root-partition", "rootfstype"};
 

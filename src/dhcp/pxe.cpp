@@ -26,4 +26,34 @@ bool arch_without_loader(std::uint16_t a) {
   return a == arch::efi_ia32 || a == arch::efi_arm32 || a == arch::efi_arm64;
 }
 
+svc::event boot_event(const packet& req, std::string_view reply_type, ipv4_address yiaddr) {
+  constexpr std::size_t cut = 64;
+  const auto c = classify(req);
+  svc::event e;
+  e.kind = svc::event_kind::dhcp;
+  e.mac = req.mac();
+  e.address = yiaddr;
+  const auto type = req.type();
+  e.name = type ? std::string(to_string(*type)) : "BOOTP";
+  e.what = reply_type;
+  e.arch = c.arch;
+  e.pxe = c.pxe || c.http;
+  e.ipxe = c.ipxe;
+  if (const auto* vc = req.find(opt::vendor_class)) {
+    for (std::size_t i = 0; i < vc->size() && i < cut; ++i) {
+      auto ch = std::to_integer<unsigned char>((*vc)[i]);
+      e.vendor_class += (ch >= 0x20 && ch < 0x7f) ? static_cast<char>(ch) : '.';
+    }
+  }
+  if (c.guid) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < c.guid->size() && i < cut; ++i) {
+      auto b = std::to_integer<unsigned>((*c.guid)[i]);
+      e.uuid += hex[b >> 4];
+      e.uuid += hex[b & 15];
+    }
+  }
+  return e;
+}
+
 }  // namespace diskless::dhcp

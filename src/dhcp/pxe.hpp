@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "dhcp/wire.hpp"
+#include "service/events.hpp"
 #include "util/net.hpp"
 
 namespace diskless::dhcp {
@@ -40,5 +41,10 @@ client_info classify(const packet& p);
 // there (boot::offer_for), with a warning in our log; a site with the right build can install it
 // under that name.
 bool arch_without_loader(std::uint16_t a);
+
+// The boot event for a request and our reply (reply_type: "OFFER", "ACK", ... or "" for none;
+// yiaddr: the address in it): the client's MAC, message type, classification, vendor class (non
+// printable bytes as '.') and option 97 (RFC 4578 §2.3) as lowercase hex, each cut at 64 bytes.
+svc::event boot_event(const packet& req, std::string_view reply_type, ipv4_address yiaddr);
 
 }  // namespace diskless::dhcp

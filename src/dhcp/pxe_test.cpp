@@ -35,6 +35,28 @@ TEST(DhcpPxe, Classify) {
   EXPECT_FALSE(classify(http).pxe);
 }
 
+TEST(DhcpPxe, BootEventCarriesClassificationAndPrintableOptions) {
+  auto p = pxe(7);
+  p.chaddr[0] = 0x52;
+  bytes vc = to_bytes("PXE\x01");
+  p.set(opt::vendor_class, vc);
+  p.set(opt::client_uuid, bytes{std::byte{0}, std::byte{0xab}, std::byte{0x01}});
+  auto e = boot_event(p, "OFFER", ipv4_address(0x0a000005));
+  EXPECT_EQ(e.kind, svc::event_kind::dhcp);
+  EXPECT_EQ(e.name, "DISCOVER");
+  EXPECT_EQ(e.what, "OFFER");
+  EXPECT_EQ(e.address.str(), "10.0.0.5");
+  EXPECT_EQ(e.arch, 7);
+  EXPECT_FALSE(e.pxe);  // the vendor class no longer starts with PXEClient
+  EXPECT_EQ(e.vendor_class, "PXE.");
+  EXPECT_EQ(e.uuid, "00ab01");
+  ASSERT_TRUE(e.mac);
+  EXPECT_EQ(e.mac->str().substr(0, 2), "52");
+  bytes huge(300, std::byte{'a'});
+  p.set(opt::vendor_class, huge);
+  EXPECT_EQ(boot_event(p, "", {}).vendor_class.size(), 64u);
+}
+
 TEST(DhcpPxe, IpxeByUserClassOrOption175) {
   auto p = pxe(0);
   p.set(opt::user_class, to_bytes("iPXE"));

@@ -14,6 +14,7 @@
 
 #include "dhcp/journal.hpp"
 #include "dhcp/leases.hpp"
+#include "dhcp/pxe.hpp"
 #include "dhcp/responder.hpp"
 #include "dhcp/wire.hpp"
 #include "util/asio.hpp"
@@ -43,6 +44,7 @@ class dhcp_service final : public svc::service {
   dhcp_service(svc::context& ctx, std::shared_ptr<lease_lookup> lookup)
       : io_(ctx.io),
         pool_(ctx.pool),
+        events_(ctx.events),
         inv_(ctx.inventory),
         alive_(std::make_shared<bool>(true)),
         lookup_(std::move(lookup)) {
@@ -217,6 +219,10 @@ class dhcp_service final : public svc::service {
     auto r = respond(*p, *inv_, leases_, ctx, &why);
     const auto type = p->type();
     const auto type_name = type ? to_string(*type) : std::string_view("BOOTP");
+    if (events_) {
+      auto reply_type = r && r->pkt.type() ? to_string(*r->pkt.type()) : std::string_view();
+      events_(boot_event(*p, reply_type, r ? r->pkt.yiaddr : ipv4_address()));
+    }
     if (why.starts_with("unknown MAC")) explain_unknown(p->mac(), type_name, why, !r);
     if (!r) {
       log::dhcp().debug("{} from {} (port {}): no reply: {}", type_name, p->mac().str(), local_port,
@@ -311,6 +317,7 @@ class dhcp_service final : public svc::service {
 
   asio::io_context& io_;
   io_pool& pool_;
+  svc::event_sink events_;
   // Why a PC gets no boot, at info, once per MAC and minute (bounded table: util/log_limit.hpp).
   void explain_unknown(const mac_address& mac, std::string_view type, const std::string& why,
                        bool no_reply) {

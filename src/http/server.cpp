@@ -10,6 +10,7 @@
 #include <set>
 
 #include "boot/catalog.hpp"
+#include "http/admin_connection.hpp"
 #include "http/route.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
@@ -71,15 +72,21 @@ class connection : public std::enable_shared_from_this<connection> {
 };
 
 class http_service final : public svc::service {
+  std::shared_ptr<api_handler> api_;  // first: endpoint_for() reads it in the constructor's body
+
  public:
-  http_service(svc::context& ctx, std::shared_ptr<const boot::catalog> files)
-      : io_(ctx.io),
+  // api: set for the admin instance (<api>), which hands every request to it.
+  http_service(svc::context& ctx, std::shared_ptr<const boot::catalog> files,
+               std::shared_ptr<api_handler> api = nullptr)
+      : api_(std::move(api)),
+        io_(ctx.io),
         pool_(ctx.pool),
         inv_(ctx.inventory),
         files_(std::move(files)),
+        events_(ctx.events),
         acceptor_(ctx.io) {}
 
-  std::string_view name() const override { return "http"; }
+  std::string_view name() const override { return api_ ? "api" : "http"; }
 
   result<void> start() override {
     auto a = listen(endpoint_for(*inv_));
@@ -96,6 +103,9 @@ class http_service final : public svc::service {
     for (auto& w : conns_)
       if (auto c = w.lock()) c->close();
     conns_.clear();
+    for (auto& w : admin_conns_)
+      if (auto c = w.lock()) close_admin_connection(*c);
+    admin_conns_.clear();
   }
 
   // The catalog reloads itself (its owner applies the inventory to it). A new port or address
@@ -103,6 +113,7 @@ class http_service final : public svc::service {
   // Connections already open finish on the old socket.
   void apply(const inventory::inventory_ptr& inv) override {
     inv_ = inv;
+    if (api_) api_->apply(inv);
     auto want = endpoint_for(*inv_);
     if (want == bound_) return;
     auto a = listen(want);
@@ -114,8 +125,8 @@ class http_service final : public svc::service {
       if (!a) a = listen(bound_);  // put back what was served
     }
     if (!a) {
-      log::http().error("{}; scripts name port {} but it is not served", a.error_message(),
-                        inv_->server.http.port);
+      log::http().error("{}; {} port {} is not served", a.error_message(),
+                        api_ ? "the API's" : "scripts name", want.port());
       return;
     }
     acceptor_.close(ec);  // its pending accept completes with operation_aborted
@@ -128,15 +139,30 @@ class http_service final : public svc::service {
   io_pool& pool() { return pool_; }
   const boot::catalog& files() const { return *files_; }
   counters& stats() { return stats_; }
+  // A boot event (service/events.hpp): a boot file asked for by `peer`.
+  void emit(svc::event_kind k, const tcp::endpoint& peer, std::string_view target) {
+    if (!events_ || !peer.address().is_v4()) return;
+    svc::event e;
+    e.kind = k;
+    e.address = ipv4_address(peer.address().to_v4().to_uint());
+    e.name = target.substr(0, target.find('?'));
+    e.what = "http";
+    if (k == svc::event_kind::file_missing) e.detail = "not found";
+    events_(e);
+  }
   void forget_expired() {
     for (auto it = conns_.begin(); it != conns_.end();)
       it = it->expired() ? conns_.erase(it) : std::next(it);
+    for (auto it = admin_conns_.begin(); it != admin_conns_.end();)
+      it = it->expired() ? admin_conns_.erase(it) : std::next(it);
   }
 
  private:
-  // <http address>, else the server address (the boot LAN only), else every interface.
-  static tcp::endpoint endpoint_for(const inventory::inventory& inv) {
+  // <http address>, else the server address (the boot LAN only), else every interface. The
+  // admin instance: <api address port>.
+  tcp::endpoint endpoint_for(const inventory::inventory& inv) const {
     const auto& s = inv.server;
+    if (api_) return {asio::ip::address_v4(s.api.address.value()), s.api.port};
     auto a = s.http.address ? s.http.address : s.address;
     auto addr = a ? asio::ip::address_v4(a->value()) : asio::ip::address_v4::any();
     return {addr, s.http.port};
@@ -162,10 +188,14 @@ class http_service final : public svc::service {
       if (!ec) {
         boost::system::error_code ignored;
         s.set_option(tcp::no_delay(true), ignored);
-        auto c = std::make_shared<connection>(std::move(s), *this);
         forget_expired();
-        conns_.insert(c);
-        c->start();
+        if (api_) {
+          admin_conns_.insert(start_admin_connection(std::move(s), api_));
+        } else {
+          auto c = std::make_shared<connection>(std::move(s), *this);
+          conns_.insert(c);
+          c->start();
+        }
       }
       // An accept of a replaced acceptor that completed before its close: serve its client,
       // but only the current acceptor's accept re-arms.
@@ -177,11 +207,14 @@ class http_service final : public svc::service {
   io_pool& pool_;
   inventory::inventory_ptr inv_;
   std::shared_ptr<const boot::catalog> files_;
+  svc::event_sink events_;
   tcp::acceptor acceptor_;
   tcp::endpoint bound_;
   std::uint64_t accepts_ = 0;  // numbers accept() calls: a stale completion does not re-arm
   std::set<std::weak_ptr<connection>, std::owner_less<std::weak_ptr<connection>>> conns_;
   counters stats_;
+  std::set<std::weak_ptr<admin_connection>, std::owner_less<std::weak_ptr<admin_connection>>>
+      admin_conns_;
 };
 
 void connection::read() {
@@ -209,6 +242,13 @@ void connection::on_request() {
   auto p = route(req.method_string(), req.target(), svc_.files(), stats, requester_of());
   log::http().debug("{} {} → {}", std::string_view(req.method_string()),
                     std::string_view(req.target()), p.status);
+  if (!head && (p.status == 200 || p.status == 404)) {
+    boost::system::error_code ec;
+    auto peer = stream_.socket().remote_endpoint(ec);
+    if (!ec)
+      svc_.emit(p.status == 200 ? svc::event_kind::file : svc::event_kind::file_missing, peer,
+                req.target());
+  }
   if (p.status == 404) ++stats.not_found;
   if (p.status >= 500) ++stats.errors;
   if (!p.content && !p.disk) {
@@ -369,6 +409,11 @@ std::unique_ptr<svc::service> make_service(svc::context& ctx,
                                            std::shared_ptr<const boot::catalog> files) {
   if (!ctx.inventory->server.http.enabled) return nullptr;
   return std::make_unique<http_service>(ctx, std::move(files));
+}
+
+std::unique_ptr<svc::service> make_admin_service(svc::context& ctx,
+                                                 std::shared_ptr<api_handler> api) {
+  return std::make_unique<http_service>(ctx, nullptr, std::move(api));
 }
 
 }  // namespace diskless::http

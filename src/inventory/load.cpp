@@ -58,7 +58,7 @@ struct element_schema {
 const std::map<std::string_view, element_schema>& schema() {
   static const std::map<std::string_view, element_schema> s = {
       {"diskless", {{"version"}, {"server", "images", "hosts"}}},
-      {"server", {{"address", "interface"}, {"dhcp", "tftp", "iscsi", "http", "state"}}},
+      {"server", {{"address", "interface"}, {"dhcp", "tftp", "iscsi", "http", "api", "state"}}},
       {"dhcp",
        {{"mode", "range", "netmask", "router", "dns", "lease-time", "efi-loader", "ra",
          "known-only"},
@@ -69,6 +69,7 @@ const std::map<std::string_view, element_schema>& schema() {
          "login-timeout", "discovery-timeout", "auth-failures"},
         {}}},
       {"http", {{"port", "enabled", "address"}, {}}},
+      {"api", {{"address", "port", "token-file", "open-reads", "enabled"}, {}}},
       {"state", {{"dir"}, {}}},
       {"images", {{}, {"image"}}},
       {"image",
@@ -227,6 +228,14 @@ class loader {
     return std::nullopt;
   }
 
+  void read_api(pugi::xml_node a, api_config& api) {
+    api.enabled = bool_attr(a, "enabled").value_or(true);
+    if (auto ip = ip_attr(a, "address")) api.address = *ip;
+    if (auto p = number_attr<std::uint16_t>(a, "port", 1, 65535)) api.port = *p;
+    api.token_file = a.attribute("token-file").value();
+    if (auto o = bool_attr(a, "open-reads")) api.open_reads = *o;
+  }
+
   void read_server(pugi::xml_node s, inventory& inv) {
     auto& srv = inv.server;
     if (!s) return;  // all defaults
@@ -240,6 +249,7 @@ class loader {
       if (auto e = bool_attr(h, "enabled")) srv.http.enabled = *e;
       srv.http.address = ip_attr(h, "address");
     }
+    if (auto a = s.child("api")) read_api(a, srv.api);
     if (auto st = s.child("state")) {
       if (auto d = st.attribute("dir")) {
         if (std::string_view(d.value()).empty())

@@ -122,7 +122,9 @@ bool same_server(const server_config& a, const server_config& b) {
          a.tftp.max_transfers == b.tftp.max_transfers && a.iscsi.port == b.iscsi.port &&
          a.iscsi.iqn == b.iscsi.iqn && a.http.port == b.http.port &&
          a.http.enabled == b.http.enabled && a.http.address == b.http.address &&
-         a.state_dir == b.state_dir;
+         a.api.enabled == b.api.enabled && a.api.address == b.api.address &&
+         a.api.port == b.api.port && a.api.token_file == b.api.token_file &&
+         a.api.open_reads == b.api.open_reads && a.state_dir == b.state_dir;
 }
 }  // namespace
 

@@ -79,6 +79,18 @@ struct http_config {
   bool enabled = true;
 };
 
+// <api>: the admin listener (JSON API and dashboard, src/api/README.md). Off unless the element
+// is present.
+struct api_config {
+  bool enabled = false;
+  ipv4_address address{0x7f000001};  // 127.0.0.1: the admin's machine only, not the boot LAN
+  std::uint16_t port = 8081;
+  // The bearer token's file (mode 0600, created on first start when missing); empty: api.token
+  // in the state directory.
+  std::filesystem::path token_file;
+  bool open_reads = false;  // GETs without the token (writes always need it)
+};
+
 struct server_config {
   std::optional<ipv4_address> address;  // absent: taken from the interface at start
   std::string interface;                // "" = not bound to an interface
@@ -86,6 +98,7 @@ struct server_config {
   tftp_config tftp;
   iscsi_config iscsi;
   http_config http;
+  api_config api;
   std::filesystem::path state_dir = "/var/lib/diskless";  // <state dir=...>
 };
 

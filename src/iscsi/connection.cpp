@@ -65,6 +65,10 @@ void connection::close(std::string_view why) {
   // number cannot be reused under it.
   if (!pool_sending_) sock_.close(ec);
   timer_.cancel();
+  if (session_ && host_ && !session_->config().discovery) {
+    send_tally();
+    emit(svc::event_kind::iscsi_logout, std::string(why));
+  }
   session_.reset();  // in-flight completions are dropped from here on
   owner_.output_changed(-static_cast<std::ptrdiff_t>(wq_bytes_));  // wq_ no longer counts
   // wq_ stays until destruction: an aborted async_write may still name its buffers.
@@ -75,6 +79,39 @@ void connection::rebind(inventory::inventory_ptr inv, const inventory::host* h) 
   inv_ = inv;
   host_ = h;
   if (session_) session_->set_inventory(std::move(inv));
+}
+
+void connection::count_io(const pdu& p) {
+  std::uint64_t len = 0;
+  for (int i = 20; i < 24; ++i) len = (len << 8) | std::to_integer<std::uint8_t>(p.bhs[i]);
+  if (p.flags() & 0x40) tally_read_ += len;
+  if (p.flags() & 0x20) tally_written_ += len;
+  if (first_data_ && (tally_read_ || tally_written_)) {
+    first_data_ = false;
+    send_tally();
+  }
+}
+
+void connection::send_tally() {
+  if (!host_ || (tally_read_ == 0 && tally_written_ == 0)) return;
+  svc::event e;
+  e.kind = svc::event_kind::iscsi_io;
+  e.name = initiator_;
+  e.what = host_->name;
+  e.bytes_read = std::exchange(tally_read_, 0);
+  e.bytes_written = std::exchange(tally_written_, 0);
+  owner_.boot_event(e);
+}
+
+void connection::emit(svc::event_kind k, std::string detail) {
+  if (!host_) return;
+  svc::event e;
+  e.kind = k;
+  e.name = initiator_;
+  e.what = host_->name;
+  e.address = ipv4_address::parse(address_).value_or(ipv4_address());
+  e.detail = std::move(detail);
+  owner_.boot_event(e);
 }
 
 void connection::arm_timer() {
@@ -95,6 +132,7 @@ void connection::arm_timer() {
 
 void connection::on_tick(std::chrono::seconds ping_after) {
   auto now = std::chrono::steady_clock::now();
+  send_tally();
   auto inv = owner_.current_inventory();
   const auto& cfg = inv ? inv->server.iscsi : inventory::iscsi_config{};
   if (!session_ && phase_ != phase::waiting_for_disk && now - started_ > cfg.login_timeout) {
@@ -163,6 +201,7 @@ bool connection::process(byte_span& in) {
 
 bool connection::handle(pdu p, bool digest_failed) {
   if (session_) {
+    if (p.op() == opcode::scsi_command && !session_->config().discovery) count_io(p);
     if (!session_->on_pdu(std::move(p), digest_failed)) phase_ = phase::draining;
     if (phase_ == phase::draining && wq_.empty() && !writing_) close("session ended");
     return phase_ != phase::closed;
@@ -177,13 +216,19 @@ bool connection::handle(pdu p, bool digest_failed) {
     case login_machine::kind::reply:
       send(std::move(s.response));
       return true;
-    case login_machine::kind::failed:
+    case login_machine::kind::failed: {
       phase_ = phase::draining;
-      if (bhs::login_response_status(s.response) ==
-          static_cast<std::uint16_t>(login_status::authentication_failure))
-        owner_.auth_failed(address_);
+      const auto st = bhs::login_response_status(s.response);
+      const bool auth = st == static_cast<std::uint16_t>(login_status::authentication_failure);
+      if (auth) owner_.auth_failed(address_);
+      host_ = login_->host();
+      initiator_ = login_->initiator_name();
+      emit(svc::event_kind::iscsi_login_failed,
+           auth ? "authentication failed" : fmt::format("login status {:#06x}", st));
+      host_ = nullptr;
       send(std::move(s.response));
       return false;
+    }
     case login_machine::kind::complete:
       login_complete(std::move(s));
       return phase_ != phase::closed;
@@ -222,6 +267,7 @@ void connection::login_complete(login_machine::step s) {
                                          [this](out_pdu o) { send(std::move(o)); });
     log::iscsi().info("{}: {} logged in to {} (session {})", peer_, initiator_,
                       host_ ? inv_->target_iqn(*host_) : "discovery", tsih);
+    if (host_) emit(svc::event_kind::iscsi_login, {});
     login_.reset();
     phase_ = phase::full_feature;
   };

@@ -13,6 +13,7 @@
 #include "iscsi/lun_provider.hpp"
 #include "iscsi/pdu.hpp"
 #include "iscsi/session.hpp"
+#include "service/events.hpp"
 #include "util/asio.hpp"
 #include "util/io_pool.hpp"
 #include "util/secret.hpp"
@@ -44,6 +45,8 @@ class connection_owner {
   virtual bool output_over_budget() const = 0;
   // A login from `source` (an address) failed authentication.
   virtual void auth_failed(const std::string& source) = 0;
+  // A boot event (service/events.hpp): logins, logouts, I/O tallies. Ignored by default.
+  virtual void boot_event(const svc::event& /*e*/) {}
 };
 
 class connection : public std::enable_shared_from_this<connection> {
@@ -83,6 +86,12 @@ class connection : public std::enable_shared_from_this<connection> {
   void wrote(std::size_t items);          // items sent: pop them, resume reading, write more
   void wrote_partial(std::size_t items);  // only pop them
   void arm_timer();
+  // Counts a SCSI command's expected transfer (RFC 7143 §11.3: R/W flags and Expected Data
+  // Transfer Length) for the I/O tally.
+  void count_io(const pdu& p);
+  // Sends the bytes counted since the last tally as an iscsi_io event (when any).
+  void send_tally();
+  void emit(svc::event_kind k, std::string detail);
   void on_tick(std::chrono::seconds ping_after);
 
   asio::ip::tcp::socket sock_;
@@ -113,7 +122,9 @@ class connection : public std::enable_shared_from_this<connection> {
   std::chrono::steady_clock::time_point last_rx_, started_;
   std::chrono::steady_clock::time_point last_heard_;  // last bytes received (pings do not count)
   std::string peer_;
-  std::string address_;  // peer_ without the port
+  std::string address_;                               // peer_ without the port
+  std::uint64_t tally_read_ = 0, tally_written_ = 0;  // bytes since the last tally
+  bool first_data_ = true;  // the first data command is tallied at once (the boot's first READ)
 };
 
 }  // namespace diskless::iscsi

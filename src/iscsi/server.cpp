@@ -23,6 +23,7 @@ class iscsi_service final : public svc::service, public connection_owner {
                 std::shared_ptr<const per_boot_secrets> secrets)
       : io_(ctx.io),
         pool_(ctx.pool),
+        events_(ctx.events),
         inv_(ctx.inventory),
         provider_(std::move(provider)),
         acceptor_(ctx.io),
@@ -136,6 +137,10 @@ class iscsi_service final : public svc::service, public connection_owner {
   }
   bool output_over_budget() const override { return output_total_ > total_output_budget; }
 
+  void boot_event(const svc::event& e) override {
+    if (events_) events_(e);
+  }
+
   void auth_failed(const std::string& source) override {
     throttle_.set_limits(limits_for(*inv_));
     throttle_.failed(source, std::chrono::steady_clock::now());
@@ -234,6 +239,7 @@ class iscsi_service final : public svc::service, public connection_owner {
 
   asio::io_context& io_;
   io_pool& pool_;
+  svc::event_sink events_;
   inventory::inventory_ptr inv_;
   std::unique_ptr<lun_provider> provider_;
   asio::ip::tcp::acceptor acceptor_;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "inventory/model.hpp"
+#include "service/events.hpp"
 #include "util/result.hpp"
 
 namespace boost::asio {
@@ -36,6 +37,8 @@ struct context {
   boost::asio::io_context& io;
   io_pool& pool;
   inventory::inventory_ptr inventory;  // the inventory in force at start
+  // Where boot events go (service/events.hpp); may be empty. Called on the loop thread only.
+  event_sink events;
 };
 
 }  // namespace diskless::svc

@@ -198,7 +198,21 @@ class tftp_service final : public svc::service {
       t->refuse({error_code::access_violation, "access violation"});
       return;
     }
+    emit(svc::event_kind::file, peer, *path, {});
     serve(t, std::move(*req), *path, limits_for(ifindex));
+  }
+
+  // A boot event (service/events.hpp) for a request from `peer`.
+  void emit(svc::event_kind k, const udp::endpoint& peer, const std::string& path,
+            std::string why) {
+    if (!ctx_.events) return;
+    svc::event e;
+    e.kind = k;
+    e.address = ipv4_address(peer.address().to_v4().to_uint());
+    e.name = path;
+    e.what = "tftp";
+    e.detail = std::move(why);
+    ctx_.events(e);
   }
 
   // The checks before a transfer exists: a read request, well formed, not a retransmission of
@@ -362,6 +376,7 @@ class tftp_service final : public svc::service {
           if (f.error) {
             log::tftp().info("{}: '{}' refused: {}", endpoint_str(t->peer()), req.filename,
                              f.error->message);
+            emit(svc::event_kind::file_missing, t->peer(), req.filename, f.error->message);
             t->refuse(*f.error);
             return;
           }
