@@ -8,6 +8,8 @@
 //   persistent  <state dir>/overlays/<host>.qcow2 over the golden image: created on first
 //               login, reused across boots and server restarts
 //   volatile    the same file, recreated empty at the host's new boot (rule below)
+// Images on Ceph RBD (<image rbd=...>) get the same modes with RBD clones instead of files
+// (rbd_disks.hpp); the new-boot rule below is the same.
 //
 // New boot (volatile overlays). A login alone cannot tell a new boot: iPXE's sanboot hands over
 // to the OS's own initiator (iBFT), which logs in again with another ISID while the OS already
@@ -52,6 +54,7 @@
 #include <vector>
 
 #include "disks/overlay.hpp"
+#include "disks/rbd_disks.hpp"
 #include "inventory/model.hpp"
 #include "storage/block_device.hpp"
 #include "util/net.hpp"
@@ -130,6 +133,8 @@ class disk_catalog {
 
   std::mutex callback_mutex_;
   host_callback end_sessions_;
+
+  rbd_disks rbd_;  // its own lock: a slow cluster does not hold up file-backed hosts
 };
 
 }  // namespace diskless::disks
