@@ -111,7 +111,10 @@ class rbd_device final : public block_device {
 
   std::error_code discard(std::uint64_t offset, std::uint64_t length) override {
     if (read_only_) return std::make_error_code(std::errc::read_only_file_system);
-    long r = run_aio([&](rbd_completion_t c) { return rbd_aio_discard(img_, offset, length, c); });
+    // write_zeroes, not discard: rbd discard skips ranges smaller than its granularity
+    // (rbd_skip_partial_discard), and the range must read as zeros afterwards (LBPRZ).
+    long r = run_aio(
+        [&](rbd_completion_t c) { return rbd_aio_write_zeroes(img_, offset, length, c, 0, 0); });
     return r < 0 ? errno_code(r) : std::error_code{};
   }
 

@@ -37,7 +37,8 @@ result<std::shared_ptr<rbd_cluster>> rbd_connect(const rbd_connect_options& o);
 // pool/image opened as a device: at `snapshot` read-only (read_only() true, write/discard
 // fail with EROFS), or its head when snapshot is empty (read_only as asked).
 // write(fua) is a write followed by a flush; flush() is rbd flush (librbd's cache written back);
-// discard() is rbd discard (clones: the range then reads as zeros, not as the parent).
+// discard() is rbd write_zeroes (whole objects deallocated, partial ranges zeroed; in a clone
+// the range then reads as zeros, not as the parent).
 result<std::shared_ptr<block_device>> rbd_open(const std::shared_ptr<rbd_cluster>& c,
                                                const std::string& pool, const std::string& image,
                                                const std::string& snapshot, bool read_only);
