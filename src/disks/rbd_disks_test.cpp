@@ -38,9 +38,10 @@ TEST(RbdDisks, UnreadableConfFailsTheLoginWithTheHostNamedAndIsNotCached) {
       auto r = d.open(source("/nonexistent/ceph.conf"), h, attempt == 1);
       ASSERT_FALSE(r.ok());
       EXPECT_NE(r.error_message().find("host pc1: "), std::string::npos) << r.error_message();
-      if (storage::rbd_supported())
+      if (storage::rbd_supported()) {
         EXPECT_NE(r.error_message().find("/nonexistent/ceph.conf"), std::string::npos)
             << r.error_message();
+      }
     }
   }
   EXPECT_FALSE(d.revoke("pc1"));
