@@ -7,7 +7,8 @@ set -euo pipefail
 
 build_pkgs=(cmake g++ ninja-build pkg-config
   libboost1.81-dev libcli11-dev
-  libspdlog-dev libfmt-dev libpugixml-dev libgtest-dev libsystemd-dev)
+  libspdlog-dev libfmt-dev libpugixml-dev libgtest-dev libsystemd-dev
+  librbd-dev librados-dev libradospp-dev)
 # Real peers and clients for the integration tests and benches (integration/lib/*.sh
 # start them).
 test_pkgs=(iproute2 procps psmisc python3 python3-scapy curl tftp-hpa atftp busybox-static
@@ -15,7 +16,8 @@ test_pkgs=(iproute2 procps psmisc python3 python3-scapy curl tftp-hpa atftp busy
   qemu-system-x86 ipxe ipxe-qemu ovmf nasm dnsmasq-base ndisc6 tgt tftpd-hpa kea-admin
   clang libclang-rt-14-dev e2fsprogs fdisk dosfstools mtools cpio xz-utils open-iscsi
   grub-efi-amd64-bin grub-pc-bin kmod debootstrap lintian man-db dpkg-dev
-  chromium chromium-driver python3-selenium prometheus)
+  chromium chromium-driver python3-selenium prometheus
+  ceph-mon ceph-mgr ceph-osd ceph-common tgt-rbd)
 
 want=("${build_pkgs[@]}")
 [ "${1:-all}" = build ] || want+=("${test_pkgs[@]}")

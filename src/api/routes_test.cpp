@@ -130,7 +130,8 @@ TEST(ApiRoutes, HostsShowOverlaySizeOnDisk) {
   EXPECT_NE(r.call("GET", "/api/v1/hosts/pc1").body.find(R"("overlay_bytes":null)"),
             std::string::npos);
   fs::create_directories(r.dir / "state" / "overlays");
-  std::ofstream(r.dir / "state" / "overlays" / "pc1.qcow2") << std::string(100000, 'x');
+  std::ofstream(r.dir / "state" / "overlays" / "52-54-00-00-00-01.qcow2")
+      << std::string(100000, 'x');
   auto one = r.call("GET", "/api/v1/hosts/pc1").body;
   EXPECT_EQ(one.find(R"("overlay_bytes":null)"), std::string::npos) << one;
   EXPECT_NE(one.find(R"("overlay_bytes":1)"), std::string::npos) << one;  // >= 100000

@@ -134,7 +134,7 @@ std::vector<inventory::problem> inspect_images(const inventory::inventory& inv,
   std::vector<inventory::problem> out;
   for (const auto& img : inv.images) {
     std::error_code ec;
-    if (!img.has_disk()) continue;
+    if (img.disk.empty()) continue;  // no file (none, or on RBD: checked by `serve`)
     const auto disk = inv.resolve(img.disk);
     if (!std::filesystem::exists(disk, ec)) continue;
     for (auto& ip : storage::inspect_image(disk)) {
@@ -289,7 +289,8 @@ int image_list(const global_options& g, bool json) {
       continue;
     }
     std::string files;
-    if (img.has_disk()) files += "disk=" + img.disk.string() + " ";
+    if (!img.disk.empty()) files += "disk=" + img.disk.string() + " ";
+    if (img.rbd) files += "rbd=" + img.rbd->spec() + " ";
     if (img.has_kernel()) files += "kernel=" + img.kernel.string() + " ";
     if (!img.initrd.empty()) files += "initrd=" + img.initrd.string();
     std::printf("%-16s %-6ld %s\n", img.name.c_str(), static_cast<long>(users), files.c_str());

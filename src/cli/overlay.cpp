@@ -123,7 +123,7 @@ int list_overlays(const inventory::inventory& inv) {
               "STATE");
   for (const auto& h : inv.hosts) {
     const auto* img = inv.find_image(h.image);
-    if (!img || !img->has_disk()) continue;
+    if (!img || img->disk.empty()) continue;  // RBD clones are listed by `rbd ls`
     std::string on_disk = "-", alloc = "-", state;
     if (has_overlay(h)) {
       auto ov = disks::overlay_path(inv, h);
@@ -395,6 +395,14 @@ int reset_or_commit(const global_options& g, const std::string& sub, const std::
                  "hosts have overlays)\n",
                  sub.c_str(), h->name.c_str(),
                  std::string(inventory::to_string(h->overlay)).c_str());
+    return 1;
+  }
+  if (const auto* img = inv->find_image(h->image); img && img->rbd) {
+    std::fprintf(stderr,
+                 "diskless overlay %s: host %s's disk is the RBD clone %s/%s; this command "
+                 "handles qcow2 overlay files only (use the rbd tool)\n",
+                 sub.c_str(), h->name.c_str(), img->rbd->pool.c_str(),
+                 disks::rbd_clone_name(*img->rbd, *h).c_str());
     return 1;
   }
   return sub == "reset" ? reset(*inv, *h, force) : commit(*inv, *h);

@@ -87,6 +87,11 @@ result<std::shared_ptr<block_device>> disk_catalog::open_host_disk(const invento
   const auto* img = inv.find_image(h.image);
   if (!img || !img->has_disk())
     return error{"host " + h.name + ": image '" + h.image + "' has no disk"};
+  if (img->rbd) {
+    // The new boot's first login (begin_new_boot) clones a volatile host's disk afresh.
+    return rbd_.open(*img->rbd, h,
+                     h.overlay == inventory::overlay_mode::volatile_ && k == login_kind::new_boot);
+  }
   auto path = inv.resolve(img->disk);
   std::lock_guard lock(mutex_);
   switch (h.overlay) {
@@ -201,6 +206,7 @@ std::vector<std::shared_ptr<overlay_device>> disk_catalog::take_live(const std::
 }
 
 bool disk_catalog::revoke(const std::string& host) {
+  bool rbd = rbd_.revoke(host);
   std::vector<std::shared_ptr<overlay_device>> victims;
   {
     std::lock_guard lock(mutex_);
@@ -210,7 +216,7 @@ bool disk_catalog::revoke(const std::string& host) {
     log::storage().warn("host {}: overlay revoked", host);
     d->revoke();
   }
-  return !victims.empty();
+  return rbd || !victims.empty();
 }
 
 result<void> disk_catalog::reset_host(const std::string& host) {

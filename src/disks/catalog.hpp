@@ -9,6 +9,8 @@
 //               MAC, so it follows a renamed host; disks/overlay.hpp): created on first login,
 //               reused across boots and server restarts
 //   volatile    the same file, recreated empty at the host's new boot (rule below)
+// Images on Ceph RBD (<image rbd=...>) get the same modes with RBD clones instead of files
+// (rbd_disks.hpp); the new-boot rule below is the same.
 //
 // New boot (volatile overlays). A login alone cannot tell a new boot: iPXE's sanboot hands over
 // to the OS's own initiator (iBFT), which logs in again with another ISID while the OS already
@@ -55,6 +57,7 @@
 #include <vector>
 
 #include "disks/overlay.hpp"
+#include "disks/rbd_disks.hpp"
 #include "inventory/model.hpp"
 #include "storage/block_device.hpp"
 #include "util/net.hpp"
@@ -137,6 +140,8 @@ class disk_catalog {
 
   std::mutex callback_mutex_;
   host_callback end_sessions_;
+
+  rbd_disks rbd_;  // its own lock: a slow cluster does not hold up file-backed hosts
 };
 
 }  // namespace diskless::disks

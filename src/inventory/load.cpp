@@ -73,7 +73,9 @@ const std::map<std::string_view, element_schema>& schema() {
       {"state", {{"dir"}, {}}},
       {"images", {{}, {"image"}}},
       {"image",
-       {{"name", "disk", "kernel", "initrd", "cmdline", "root-partition", "rootfstype"}, {}}},
+       {{"name", "disk", "rbd", "snapshot", "ceph-conf", "ceph-user", "kernel", "initrd", "cmdline",
+         "root-partition", "rootfstype"},
+        {}}},
       {"hosts", {{"unknown"}, {"host"}}},
       {"host",
        {{"mac", "name", "image", "boot", "overlay", "ip", "chap-user", "chap-secret", "mutual-user",
@@ -392,18 +394,51 @@ class loader {
     img.name = n.attribute("name").value();
     if (img.name.empty()) err(n, "<image> needs a name=\"...\"");
     img.disk = n.attribute("disk").value();
+    read_rbd(n, img);
     img.kernel = n.attribute("kernel").value();
     img.initrd = n.attribute("initrd").value();
     img.cmdline = n.attribute("cmdline").value();
     if (auto p = number_attr<std::uint32_t>(n, "root-partition", 1, 128)) img.root_partition = *p;
     if (auto f = n.attribute("rootfstype")) img.rootfstype = f.value();
     if (!img.has_disk() && !img.has_kernel())
-      err(n, fmt::format("image '{}' has neither disk=\"...\" nor kernel=\"...\"; give it a disk "
-                         "image (raw or qcow2) or a kernel",
+      err(n, fmt::format("image '{}' has neither disk=\"...\", rbd=\"...\" nor kernel=\"...\"; "
+                         "give it a disk image (raw or qcow2, or on Ceph RBD) or a kernel",
                          img.name));
     if (!img.initrd.empty() && !img.has_kernel())
       err(n, fmt::format("image '{}' has an initrd but no kernel=\"...\"", img.name));
     inv.images.push_back(std::move(img));
+  }
+
+  // rbd="POOL/IMAGE" [snapshot] [ceph-conf] [ceph-user]: syntax only, no cluster is asked.
+  void read_rbd(pugi::xml_node n, image& img) {
+    auto spec = n.attribute("rbd");
+    if (!spec) {
+      for (const char* a : {"snapshot", "ceph-conf", "ceph-user"})
+        if (n.attribute(a))
+          err(n,
+              fmt::format("image '{}': {}=\"...\" only goes with rbd=\"POOL/IMAGE\"", img.name, a));
+      return;
+    }
+    if (!img.disk.empty()) {
+      err(n, fmt::format("image '{}' has both disk=\"...\" and rbd=\"...\"; keep one", img.name));
+      return;
+    }
+    auto parsed = parse_rbd_spec(spec.value(), n.attribute("snapshot").value());
+    if (!parsed) {
+      err(n, fmt::format("image '{}': rbd=\"{}\" snapshot=\"{}\": {}", img.name, spec.value(),
+                         n.attribute("snapshot").value(), parsed.error_message()));
+      return;
+    }
+    parsed->conf = n.attribute("ceph-conf").value();
+    parsed->user = n.attribute("ceph-user").value();
+    if (auto u = n.attribute("ceph-user"); u && !valid_ceph_user(parsed->user))
+      err(n, fmt::format("image '{}': ceph-user=\"{}\" must be client.NAME (letters, digits, "
+                         "'.', '_', '-')",
+                         img.name, u.value()));
+    if (auto c = n.attribute("ceph-conf"); c && parsed->conf.empty())
+      err(n,
+          fmt::format("image '{}': ceph-conf is empty; remove it or name a ceph.conf", img.name));
+    img.rbd = std::move(*parsed);
   }
 
   void read_unknown(pugi::xml_node hosts, inventory& inv) {

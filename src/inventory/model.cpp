@@ -5,6 +5,41 @@
 
 namespace diskless::inventory {
 
+namespace {
+
+bool valid_rbd_name(std::string_view n) {
+  if (n.empty() || n.size() > 100 || n.front() == '.') return false;
+  for (char c : n) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+result<rbd_source> parse_rbd_spec(std::string_view spec, std::string_view snapshot) {
+  auto slash = spec.find('/');
+  if (slash == std::string_view::npos)
+    return error{"rbd must be POOL/IMAGE (a snapshot goes in snapshot=\"...\")"};
+  rbd_source r;
+  r.pool = std::string(spec.substr(0, slash));
+  r.image = std::string(spec.substr(slash + 1));
+  r.snapshot = std::string(snapshot);
+  if (!valid_rbd_name(r.pool))
+    return error{"pool '" + r.pool + "' is not a name (letters, digits, '.', '_', '-')"};
+  if (!valid_rbd_name(r.image))
+    return error{"image '" + r.image + "' is not a name (letters, digits, '.', '_', '-')"};
+  if (!r.snapshot.empty() && !valid_rbd_name(r.snapshot))
+    return error{"snapshot '" + r.snapshot + "' is not a name (letters, digits, '.', '_', '-')"};
+  return r;
+}
+
+bool valid_ceph_user(std::string_view user) {
+  return user.starts_with("client.") && valid_rbd_name(user.substr(7));
+}
+
 std::string_view to_string(dhcp_mode m) {
   switch (m) {
     case dhcp_mode::off:
@@ -106,7 +141,7 @@ auto host_tuple(const host& h) {
 }
 
 auto image_tuple(const image& i) {
-  return std::make_tuple(i.name, i.disk, i.kernel, i.initrd, i.cmdline, i.root_partition,
+  return std::make_tuple(i.name, i.disk, i.rbd, i.kernel, i.initrd, i.cmdline, i.root_partition,
                          i.rootfstype);
 }
 

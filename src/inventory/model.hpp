@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "util/net.hpp"
+#include "util/result.hpp"
 
 namespace diskless::inventory {
 
@@ -102,17 +103,35 @@ struct server_config {
   std::filesystem::path state_dir = "/var/lib/diskless";  // <state dir=...>
 };
 
+// A disk on Ceph RBD (<image rbd="pool/image" snapshot=... ceph-conf=... ceph-user=...>).
+struct rbd_source {
+  std::string pool, image;     // names: letters, digits, '.', '_', '-'
+  std::string snapshot;        // the golden version clones are made from; "" = none (overlay none)
+  std::filesystem::path conf;  // ceph.conf; empty = librados' default search
+  std::string user;            // "client.NAME"; empty = client.admin
+  std::string spec() const { return pool + "/" + image + (snapshot.empty() ? "" : "@" + snapshot); }
+  bool operator==(const rbd_source&) const = default;
+};
+
+// rbd="POOL/IMAGE" plus snapshot="SNAP" (may be empty) as an rbd_source (conf and user left
+// empty), or why not. Names are 1-100 of letters, digits, '.', '_', '-' and do not start with
+// '.' (a subset of what Ceph accepts, safe in logs, file names and clone names).
+result<rbd_source> parse_rbd_spec(std::string_view spec, std::string_view snapshot);
+// "client.NAME" with NAME as above.
+bool valid_ceph_user(std::string_view user);
+
 struct image {
   std::string name;
-  std::filesystem::path disk;    // raw or qcow2; empty when the image has none
-  std::filesystem::path kernel;  // empty when none
+  std::filesystem::path disk;     // raw or qcow2; empty when the image has none (or is on RBD)
+  std::optional<rbd_source> rbd;  // set when the disk is an RBD image instead of a file
+  std::filesystem::path kernel;   // empty when none
   std::filesystem::path initrd;
   std::string cmdline;
   std::uint32_t root_partition = 1;  // iscsi-root: partition of the disk holding /
   std::string rootfstype = "ext4";   // iscsi-root: its filesystem type
   int line = 0;                      // where it is defined (for messages)
 
-  bool has_disk() const { return !disk.empty(); }
+  bool has_disk() const { return !disk.empty() || rbd.has_value(); }  // a file or RBD
   bool has_kernel() const { return !kernel.empty(); }
 };
 

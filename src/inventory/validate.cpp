@@ -178,6 +178,11 @@ struct checker {
         error(h, fmt::format("host '{}' has overlay=\"{}\" but image '{}' has no disk to "
                              "overlay; remove overlay",
                              h.name, to_string(h.overlay), img->name));
+      if (img->rbd && img->rbd->snapshot.empty() && h.overlay != overlay_mode::none)
+        error(h, fmt::format("host '{}' has overlay=\"{}\" but RBD image '{}' names no "
+                             "snapshot; clones and read-only views are made from a snapshot: "
+                             "add snapshot=\"...\" to the image",
+                             h.name, to_string(h.overlay), img->name));
       if (img->has_disk() && h.overlay == overlay_mode::none &&
           (h.boot == boot_method::sanboot || h.boot == boot_method::iscsi_root)) {
         if (auto [it, fresh] = writers.emplace(img->name, &h); !fresh)
