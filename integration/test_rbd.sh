@@ -13,6 +13,7 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/lan_client.sh"
 . "$(dirname "$0")/lib/ceph.sh"
 if ! ldd "$bin" | grep -q librbd; then
   echo "SKIP: $bin was built without Ceph RBD (DISKLESS_RBD=OFF: install librbd-dev librados-dev libradospp-dev)"
@@ -27,6 +28,9 @@ dl_init dlrbd
 dl_net 0
 x="ip netns exec $DL_NS"
 S=$DL_SERVER
+# The volatile host's own PC: only it may fetch its boot script (the new-boot signal).
+dl_lan_pc 52:54:00:08:01:02 10.77.0.52
+pc="ip netns exec $DL_CNS"
 IQN=iqn.2026-11.lan.diskless
 cd "$DL_TMP"
 fail() { dl_fail "$*"; }
@@ -98,12 +102,12 @@ golden_unchanged
 dl_log "volatile: kept across logins of one boot, gone after the boot script is fetched"
 verify vol -c "write -P 0xb1 2m 64k" -c "read -P 0xb1 2m 64k" || fail "volatile write not visible"
 verify vol -c "read -P 0xb1 2m 64k" || fail "volatile write lost at a login of the same boot"
-$x curl -sf -o /dev/null tftp://$S:6969/boot/52-54-00-08-01-02.ipxe || fail "tftp script fetch"
+$pc curl -sf -o /dev/null tftp://$S:6969/boot/52-54-00-08-01-02.ipxe || fail "tftp script fetch"
 verify vol -c "read -P 0xb1 2m 64k" && fail "volatile write survived a new boot (TFTP script fetch)"
 out=$($x qemu-img convert -O raw --image-opts "$(opts vol)" vol.raw 2>&1) || fail "read vol: $out"
 cmp -s vol.raw gold.orig || fail "fresh volatile disk differs from the golden image"
 verify vol -c "write -P 0xb2 2m 64k" -c flush || fail "volatile write"
-$x curl -sf -o /dev/null http://$S:8080/boot/52-54-00-08-01-02.ipxe || fail "http script fetch"
+$pc curl -sf -o /dev/null http://$S:8080/boot/52-54-00-08-01-02.ipxe || fail "http script fetch"
 verify vol -c "read -P 0xb2 2m 64k" && fail "volatile write survived a new boot (HTTP script fetch)"
 verify vol -c "write -P 0xb3 2m 64k" -c flush || fail "volatile write"
 grep -q "volatile rbd clone rbd/gold.52-54-00-08-01-02 made again" diskless.log || fail "no re-clone logged"
