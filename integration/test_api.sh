@@ -132,7 +132,7 @@ WOL_PID=$!
 for i in $(seq 1 50); do grep -q listening wol.log && break; sleep 0.1; done
 [ "$(code "${AUTH[@]}" -X POST $API/api/v1/hosts/pc1/wake)" = 202 ] || dl_fail "wake: $(cat body)"
 wait "$WOL_PID" || dl_fail "no magic packet seen on the LAN: $(cat wol.log)"
-python3 - wol.bin <<'PY' || dl_fail "the magic packet is wrong: $(xxd wol.bin | head)"
+python3 - wol.bin <<'PY' || dl_fail "the magic packet is wrong: $(od -An -tx1 wol.bin | head -3)"
 import sys
 p = open(sys.argv[1], "rb").read()
 assert p == b"\xff" * 6 + bytes.fromhex("525400a10001") * 16, p.hex()

@@ -15,6 +15,7 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/diskless.sh"
 . "$(dirname "$0")/lib/lan_client.sh"
 dl_init dlovl
 dl_net 0
@@ -31,13 +32,7 @@ cp images/gold.img gold.orig
 head -c $((8 << 20)) /dev/urandom >images/own.img
 cat >diskless.xml <<XML
 <diskless version="1">
-  <server address="$S">
-    <dhcp mode="off"/>
-    <iscsi port="3260" iqn="$IQN"/>
-    <tftp port="6969"/>
-    <http port="8080"/>
-    <state dir="state"/>
-  </server>
+$(dl_iscsi_server "$S" 8080)
   <images>
     <image name="gold" disk="images/gold.img"/>
     <image name="own" disk="images/own.img"/>

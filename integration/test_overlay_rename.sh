@@ -10,6 +10,7 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/diskless.sh"
 dl_init dlren
 dl_lo
 x="ip netns exec $DL_NS"
@@ -19,13 +20,7 @@ cd "$DL_TMP"
 head -c $((16 << 20)) /dev/urandom >gold.img
 cat >diskless.xml <<XML
 <diskless version="1">
-  <server address="$S">
-    <dhcp mode="off"/>
-    <iscsi port="3260" iqn="$IQN"/>
-    <tftp port="6969"/>
-    <http enabled="false"/>
-    <state dir="state"/>
-  </server>
+$(dl_iscsi_server "$S" off)
   <images><image name="gold" disk="gold.img"/></images>
   <hosts>
     <host mac="52:54:00:07:03:03" name="lab-03" image="gold" boot="sanboot" overlay="persistent"/>

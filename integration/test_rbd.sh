@@ -13,6 +13,7 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/diskless.sh"
 . "$(dirname "$0")/lib/lan_client.sh"
 . "$(dirname "$0")/lib/ceph.sh"
 if ! ldd "$bin" | grep -q librbd; then
@@ -46,13 +47,7 @@ cephx rbd create --size 64M rbd/cu
 mkdir state
 cat >diskless.xml <<XML
 <diskless version="1">
-  <server address="$S">
-    <dhcp mode="off"/>
-    <iscsi port="3260" iqn="$IQN"/>
-    <tftp port="6969"/>
-    <http port="8080"/>
-    <state dir="state"/>
-  </server>
+$(dl_iscsi_server "$S" 8080)
   <images>
     <image name="gold" rbd="rbd/gold" snapshot="v1" ceph-conf="$CEPH_CONF" ceph-user="client.admin"/>
     <image name="own" rbd="rbd/own" ceph-conf="$CEPH_CONF"/>

@@ -11,6 +11,7 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/diskless.sh"
 . "$(dirname "$0")/lib/lan_client.sh"
 dl_init dlown
 dl_net 0
@@ -29,13 +30,7 @@ head -c $((4 << 20)) /dev/urandom >disk.img
 head -c 1000 /dev/urandom >vmlinuz
 cat >diskless.xml <<XML
 <diskless version="1">
-  <server address="$S">
-    <dhcp mode="off"/>
-    <iscsi port="3260" iqn="$IQN"/>
-    <tftp port="6969"/>
-    <http port="8080"/>
-    <state dir="state"/>
-  </server>
+$(dl_iscsi_server "$S" 8080)
   <images>
     <image name="disk" disk="disk.img"/>
     <image name="live" kernel="vmlinuz"/>

@@ -21,7 +21,8 @@ dd if=/dev/urandom of=images/lun.img bs=1M count=512 status=none
 cat images/lun.img > /dev/null
 for side in A B; do
   port=$([ $side = A ] && echo 3260 || echo 3262)
-  dl_lun_inventory $side/diskless.xml "$port" "$DL_TMP/$side/state" "$DL_TMP/images/lun.img"
+  dl_lun_inventory $side/diskless.xml "$port" "$DL_TMP/$side/state" \
+    "disk=\"$DL_TMP/images/lun.img\""
 done
 dl_spawn dA "$a" -c A/diskless.xml --log-level warn serve
 pid_a=$DL_LAST_PID

@@ -12,6 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/diskless.sh"
 . "$here/../lib/peers.sh"
+. "$here/../lib/iscsi_perf.sh"
 dl_init dlibench
 dl_net 0
 x="ip netns exec $DL_NS"
@@ -22,7 +23,7 @@ g++ -O2 -std=c++20 "$here/iscsi_write_load.cpp" -o write_load -liscsi
 mkdir images state
 dd if=/dev/urandom of=images/lun.img bs=1M count=1024 status=none
 cat images/lun.img > /dev/null  # into the page cache
-dl_lun_inventory diskless.xml 3260 state images/lun.img
+dl_lun_inventory diskless.xml 3260 state 'disk="images/lun.img"'
 dl_spawn diskless "$bin" -c diskless.xml --log-level warn serve
 dl_wait_port tcp 3260
 dl_tgt iqn.2026-11.bench:tgt images/lun.img 3261
@@ -31,41 +32,21 @@ ours="iscsi://$S:3260/$IQN:bench/0"
 peer="iscsi://$S:3261/iqn.2026-11.bench:tgt/1"
 init=iqn.2026-11.bench:initiator
 
-# iscsi-perf prints running figures and a final "iops average N (M MB/s)"; keep the last.
-perf() {  # url blocks qd extra...
-  local url=$1 blocks=$2 qd=$3
-  shift 3
-  $x timeout $((secs + 20)) iscsi-perf -i "$init" -m "$qd" -b "$blocks" -t "$secs" "$@" "$url" 2>&1 |
-    tr '\r' '\n' | grep -E "MB/s|IOPS" | tail -1
-}
-median() { sort -n | sed -n 2p; }
-field() {  # the number before unit $1 ("468 MB/s", "1090.5 MiB/s") or after "iops average"
-  { grep -oE "$1" || true; } | head -1 | grep -oE "[0-9.]+" | head -1 || true
-}
-
 declare -A res
 # Runs alternate between the two targets so that background load hits both alike.
 for run in 1 2 3; do
   for who in ours peer; do
     url=${!who}
-    seq_line=$(perf "$url" 2048 8)
-    rnd_line=$(perf "$url" 8 32 -r)
+    seq_line=$(dl_perf "$url" 2048 8)
+    rnd_line=$(dl_perf "$url" 8 32 -r)
     wr_line=$($x ./write_load "$url" "$init" 1048576 8 "$secs")
     echo "$who run $run: seq[$seq_line] rand[$rnd_line] write[$wr_line]" >&2
-    res[$who,seq]+="$(field '[0-9.]+ MB/s' <<<"$seq_line")"$'\n'
-    res[$who,rnd]+="$(field 'iops average [0-9.]+' <<<"$rnd_line")"$'\n'
-    res[$who,wr]+="$(field '[0-9.]+ MiB/s' <<<"$wr_line")"$'\n'
+    res[$who,seq]+="$(dl_field '[0-9.]+ MB/s' <<<"$seq_line")"$'\n'
+    res[$who,rnd]+="$(dl_field 'iops average [0-9.]+' <<<"$rnd_line")"$'\n'
+    res[$who,wr]+="$(dl_field '[0-9.]+ MiB/s' <<<"$wr_line")"$'\n'
   done
 done
 printf "%-34s %12s %12s %8s\n" "metric (median of 3)" diskless tgt ratio
-for m in seq rnd wr; do
-  a=$(printf "%s" "${res[ours,$m]}" | median)
-  b=$(printf "%s" "${res[peer,$m]}" | median)
-  case $m in
-    seq) name="read 1 MiB seq QD8 (MB/s)" ;;
-    rnd) name="read 4 KiB random QD32 (IOPS)" ;;
-    wr) name="write 1 MiB seq QD8 (MiB/s)" ;;
-  esac
-  ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-  printf "%-34s %12s %12s %8s\n" "$name" "$a" "$b" "$ratio"
-done
+dl_ratio_row "read 1 MiB seq QD8 (MB/s)" "${res[ours,seq]}" "${res[peer,seq]}"
+dl_ratio_row "read 4 KiB random QD32 (IOPS)" "${res[ours,rnd]}" "${res[peer,rnd]}"
+dl_ratio_row "write 1 MiB seq QD8 (MiB/s)" "${res[ours,wr]}" "${res[peer,wr]}"

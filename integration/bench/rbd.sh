@@ -10,6 +10,8 @@ secs=${2:-8}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/common.sh"
 . "$here/../lib/ceph.sh"
+. "$here/../lib/diskless.sh"
+. "$here/../lib/iscsi_perf.sh"
 ldd "$bin" | grep -q librbd || { echo "SKIP: $bin built without DISKLESS_RBD"; exit 0; }
 [ -e /usr/lib/tgt/backing-store/bs_rbd.so ] ||
   { echo "SKIP: tgt-rbd is not installed"; exit 0; }
@@ -23,20 +25,7 @@ CEPH_OSD_BYTES=$((3 << 30)) ceph_up rbd
 head -c $((1 << 30)) /dev/urandom >lun.raw
 cephx rbd import --no-progress lun.raw rbd/lun
 rm lun.raw
-cat >diskless.xml <<XML
-<diskless version="1">
-  <server address="$S">
-    <dhcp mode="off"/>
-    <iscsi port="3260" iqn="$IQN"/>
-    <http enabled="false"/>
-    <state dir="state"/>
-  </server>
-  <images><image name="lun" rbd="rbd/lun" ceph-conf="$CEPH_CONF"/></images>
-  <hosts>
-    <host mac="52:54:00:00:00:01" name="bench" image="lun" boot="sanboot" allow-any-initiator="true"/>
-  </hosts>
-</diskless>
-XML
+dl_lun_inventory diskless.xml 3260 state "rbd=\"rbd/lun\" ceph-conf=\"$CEPH_CONF\""
 mkdir state
 dl_spawn diskless "$bin" -c diskless.xml --log-level warn serve
 dl_wait_port tcp 3260
@@ -61,34 +50,17 @@ trap 'stop_tgt; dl_cleanup' EXIT
 ours="iscsi://$S:3260/$IQN:bench/0"
 peer="iscsi://$S:3261/iqn.2026-11.bench:tgt/1"
 init=iqn.2026-11.bench:initiator
-perf() {  # url blocks qd extra...
-  local url=$1 blocks=$2 qd=$3
-  shift 3
-  $x timeout $((secs + 20)) iscsi-perf -i "$init" -m "$qd" -b "$blocks" -t "$secs" "$@" "$url" 2>&1 |
-    tr '\r' '\n' | grep -E "MB/s|IOPS" | tail -1
-}
-median() { sort -n | sed -n 2p; }
-field() { { grep -oE "$1" || true; } | head -1 | grep -oE "[0-9.]+" | head -1 || true; }
-
 declare -A res
 for run in 1 2 3; do
   for who in ours peer; do
     url=${!who}
-    rnd_line=$(perf "$url" 8 32 -r)
-    seq_line=$(perf "$url" 2048 8)
+    rnd_line=$(dl_perf "$url" 8 32 -r)
+    seq_line=$(dl_perf "$url" 2048 8)
     echo "$who run $run: rand[$rnd_line] seq[$seq_line]" >&2
-    res[$who,rnd]+="$(field 'iops average [0-9.]+' <<<"$rnd_line")"$'\n'
-    res[$who,seq]+="$(field '[0-9.]+ MB/s' <<<"$seq_line")"$'\n'
+    res[$who,rnd]+="$(dl_field 'iops average [0-9.]+' <<<"$rnd_line")"$'\n'
+    res[$who,seq]+="$(dl_field '[0-9.]+ MB/s' <<<"$seq_line")"$'\n'
   done
 done
 printf "%-34s %12s %12s %8s\n" "metric (median of 3)" diskless tgt-rbd ratio
-for m in rnd seq; do
-  a=$(printf "%s" "${res[ours,$m]}" | median)
-  b=$(printf "%s" "${res[peer,$m]}" | median)
-  case $m in
-    rnd) name="read 4 KiB random QD32 (IOPS)" ;;
-    seq) name="read 1 MiB seq QD8 (MB/s)" ;;
-  esac
-  ratio=$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')
-  printf "%-34s %12s %12s %8s\n" "$name" "$a" "$b" "$ratio"
-done
+dl_ratio_row "read 4 KiB random QD32 (IOPS)" "${res[ours,rnd]}" "${res[peer,rnd]}"
+dl_ratio_row "read 1 MiB seq QD8 (MB/s)" "${res[ours,seq]}" "${res[peer,seq]}"

@@ -33,8 +33,9 @@ $hosts
 XML
 }
 
-# dl_lun_inventory FILE PORT STATE_DIR DISK: an iSCSI-only inventory (no DHCP, TFTP root
-# default, no HTTP) with one host "bench" whose LUN is DISK, open to any initiator: the benches'.
+# dl_lun_inventory FILE PORT STATE_DIR IMAGE_ATTRS: an iSCSI-only inventory (no DHCP, TFTP root
+# default, no HTTP) with one host "bench" whose LUN is the image IMAGE_ATTRS describes
+# (disk="..." or rbd="..." ...), open to any initiator: the benches'.
 dl_lun_inventory() {
   cat > "$1" <<XML
 <diskless version="1">
@@ -44,11 +45,27 @@ dl_lun_inventory() {
     <http enabled="false"/>
     <state dir="$3"/>
   </server>
-  <images><image name="lun" disk="$4"/></images>
+  <images><image name="lun" $4/></images>
   <hosts>
     <host mac="52:54:00:00:00:01" name="bench" image="lun" boot="sanboot" allow-any-initiator="true"/>
   </hosts>
 </diskless>
+XML
+}
+
+# dl_iscsi_server ADDRESS HTTP: the <server> element of an inventory without DHCP (iSCSI on 3260,
+# TFTP on 6969, HTTP on port HTTP or "off", state in ./state), for tests that write the rest.
+dl_iscsi_server() {
+  local http="<http port=\"$2\"/>"
+  [ "$2" = off ] && http='<http enabled="false"/>'
+  cat <<XML
+  <server address="$1">
+    <dhcp mode="off"/>
+    <iscsi port="3260" iqn="iqn.2026-11.lan.diskless"/>
+    <tftp port="6969"/>
+    $http
+    <state dir="state"/>
+  </server>
 XML
 }
 
