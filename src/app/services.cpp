@@ -28,10 +28,9 @@ std::vector<std::unique_ptr<svc::service>> make_services(
   };
   // Whose PC an address is: the kernel's neighbour table for on-link PCs (every PC that sent
   // us a packet on the LAN answered or asked ARP), else full-mode DHCP's lease (relayed PCs).
-  hooks.owner_of = [leases](ipv4_address ip) -> std::optional<mac_address> {
-    if (auto m = neighbour_mac(ip)) return m;
-    if (leases->holder) return leases->holder(ip);
-    return std::nullopt;
+  hooks.neighbour_of = [](ipv4_address ip) { return neighbour_mac(ip); };  // on the pool
+  hooks.lease_of = [leases](ipv4_address ip) -> std::optional<mac_address> {
+    return leases->holder ? leases->holder(ip) : std::nullopt;
   };
   hooks.secrets = secrets;
   auto files = std::make_shared<boot::catalog>(ctx.inventory, std::move(hooks));

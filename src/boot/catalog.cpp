@@ -50,9 +50,7 @@ catalog::catalog(inventory::inventory_ptr inv, hooks h) : hooks_(std::move(h)) {
 }
 
 bool catalog::refuse(const mac_address& mac, std::string_view path, const requester& who) const {
-  std::optional<mac_address> holder;
-  if (who.address && !who.local && hooks_.owner_of) holder = hooks_.owner_of(*who.address);
-  auto why = not_owner(mac, who, holder);
+  auto why = not_owner(mac, who, who.holder);
   if (!why) return false;
   // Info, not warning: a curious PC is not the server's problem, but the admin who wonders why
   // a script is refused must find the reason. Once per address and minute.
@@ -109,6 +107,32 @@ disk_file catalog::in_root(std::string rel) const {
   return disk_file{inv_->resolve(inv_->server.tftp.root), {ipxe_package_dir}, std::move(rel)};
 }
 
+std::optional<mac_address> catalog::owner_only(std::string_view path) const {
+  while (path.starts_with('/')) path.remove_prefix(1);
+  auto mac = script_mac(path);
+  // An ignored unknown MAC has no script: its name is nobody's (404, or TFTP's root).
+  if (!mac ||
+      (!inv_->find_host(*mac) && inv_->unknown.what == inventory::unknown_policy::kind::ignore))
+    return std::nullopt;
+  return mac;
+}
+
+void catalog::resolve_owner(std::string_view path, requester who, io_pool& pool,
+                            unique_function<void(requester)> then) const {
+  if (!who.address || who.local || !owner_only(path)) return then(std::move(who));
+  // The neighbour table is a file read (/proc): never on the loop. The lease table lives on
+  // the loop: asked when the pool's answer is back.
+  pool.submit(
+      [neighbour = hooks_.neighbour_of, a = *who.address]() -> std::optional<mac_address> {
+        return neighbour ? neighbour(a) : std::nullopt;
+      },
+      [lease = hooks_.lease_of, who = std::move(who),
+       then = std::move(then)](std::optional<mac_address> m) mutable {
+        who.holder = m ? m : lease ? lease(*who.address) : std::nullopt;
+        then(std::move(who));
+      });
+}
+
 result<std::optional<found>> catalog::find(std::string_view path, via from, const requester& who,
                                            bool fetch) const {
   using none = std::optional<found>;
@@ -124,10 +148,9 @@ result<std::optional<found>> catalog::find(std::string_view path, via from, cons
   }
   // A script carries its host's secrets: its owner's only (see catalog.hpp).
   std::string secret;
-  auto mac = script_mac(path);
+  auto mac = owner_only(path);
   const auto* h = mac ? inv_->find_host(*mac) : nullptr;
-  // An ignored unknown MAC has no script: its name is nobody's (404, or TFTP's root).
-  if (mac && (h || inv_->unknown.what != inventory::unknown_policy::kind::ignore)) {
+  if (mac) {
     if (refuse(*mac, path, who)) return none(found{nullptr, {}, false, true});
     if (h && h->chap && h->chap->auto_secret() && hooks_.secrets) {
       // The host's own fetch starts its new boot: a fresh secret (never logged).

@@ -10,10 +10,10 @@
 // - "a host's script was fetched" is reported to the callback given at construction (the new
 //   boot of a volatile overlay).
 // - a host's script carries its secrets (CHAP), so find() hands it only to its owner: a
-//   requester whose address belongs to the script's MAC (owner_of, wired in app/: the kernel's
-//   neighbour table, else the DHCP lease). Anyone else, the server machine itself included
-//   (the admin has `diskless host show`), is refused: HTTP 403, TFTP error 2. Loaders, kernels
-//   and initrds stay public.
+//   requester whose address belongs to the script's MAC (resolve_owner, before find(): the
+//   kernel's neighbour table read on the io_pool, else the DHCP lease; wired in app/). Anyone else,
+//   the server machine itself included (the admin has `diskless host show`), is refused: HTTP 403,
+//   TFTP error 2. Loaders, kernels and initrds stay public.
 // - chap-secret="auto": the owner's script fetch rotates the host's per-boot secret (secrets,
 //   util/secret.hpp) and the script carries the new one.
 //
@@ -36,6 +36,7 @@
 #include "boot/open.hpp"
 #include "boot/templates.hpp"
 #include "inventory/model.hpp"
+#include "util/io_pool.hpp"
 #include "util/log_limit.hpp"
 #include "util/net.hpp"
 #include "util/result.hpp"
@@ -75,6 +76,9 @@ struct requester {
   bool local = false;
   // The peer's IPv4 address (none for other families).
   std::optional<ipv4_address> address;
+  // The MAC that address belongs to, filled by catalog::resolve_owner before find() when the
+  // path is a script (nullopt: nobody known, or not looked up).
+  std::optional<mac_address> holder;
 };
 
 // The owner decision for a host's script (pure): nullopt when `r` may have the script of `mac`,
@@ -97,15 +101,18 @@ struct found {
 class catalog {
  public:
   using fetched_fn = std::function<void(const mac_address&)>;
-  // The MAC an address belongs to now (nullopt: unknown). Called on the loop: must not block.
+  // The MAC an address belongs to now (nullopt: unknown).
   using owner_fn = std::function<std::optional<mac_address>(ipv4_address)>;
 
   struct hooks {
     // Called on the caller's thread each time find() hands out a known or unknown host's
     // script with fetch = true.
     fetched_fn on_fetched;
-    // Empty: nobody owns any address (every script is refused).
-    owner_fn owner_of;
+    // Whose PC an address is, asked by resolve_owner: first neighbour_of (the kernel's neighbour
+    // table; may block: called on the io_pool), then lease_of (the DHCP leases in memory; on
+    // the loop). Both empty: nobody owns any address (every script is refused).
+    owner_fn neighbour_of;
+    owner_fn lease_of;
     // Where chap-secret="auto" secrets live (shared with the iSCSI logins); null: such hosts'
     // scripts carry the word "auto".
     std::shared_ptr<per_boot_secrets> secrets;
@@ -129,6 +136,13 @@ class catalog {
   result<std::optional<found>> find(std::string_view path, via from, const requester& who,
                                     bool fetch = true) const;
 
+  // Before find(): when `path` names a script whose owner find() checks and `who` is a remote
+  // IPv4 peer, fills who.holder (neighbour_of on the pool, then lease_of on the loop); then(who)
+  // runs on the loop, at once when nothing needs looking up. `then` must keep its own state
+  // alive; the catalog need not outlive the lookup. Loop thread only.
+  void resolve_owner(std::string_view path, requester who, io_pool& pool,
+                     unique_function<void(requester)> then) const;
+
  private:
   struct cached {
     std::filesystem::file_time_type mtime;
@@ -138,6 +152,9 @@ class catalog {
   disk_file in_root(std::string rel) const;
 
   bool refuse(const mac_address& mac, std::string_view path, const requester& who) const;
+  // The MAC whose owner alone gets `path` (a listed host's script, or an unknown MAC's when
+  // unknown PCs are served); nullopt for every other path.
+  std::optional<mac_address> owner_only(std::string_view path) const;
 
   inventory::inventory_ptr inv_;
   hooks hooks_;

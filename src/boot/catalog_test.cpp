@@ -17,25 +17,32 @@ const auto pc1_ip = *ipv4_address::parse("10.77.0.21");
 const auto stranger_ip = *ipv4_address::parse("10.77.0.22");
 const auto other_ip = *ipv4_address::parse("10.77.0.23");  // a PC no inventory entry names
 
-// The owner lookup a server would have: pc1 and the stranger are on-link, so is other_ip
-// (with a MAC of its own).
+// Whose PC an address is, as a server's neighbour table would say: pc1 and the stranger are
+// on-link, so is other_ip (with a MAC of its own).
+std::optional<mac_address> holder_of(ipv4_address a) {
+  if (a == pc1_ip) return pc1;
+  if (a == stranger_ip) return stranger;
+  if (a == other_ip) return mac_address::parse("52:54:00:00:00:99");
+  return std::nullopt;
+}
+
+// A remote requester with its holder looked up (what resolve_owner hands find()).
+requester remote(ipv4_address a) {
+  return {false, a, holder_of(a)};
+}
+
 catalog::hooks owned(catalog::fetched_fn fetched = {},
                      std::shared_ptr<per_boot_secrets> secrets = nullptr) {
   catalog::hooks h;
   h.on_fetched = std::move(fetched);
-  h.owner_of = [](ipv4_address a) -> std::optional<mac_address> {
-    if (a == pc1_ip) return pc1;
-    if (a == stranger_ip) return stranger;
-    if (a == other_ip) return mac_address::parse("52:54:00:00:00:99");
-    return std::nullopt;
-  };
+  h.neighbour_of = holder_of;
   h.secrets = std::move(secrets);
   return h;
 }
 
 // The requester that owns a path's script (pc1's PC for any other path).
 requester owner_of(std::string_view path) {
-  return {false, script_mac(path) == stranger ? stranger_ip : pc1_ip};
+  return remote(script_mac(path) == stranger ? stranger_ip : pc1_ip);
 }
 
 class Catalog : public ::testing::Test {
@@ -204,13 +211,13 @@ TEST_F(Catalog, MissingKernelIsNotServedFromMemory) {
 }
 
 TEST(NotOwner, OnlyTheAddressOfTheScriptsMacOwnsIt) {
-  const requester pc{false, pc1_ip};
+  const requester pc = remote(pc1_ip);
   EXPECT_FALSE(not_owner(pc1, pc, pc1));
   // Someone else's PC, an address nobody is known to hold, the server itself, no IPv4 address.
   EXPECT_TRUE(not_owner(pc1, pc, stranger));
   EXPECT_TRUE(not_owner(pc1, pc, std::nullopt));
-  EXPECT_TRUE(not_owner(pc1, requester{true, pc1_ip}, pc1));
-  EXPECT_TRUE(not_owner(pc1, requester{false, std::nullopt}, pc1));
+  EXPECT_TRUE(not_owner(pc1, requester{true, pc1_ip, std::nullopt}, pc1));
+  EXPECT_TRUE(not_owner(pc1, requester{false, std::nullopt, std::nullopt}, pc1));
   auto why = not_owner(pc1, pc, stranger);
   ASSERT_TRUE(why);
   EXPECT_NE(why->find(stranger.str()), std::string::npos) << *why;
@@ -222,9 +229,9 @@ TEST_F(Catalog, ScriptsGoToTheirOwnerOnlyFilesToAnyone) {
   const std::string script = "boot/52-54-00-00-00-01.ipxe";
   std::size_t owner_fetches = 0;
   for (auto v : {via::tftp, via::http}) {
-    for (requester who : {requester{false, other_ip}, requester{false, stranger_ip},
-                          requester{true, *ipv4_address::parse("127.0.0.1")},
-                          requester{false, *ipv4_address::parse("10.77.0.99")}}) {
+    for (requester who : {remote(other_ip), remote(stranger_ip),
+                          requester{true, *ipv4_address::parse("127.0.0.1"), std::nullopt},
+                          remote(*ipv4_address::parse("10.77.0.99"))}) {
       auto r = c.find(script, v, who);
       ASSERT_TRUE(r && *r);
       EXPECT_TRUE((*r)->refused);
@@ -241,9 +248,9 @@ TEST_F(Catalog, ScriptsGoToTheirOwnerOnlyFilesToAnyone) {
     ++owner_fetches;
   }
   EXPECT_EQ(seen, (std::vector{pc1, pc1}));
-  // Without an owner lookup nobody owns anything.
+  // An address nobody looked up (or no lookup named) owns nothing.
   catalog closed(make());
-  auto r = closed.find(script, via::http, requester{false, pc1_ip});
+  auto r = closed.find(script, via::http, requester{false, pc1_ip, std::nullopt});
   ASSERT_TRUE(r && *r);
   EXPECT_TRUE((*r)->refused);
 }
@@ -263,7 +270,7 @@ TEST_F(Catalog, AutoChapSecretRotatesAtEachFetchOfTheOwner) {
   EXPECT_NE(first.find("set password " + *s1), std::string::npos) << first;
   // A HEAD and a refused request change nothing.
   must(c, script, via::http, /*fetch=*/false);
-  (void)c.find(script, via::tftp, requester{false, other_ip});
+  (void)c.find(script, via::tftp, remote(other_ip));
   EXPECT_EQ(secrets->current(pc1), s1);
   auto second = *must(c, script, via::tftp).content;
   auto s2 = secrets->current(pc1);
@@ -274,4 +281,34 @@ TEST_F(Catalog, AutoChapSecretRotatesAtEachFetchOfTheOwner) {
 }
 
 }  // namespace
+// resolve_owner fills the holder for a script only: the neighbour table first (on the pool),
+// then the DHCP leases; local requesters and other paths go straight on.
+TEST_F(Catalog, ResolveOwnerLooksUpScriptsOnly) {
+  io_pool pool(0, [](io_pool::task t) { t(); });  // inline: the lookup completes at once
+  int neighbour_calls = 0;
+  catalog::hooks h;
+  h.neighbour_of = [&](ipv4_address a) -> std::optional<mac_address> {
+    ++neighbour_calls;
+    return a == pc1_ip ? std::optional(pc1) : std::nullopt;
+  };
+  h.lease_of = [](ipv4_address a) -> std::optional<mac_address> {
+    return a == stranger_ip ? std::optional(stranger) : std::nullopt;
+  };
+  catalog c(make(), std::move(h));
+  auto resolved = [&](std::string_view path, requester who) {
+    std::optional<requester> out;
+    c.resolve_owner(path, who, pool, [&](requester r) { out = r; });
+    EXPECT_TRUE(out) << path;
+    return out.value_or(requester{});
+  };
+  const std::string script = "boot/52-54-00-00-00-01.ipxe";
+  EXPECT_EQ(resolved(script, {false, pc1_ip, std::nullopt}).holder, pc1);
+  EXPECT_EQ(resolved(script, {false, stranger_ip, std::nullopt}).holder, stranger);  // a lease
+  EXPECT_FALSE(resolved(script, {false, other_ip, std::nullopt}).holder);
+  EXPECT_EQ(neighbour_calls, 3);
+  EXPECT_FALSE(resolved("images/deb/vmlinuz", {false, pc1_ip, std::nullopt}).holder);
+  EXPECT_FALSE(resolved(script, {true, pc1_ip, std::nullopt}).holder);
+  EXPECT_EQ(neighbour_calls, 3);  // neither a kernel nor the server itself is looked up
+}
+
 }  // namespace diskless::boot

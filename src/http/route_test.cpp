@@ -63,22 +63,20 @@ class Routes : public ::testing::Test {
     ASSERT_TRUE(r.ok());
     boot::catalog::hooks h;
     h.on_fetched = [this](const mac_address& m) { fetched_.push_back(m); };
-    h.owner_of = [](ipv4_address a) -> std::optional<mac_address> {
-      if (a == pc1_ip) return mac_address::parse("52:54:00:00:00:01");
-      if (a == other_ip) return mac_address::parse("52:54:00:00:00:02");
-      return std::nullopt;
-    };
     files_.emplace(r.inv, std::move(h));
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   // As the server machine itself (local), or as pc1's own PC.
   plan get(std::string_view target, std::string_view method = "GET", bool local = true) {
-    return route(method, target, *files_, stats_, requester{local, pc1_ip});
+    return route(method, target, *files_, stats_, requester{local, pc1_ip, pc1_mac});
   }
   plan as_pc(std::string_view target, std::string_view method = "GET") {
     return get(target, method, false);
   }
   static inline const ipv4_address pc1_ip = *ipv4_address::parse("10.0.0.21");
+  // Whose PCs those addresses are, as the server's owner lookup (resolve_owner) finds them.
+  static inline const mac_address pc1_mac = *mac_address::parse("52:54:00:00:00:01");
+  static inline const mac_address other_mac = *mac_address::parse("52:54:00:00:00:02");
   static inline const ipv4_address other_ip = *ipv4_address::parse("10.0.0.22");
   std::filesystem::path dir_;
   std::optional<boot::catalog> files_;
@@ -142,9 +140,9 @@ TEST_F(Routes, EfiLoadersForHttpBootAreOpenedByTheServer) {
 
 TEST_F(Routes, AScriptIsForbiddenToAnyoneButItsPc) {
   const std::string script = "/boot/52-54-00-00-00-01.ipxe";
-  for (requester who :
-       {requester{true, pc1_ip}, requester{false, other_ip},
-        requester{false, *ipv4_address::parse("10.0.0.99")}, requester{false, std::nullopt}}) {
+  for (requester who : {requester{true, pc1_ip, pc1_mac}, requester{false, other_ip, other_mac},
+                        requester{false, *ipv4_address::parse("10.0.0.99"), std::nullopt},
+                        requester{false, std::nullopt, std::nullopt}}) {
     for (auto method : {"GET", "HEAD"}) {
       auto p = route(method, script, *files_, stats_, who);
       EXPECT_EQ(p.status, 403u);

@@ -45,6 +45,7 @@ class connection : public std::enable_shared_from_this<connection> {
  private:
   void read();
   void on_request();
+  void answer_request(const bhttp::request<bhttp::empty_body>& req, const requester& who);
   // How to answer: the request's method, version, keep-alive and Range header.
   struct answer {
     bool head = false;
@@ -235,11 +236,20 @@ void connection::read() {
 }
 
 void connection::on_request() {
-  auto req = parser_->release();
+  // A script's owner is looked up first (the neighbour table is read on the pool).
+  auto req = std::make_shared<bhttp::request<bhttp::empty_body>>(parser_->release());
+  const std::string_view target = req->target();
+  svc_.files().resolve_owner(
+      target.substr(0, target.find('?')), requester_of(), svc_.pool(),
+      [self = shared_from_this(), req](requester who) { self->answer_request(*req, who); });
+}
+
+void connection::answer_request(const bhttp::request<bhttp::empty_body>& req,
+                                const requester& who) {
   auto& stats = svc_.stats();
   ++stats.requests;
   bool head = req.method() == bhttp::verb::head;
-  auto p = route(req.method_string(), req.target(), svc_.files(), stats, requester_of());
+  auto p = route(req.method_string(), req.target(), svc_.files(), stats, who);
   log::http().debug("{} {} → {}", std::string_view(req.method_string()),
                     std::string_view(req.target()), p.status);
   if (!head && (p.status == 200 || p.status == 404)) {
@@ -271,7 +281,8 @@ requester connection::requester_of() {
   auto peer = stream_.socket().remote_endpoint(e1);
   auto self = stream_.socket().local_endpoint(e2);
   if (e1 || e2) return {};
-  requester r{peer.address().is_loopback() || peer.address() == self.address(), std::nullopt};
+  requester r{peer.address().is_loopback() || peer.address() == self.address(), std::nullopt,
+              std::nullopt};
   auto a = peer.address();
   if (a.is_v6() && a.to_v6().is_v4_mapped())
     a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());

@@ -198,8 +198,14 @@ class tftp_service final : public svc::service {
       t->refuse({error_code::access_violation, "access violation"});
       return;
     }
-    emit(svc::event_kind::file, peer, *path, {});
-    serve(t, std::move(*req), *path, limits_for(ifindex));
+    // A script's owner is looked up first (the neighbour table is read on the pool).
+    catalog_->resolve_owner(
+        *path, requester_of(peer), ctx_.pool,
+        [this, alive = std::weak_ptr<bool>(alive_), t, req = std::move(*req), path = *path,
+         limits = limits_for(ifindex)](boot::requester who) mutable {
+          if (!alive.lock() || stopped_ || t->finished()) return;
+          serve(t, std::move(req), path, limits, who);
+        });
   }
 
   // A boot event (service/events.hpp) for a request from `peer`.
@@ -348,8 +354,8 @@ class tftp_service final : public svc::service {
 
   // Where the catalog says the name lives: from memory at once, or opened on the pool.
   void serve(const std::shared_ptr<active_transfer>& t, request req, const std::string& path,
-             const transfer_limits& limits) {
-    auto where = catalog_->find(path, boot::via::tftp, requester_of(t->peer()));
+             const transfer_limits& limits, const boot::requester& who) {
+    auto where = catalog_->find(path, boot::via::tftp, who);
     if (!where || !*where) {  // TFTP always has its root to look in; kept for safety
       t->refuse({error_code::file_not_found, "file not found"});
       return;
@@ -359,6 +365,7 @@ class tftp_service final : public svc::service {
       return;
     }
     if (auto virt = (*where)->content) {
+      emit(svc::event_kind::file, t->peer(), path, {});
       if (req.mode == transfer_mode::netascii)
         return serve_netascii(t, std::move(req), path, virt, limits);
       auto n = negotiate(req.options, virt->size(), limits);
@@ -380,6 +387,7 @@ class tftp_service final : public svc::service {
             t->refuse(*f.error);
             return;
           }
+          emit(svc::event_kind::file, t->peer(), req.filename, {});
           auto n = negotiate(req.options, f.size, limits);
           log::tftp().debug("{}: '{}' from {} ({} bytes)", endpoint_str(t->peer()), req.filename,
                             f.where.string(), f.size);

@@ -37,13 +37,8 @@ std::unique_ptr<boot::catalog> make_catalog() {
 </diskless>)",
                                 "inv.xml", o);
   if (!r.ok()) std::abort();
-  // 10.0.0.21 is pc1's PC: scripts are rendered for it, refused to anyone else.
-  boot::catalog::hooks h;
-  h.owner_of = [](ipv4_address a) -> std::optional<mac_address> {
-    if (a == ipv4_address(0x0a000015)) return mac_address::parse("52:54:00:00:00:01");
-    return std::nullopt;
-  };
-  return std::make_unique<boot::catalog>(r.inv, std::move(h));
+  // 10.0.0.21 is pc1's PC (the holder its requester carries): scripts are rendered for it.
+  return std::make_unique<boot::catalog>(r.inv);
 }
 
 std::string_view next_line(std::string_view& in) {
@@ -64,11 +59,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   http::counters stats;
   // Every kind of requester: the server itself (/status, /metrics), pc1's PC, another PC.
   http::route(method, target, *files, stats,
-              http::requester{.local = true, .address = std::nullopt});
+              http::requester{.local = true, .address = std::nullopt, .holder = std::nullopt});
   http::route(method, target, *files, stats,
-              http::requester{.local = false, .address = ipv4_address(0x0a000016)});
+              http::requester{.local = false,
+                              .address = ipv4_address(0x0a000016),
+                              .holder = mac_address::parse("52:54:00:00:00:02")});
   auto p = http::route(method, target, *files, stats,
-                       http::requester{.local = false, .address = ipv4_address(0x0a000015)});
+                       http::requester{.local = false,
+                                       .address = ipv4_address(0x0a000015),
+                                       .holder = mac_address::parse("52:54:00:00:00:01")});
   std::uint64_t file_size = p.content ? p.content->size() : 0;
   for (std::uint64_t sz : {file_size, std::uint64_t{1000}, ~std::uint64_t{0}}) {
     bool unsatisfiable = false;
