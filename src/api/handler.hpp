@@ -27,6 +27,9 @@ struct settings {
   std::string token;
   std::string version;
   std::function<void()> reload;  // asks the server to reload now (after an edit); may be empty
+  // Resets a host's overlay in this process (disks::disk_catalog::reset_overlay); blocking, run
+  // on the io_pool. Empty: overlay resets are refused (503).
+  std::function<result<void>(const inventory::inventory&, const inventory::host&)> reset_overlay;
 };
 
 class handler final : public http::api_handler {

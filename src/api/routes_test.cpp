@@ -8,6 +8,7 @@
 #include "api/handler.hpp"
 #include "api/token.hpp"
 #include "api/wake.hpp"
+#include "disks/catalog.hpp"
 #include "inventory/load.hpp"
 
 namespace diskless::api {
@@ -33,6 +34,7 @@ struct rig {
   fs::path file = dir / "diskless.xml";
   std::shared_ptr<state::model> live = std::make_shared<state::model>();
   io_pool pool{0, [](io_pool::task t) { t(); }};
+  disks::disk_catalog disks;
   std::unique_ptr<handler> h;
   int reloads = 0;
 
@@ -50,7 +52,11 @@ struct rig {
     live->apply(*r.inv);
     if (!h)
       h = std::make_unique<handler>(
-          settings{live, file, std::string(token), "test", [this] { ++reloads; }}, pool, r.inv);
+          settings{live, file, std::string(token), "test", [this] { ++reloads; },
+                   [this](const inventory::inventory& inv, const inventory::host& h) {
+                     return disks.reset_overlay(inv, h);
+                   }},
+          pool, r.inv);
     else
       h->apply(r.inv);
   }
@@ -261,12 +267,18 @@ TEST(ApiRoutes, AdoptTurnsAnUnknownMacIntoAHost) {
   EXPECT_NE(r.text().find(R"(mac="52:54:00:00:00:07" name="new")"), std::string::npos) << r.text();
 }
 
-TEST(ApiRoutes, OverlayResetWritesTheRequestFile) {
+// The reset happens in the server's process: an overlay no login holds is removed (the next
+// login starts from the image), and no request file is left behind for later.
+TEST(ApiRoutes, OverlayResetRemovesAnUnusedOverlay) {
   rig r;
+  const auto ov = r.dir / "state" / "overlays" / "52-54-00-00-00-01.qcow2";
+  fs::create_directories(ov.parent_path());
+  std::ofstream(ov) << "qcow2";
   auto res = r.call("POST", "/api/v1/hosts/pc1/overlay/reset");
-  EXPECT_EQ(res.status, 202u) << res.body;
-  EXPECT_TRUE(fs::exists(r.dir / "state" / "overlays" / "pc1.reset"));
-  EXPECT_EQ(r.call("POST", "/api/v1/hosts/52-54-00-00-00-01/overlay/reset").status, 202u);
+  EXPECT_EQ(res.status, 200u) << res.body;
+  EXPECT_FALSE(fs::exists(ov));
+  EXPECT_TRUE(fs::is_empty(ov.parent_path()));  // no pc1.reset request file
+  EXPECT_EQ(r.call("POST", "/api/v1/hosts/52-54-00-00-00-01/overlay/reset").status, 200u);
 }
 
 TEST(ApiRoutes, MetricsHaveHelpAndTypeForEveryFamily) {

@@ -1,10 +1,6 @@
 // The API's writes (handler.hpp): host add/replace/patch/remove, adopting an unknown MAC and an
 // overlay reset. Inventory edits are those of `diskless host` (inventory/edit.hpp), run on the
 // io_pool; an edit that would make the file invalid is refused with 422 and the problems.
-#include <fcntl.h>
-#include <fmt/format.h>
-#include <sys/random.h>
-#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,7 +8,6 @@
 
 #include "api/handler.hpp"
 #include "api/wake.hpp"
-#include "disks/overlay.hpp"
 #include "inventory/edit.hpp"
 
 namespace diskless::api {
@@ -158,37 +153,23 @@ void handler::edit(std::function<result<std::string>(std::string_view)> change, 
                });
 }
 
-// The request file of `overlay reset --force` (disks/catalog.hpp): the disk catalog ends the
-// host's sessions and recreates the overlay, answering in <host>.reset.done.
+// In this process (disks::disk_catalog::reset_overlay, on the pool): a live overlay is recreated
+// and the host's sessions end; one not open is removed. The answer says what happened.
 void handler::reset_overlay(const inventory::host& h, reply_fn done) {
-  if (h.overlay == inventory::overlay_mode::none || h.overlay == inventory::overlay_mode::readonly)
-    return done(json_error(409, "host " + h.name + " has no overlay to reset"));
-  auto file = disks::overlays_dir(*inv_) / (h.name + ".reset");
+  if (!s_.reset_overlay) return done(json_error(503, "overlay resets are not available"));
   pool_.submit(
-      [file]() -> std::string {
-        std::array<unsigned char, 8> raw{};
-        if (::getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size()))
-          return "getrandom failed";
-        std::string token;
-        for (auto b : raw) token += fmt::format("{:02x}", b);
-        std::error_code ec;
-        std::filesystem::create_directories(file.parent_path(), ec);
-        auto tmp = file;
-        tmp += ".tmp";
-        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0) return "cannot write " + tmp.string();
-        bool ok = ::write(fd, token.data(), token.size()) == static_cast<ssize_t>(token.size());
-        ::close(fd);
-        if (!ok || ::rename(tmp.c_str(), file.c_str()) != 0) return "cannot write " + file.string();
-        return {};
+      [reset = s_.reset_overlay, inv = inv_, name = h.name]() -> std::string {
+        const auto* host = inv->find_host_by_name(name);
+        if (!host) return "no host " + name;
+        auto r = reset(*inv, *host);
+        return r ? std::string() : r.error_message();
       },
       [done, name = h.name](std::string err) {
-        if (!err.empty()) return done(json_error(500, err));
+        if (!err.empty()) return done(json_error(409, err));
         json::object o{{"ok", true},
-                       {"message", "overlay reset of " + name +
-                                       " requested: its sessions end and the overlay starts "
-                                       "again from the image"}};
-        done({202, "application/json", json::serialize(o) + "\n", {}, nullptr});
+                       {"message", "overlay of " + name +
+                                       " reset: it starts again from the image (sessions ended)"}};
+        done({200, "application/json", json::serialize(o) + "\n", {}, nullptr});
       });
 }
 

@@ -15,6 +15,7 @@
 #include "app/preflight.hpp"
 #include "app/reload_order.hpp"
 #include "app/services.hpp"
+#include "disks/catalog.hpp"
 #include "disks/overlay.hpp"
 #include "http/server.hpp"
 #include "state/model.hpp"
@@ -150,11 +151,11 @@ class server {
 
     live_->apply(*current_);
     svc::context ctx{io_, pool_, current_, [this](const svc::event& e) {
-                  auto changes = live_->on_event(e, state::clock::now());
-                  if (api_)
-                    for (const auto& c : changes) api_->publish(c);
-                }};
-    services_ = make_services(ctx, opts_.trace_io);
+                       auto changes = live_->on_event(e, state::clock::now());
+                       if (api_)
+                         for (const auto& c : changes) api_->publish(c);
+                     }};
+    services_ = make_services(ctx, disks_, opts_.trace_io);
     if (current_->server.api.enabled && !add_api(ctx)) return 1;
     for (auto& s : services_) {
       if (auto r = s->start(); !r) {
@@ -190,9 +191,11 @@ class server {
     }
     log::app().info("api: bearer token {} {}", t->created ? "created in" : "read from",
                     file.string());
-    api_ = std::make_shared<api::handler>(
-        api::settings{live_, opts_.config, t->token, DISKLESS_VERSION, [this] { reload(); }}, pool_,
-        current_);
+    api::settings s{live_, opts_.config, t->token, DISKLESS_VERSION, [this] { reload(); }, {}};
+    s.reset_overlay = [d = disks_](const inventory::inventory& inv, const inventory::host& h) {
+      return d->reset_overlay(inv, h);
+    };
+    api_ = std::make_shared<api::handler>(std::move(s), pool_, current_);
     api_->config_loaded(true, state::clock::now());
     services_.push_back(http::make_admin_service(ctx, api_));
     return true;
@@ -339,6 +342,8 @@ class server {
   std::array<char, 4096> event_buf_{};
   // Every PC's boot as the services report it (state/README.md).
   std::shared_ptr<state::model> live_ = std::make_shared<state::model>();
+  // Every host's disk (the iSCSI service's, the API's overlay reset).
+  std::shared_ptr<disks::disk_catalog> disks_ = std::make_shared<disks::disk_catalog>();
   std::shared_ptr<api::handler> api_;  // the JSON API, when <api> is on
   std::vector<std::unique_ptr<svc::service>> services_;
   std::filesystem::path pid_file_;

@@ -16,9 +16,9 @@
 namespace diskless::app {
 
 std::vector<std::unique_ptr<svc::service>> make_services(
-    svc::context& ctx, const std::map<std::string, std::filesystem::path>& trace_io) {
+    svc::context& ctx, std::shared_ptr<disks::disk_catalog> disks,
+    const std::map<std::string, std::filesystem::path>& trace_io) {
   std::vector<std::unique_ptr<svc::service>> out;
-  auto disks = std::make_shared<diskless::disks::disk_catalog>();
   auto leases = std::make_shared<dhcp::lease_lookup>();
   auto secrets = std::make_shared<per_boot_secrets>();
   boot::catalog::hooks hooks;

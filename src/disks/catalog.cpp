@@ -224,17 +224,49 @@ result<void> disk_catalog::reset_host(const std::string& host) {
     std::lock_guard lock(mutex_);
     auto victims = take_live(host);
     if (victims.empty()) return error{"host " + host + " has no overlay open in the server"};
-    for (auto& d : victims) d->revoke();
-    // Under the lock: a login racing with us (libiscsi reconnects at once) waits here and then
-    // opens the new file; the revoked device is out of overlays_ and never handed out again.
-    if (auto r = create_fresh(victims.front()->recipe()); !r) {
-      log::storage().error("host {}: overlay reset: {}", host, r.error_message());
-      end_sessions(host);  // they only get EIO now
-      return r;
-    }
-    log::storage().warn("host {}: overlay reset (--force): revoked and recreated empty", host);
+    if (auto r = recreate_live(host, victims); !r) return r;
   }
   end_sessions(host);
+  return {};
+}
+
+result<void> disk_catalog::reset_overlay(const inventory::inventory& inv,
+                                         const inventory::host& h) {
+  const auto* img = inv.find_image(h.image);
+  if (!has_overlay(h) || !img || !img->has_disk())
+    return error{"host " + h.name + " has no overlay to reset"};
+  if (img->rbd)
+    return error{"host " + h.name +
+                 ": an RBD clone starts afresh at the host's new boot; it has "
+                 "no overlay file to reset"};
+  {
+    std::lock_guard lock(mutex_);
+    auto victims = take_live(h.name);
+    if (victims.empty()) {
+      // Not open here (the lock keeps a login out meanwhile): the file goes, the next login
+      // creates it from the image.
+      auto r = remove_unused_overlay(overlay_path(inv, h));
+      if (r) log::storage().warn("host {}: overlay reset: removed (not in use)", h.name);
+      return r;
+    }
+    if (auto r = recreate_live(h.name, victims); !r) return r;
+  }
+  end_sessions(h.name);
+  return {};
+}
+
+result<void> disk_catalog::recreate_live(
+    const std::string& host, const std::vector<std::shared_ptr<overlay_device>>& victims) {
+  // Called with mutex_ held.
+  for (auto& d : victims) d->revoke();
+  // Under the lock: a login racing with us (libiscsi reconnects at once) waits here and then
+  // opens the new file; the revoked device is out of overlays_ and never handed out again.
+  if (auto r = create_fresh(victims.front()->recipe()); !r) {
+    log::storage().error("host {}: overlay reset: {}", host, r.error_message());
+    end_sessions(host);  // they only get EIO now
+    return r;
+  }
+  log::storage().warn("host {}: overlay reset: revoked and recreated empty", host);
   return {};
 }
 

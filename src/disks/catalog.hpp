@@ -105,6 +105,10 @@ class disk_catalog {
   // the overlay file empty, end sessions. False with a message when the overlay could not be
   // recreated (it stays revoked). No-op (true) for a host with no live overlay.
   result<void> reset_host(const std::string& host);
+  // What the API's overlay reset does, in this process: a live overlay as reset_host (its
+  // sessions end); one not open here is removed, so the next login starts from the image.
+  // Refused for hosts without an overlay file (none, readonly, RBD). Blocking: io_pool.
+  result<void> reset_overlay(const inventory::inventory& inv, const inventory::host& h);
 
   // f(host): the host's sessions must end now (overlay reset --force). Called on the watcher
   // thread; it should post to its loop.
@@ -122,6 +126,9 @@ class disk_catalog {
                                                               const std::filesystem::path& image,
                                                               bool fresh);
   std::vector<std::shared_ptr<overlay_device>> take_live(const std::string& host);  // mutex_ held
+  // Revokes the host's live devices and recreates its overlay empty (mutex_ held).
+  result<void> recreate_live(const std::string& host,
+                             const std::vector<std::shared_ptr<overlay_device>>& victims);
   void end_sessions(const std::string& host);
   void watch(const std::filesystem::path& dir);  // mutex_ held
   void watcher();

@@ -72,6 +72,22 @@ result<std::optional<std::string>> migrate_legacy_overlay(const inventory::inven
               to.filename().string() + " (overlays are named by MAC, so they follow renames)");
 }
 
+result<void> remove_unused_overlay(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return {};  // nothing to remove: the next login starts afresh
+  if (fd < 0) return error{path.string() + ": " + std::strerror(errno)};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return error{path.string() + ": in use (a host is logged in on it)"};
+  }
+  std::error_code ec;
+  std::filesystem::remove(path, ec);  // under the lock: nobody opens it meanwhile
+  ::close(fd);
+  if (ec) return error{path.string() + ": " + ec.message()};
+  sync_dir(path.parent_path());
+  return {};
+}
+
 std::vector<overlay_file> overlay_files(const inventory::inventory& inv) {
   std::map<std::filesystem::path, const inventory::host*> owners;
   for (const auto& h : inv.hosts)
@@ -103,11 +119,7 @@ result<void> create_fresh(const overlay_recipe& r) {
   std::error_code ec;
   std::filesystem::rename(tmp, r.path, ec);
   if (ec) return error{r.path.string() + ": " + ec.message()};
-  if (int dfd = ::open(r.path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  sync_dir(r.path.parent_path());
   return {};
 }
 

@@ -27,6 +27,11 @@ std::filesystem::path legacy_overlay_path(const inventory::inventory& inv,
 // file does not exist yet, the legacy one does and nobody holds a lock on it (an older server
 // serving it). Returns a line for the log when a file moved, or an error; nothing when there
 // was nothing to do. Blocking (rename, fsync of the directory): io_pool or the CLI.
+// Deletes an overlay file no process has open (it takes the file's exclusive flock, as every
+// holder of an overlay keeps one): the host's next login starts from the image. A missing
+// file is no error; one in use is. Blocking (file system).
+result<void> remove_unused_overlay(const std::filesystem::path& path);
+
 result<std::optional<std::string>> migrate_legacy_overlay(const inventory::inventory& inv,
                                                           const inventory::host& h);
 
