@@ -219,6 +219,17 @@ void model::see_lease(const svc::event& e, const std::string& host, time_point n
 // RFC 2131 §3.1: DISCOVER → OFFER, REQUEST → ACK. A firmware PXE DISCOVER (not iPXE) begins a
 // new boot unless this boot is still in its DHCP phase (firmware retransmits DISCOVER); iPXE's
 // DHCP continues the boot unless its script was already fetched; the OS's DHCP never counts.
+// The index follows the host to its new address: the old one no longer names it (whoever gets
+// it next is someone else's PC).
+void model::set_address(host_state& h, ipv4_address a) {
+  if (h.address && *h.address != a) {
+    auto it = address_to_name_.find(*h.address);
+    if (it != address_to_name_.end() && it->second == h.name) address_to_name_.erase(it);
+  }
+  h.address = a;
+  address_to_name_[a] = h.name;
+}
+
 void model::on_dhcp(const svc::event& e, time_point now, std::vector<change>& out) {
   if (!e.mac) return;
   ++totals_.dhcp[{e.name, e.what.empty() ? "none" : e.what}];
@@ -227,8 +238,7 @@ void model::on_dhcp(const svc::event& e, time_point now, std::vector<change>& ou
   if (!h) return see_unknown(e, now, out);
   h->last_seen = now;
   if (!e.pxe && !e.ipxe) {
-    if (e.what == "ACK" && !e.address.is_unspecified()) h->address = e.address;
-    if (h->address) address_to_name_[*h->address] = h->name;
+    if (e.what == "ACK" && !e.address.is_unspecified()) set_address(*h, e.address);
     return;  // the OS's own DHCP: not a boot step
   }
   const bool firmware = e.pxe && !e.ipxe;
@@ -249,9 +259,8 @@ void model::on_dhcp(const svc::event& e, time_point now, std::vector<change>& ou
   if (!e.address.is_unspecified()) {
     detail = e.address.str() + " (" + who + ")";
     if (e.what == "ACK") {
-      if (h->address) address_to_name_.erase(*h->address);
-      h->address = b.address = e.address;
-      address_to_name_[e.address] = h->name;
+      set_address(*h, e.address);
+      b.address = e.address;
     }
   }
   add_step(*h, b, {lower(e.what), now, detail}, out);

@@ -138,6 +138,7 @@ class model {
   host_state* by_mac(const mac_address& mac);
   host_state* by_address(ipv4_address a);
   void on_dhcp(const svc::event& e, time_point now, std::vector<change>& out);
+  void set_address(host_state& h, ipv4_address a);
   void on_file(const svc::event& e, time_point now, std::vector<change>& out);
   void on_iscsi(const svc::event& e, time_point now, std::vector<change>& out);
   void see_unknown(const svc::event& e, time_point now, std::vector<change>& out);

@@ -196,6 +196,23 @@ TEST(StateModel, FilesFromUnknownAddressesAndOsDhcpAreNotSteps) {
   EXPECT_EQ(r.feed(e).size(), 1u);  // now it is pc1's
 }
 
+// The OS's own DHCP moves the host to another address: requests from its old address (now
+// someone else's) are no longer its steps.
+TEST(StateModel, AnAddressTheHostLeftNoLongerNamesIt) {
+  rig r;
+  auto os = dhcp("REQUEST", "ACK");
+  os.pxe = false;
+  r.feed(os);
+  EXPECT_EQ(r.feed(file("undionly.kpxe")).size(), 1u);  // addr1 is pc1's
+  os.address = *ipv4_address::parse("10.0.0.77");
+  r.feed(os);
+  EXPECT_EQ(r.m.find("pc1")->address, os.address);
+  EXPECT_TRUE(r.feed(file("undionly.kpxe")).empty());  // addr1 names nobody now
+  auto moved = file("undionly.kpxe");
+  moved.address = os.address;
+  EXPECT_EQ(r.feed(moved).size(), 1u);
+}
+
 TEST(StateModel, UnknownMacsAreRecordedAndCapped) {
   limits l;
   l.unknown = 3;
