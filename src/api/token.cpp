@@ -1,13 +1,14 @@
 #include "api/token.hpp"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <cstring>
+
+#include "util/secret.hpp"
 
 namespace diskless::api {
 
@@ -18,15 +19,7 @@ std::string sys_error(std::string_view what, const std::filesystem::path& p) {
 }
 
 result<token_file> create(const std::filesystem::path& file) {
-  std::array<unsigned char, 32> raw{};
-  if (::getrandom(raw.data(), raw.size(), 0) != static_cast<ssize_t>(raw.size()))
-    return error{std::string("getrandom: ") + std::strerror(errno)};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string token;
-  for (auto b : raw) {
-    token += hex[b >> 4];
-    token += hex[b & 15];
-  }
+  const std::string token = random_secret(64);  // [A-Za-z0-9], ≈380 bits
   std::error_code ec;
   std::filesystem::create_directories(file.parent_path(), ec);
   int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

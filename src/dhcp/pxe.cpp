@@ -45,14 +45,7 @@ svc::event boot_event(const packet& req, std::string_view reply_type, ipv4_addre
       e.vendor_class += (ch >= 0x20 && ch < 0x7f) ? static_cast<char>(ch) : '.';
     }
   }
-  if (c.guid) {
-    static constexpr char hex[] = "0123456789abcdef";
-    for (std::size_t i = 0; i < c.guid->size() && i < cut; ++i) {
-      auto b = std::to_integer<unsigned>((*c.guid)[i]);
-      e.uuid += hex[b >> 4];
-      e.uuid += hex[b & 15];
-    }
-  }
+  if (c.guid) e.uuid = to_hex(byte_span(*c.guid).first(std::min(c.guid->size(), cut)));
   return e;
 }
 

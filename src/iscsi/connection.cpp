@@ -82,10 +82,9 @@ void connection::rebind(inventory::inventory_ptr inv, const inventory::host* h) 
 }
 
 void connection::count_io(const pdu& p) {
-  std::uint64_t len = 0;
-  for (int i = 20; i < 24; ++i) len = (len << 8) | std::to_integer<std::uint8_t>(p.bhs[i]);
-  if (p.flags() & 0x40) tally_read_ += len;
-  if (p.flags() & 0x20) tally_written_ += len;
+  const bhs::scsi_command_view v{p.bhs};  // §11.3: R, W and Expected Data Transfer Length
+  if (v.read()) tally_read_ += v.expected_length();
+  if (v.write()) tally_written_ += v.expected_length();
   if (first_data_ && (tally_read_ || tally_written_)) {
     first_data_ = false;
     send_tally();
