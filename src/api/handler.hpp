@@ -49,7 +49,10 @@ class handler final : public http::api_handler {
 
  private:
   using segments = std::vector<std::string>;
-  http::api_response get(const segments& path, const http::api_request& req);
+  // Host name -> bytes its overlay file takes on disk (stat on the pool before get()).
+  using overlay_sizes = std::map<std::string, std::uint64_t, std::less<>>;
+  http::api_response get(const segments& path, const http::api_request& req,
+                         const overlay_sizes& sizes = {});
   void write(const segments& path, const http::api_request& req, reply_fn done);
   http::api_response subscribe();
   void edit(std::function<result<std::string>(std::string_view)> change, unsigned ok_status,
@@ -62,7 +65,6 @@ class handler final : public http::api_handler {
   std::vector<std::shared_ptr<http::event_stream>> streams_;
   reload_info reload_;
   // Overlay file sizes on disk (allocated bytes) by host, from the last stat on the io_pool.
-  std::map<std::string, std::uint64_t, std::less<>> overlay_bytes_;
 };
 
 // Helpers shared with the tests.

@@ -98,8 +98,8 @@ void handler::handle(http::api_request req, reply_fn done) {
   }
   path->erase(path->begin(), path->begin() + 2);
   if (read) {
-    auto answer = [this, req, done](const segments& p) {
-      auto r = get(p, req);
+    auto answer = [this, req, done](const segments& p, const overlay_sizes& sizes = {}) {
+      auto r = get(p, req, sizes);
       if (req.method == "HEAD" && !r.stream) r.body.clear();
       done(std::move(r));
     };
@@ -107,15 +107,14 @@ void handler::handle(http::api_request req, reply_fn done) {
     // Host pages show each overlay's size on disk: stat() on the io_pool first.
     std::vector<std::pair<std::string, std::filesystem::path>> files;
     for (const auto& h : inv_->hosts) {
-      if (h.overlay != inventory::overlay_mode::persistent &&
-          h.overlay != inventory::overlay_mode::volatile_)
-        continue;
+      const auto* img = inv_->find_image(h.image);
+      if (!disks::has_overlay(h) || !img || img->rbd) continue;  // an RBD clone has no file
       if (path->size() == 1 || inv_->find_host_by_key((*path)[1]) == &h)
         files.emplace_back(h.name, disks::overlay_path(*inv_, h));
     }
     return pool_.submit(
         [files] {
-          std::map<std::string, std::uint64_t, std::less<>> sizes;
+          overlay_sizes sizes;
           for (const auto& [name, file] : files) {
             struct stat st {};
             if (::stat(file.c_str(), &st) == 0)
@@ -123,15 +122,13 @@ void handler::handle(http::api_request req, reply_fn done) {
           }
           return sizes;
         },
-        [this, answer, p = *path](std::map<std::string, std::uint64_t, std::less<>> sizes) {
-          overlay_bytes_ = std::move(sizes);
-          answer(p);
-        });
+        [answer, p = *path](overlay_sizes sizes) { answer(p, sizes); });
   }
   write(*path, req, std::move(done));
 }
 
-http::api_response handler::get(const segments& path, const http::api_request&) {
+http::api_response handler::get(const segments& path, const http::api_request&,
+                                const overlay_sizes& sizes) {
   const auto& inv = *inv_;
   const auto& live = *s_.live;
   if (path.size() == 1 && path[0] == "status") {
@@ -155,14 +152,13 @@ http::api_response handler::get(const segments& path, const http::api_request&) 
   }
   if (path.size() == 1 && path[0] == "hosts") {
     json::array a;
-    for (const auto& h : inv.hosts)
-      a.push_back(host_json(inv, h, live.find(h.name), false, overlay_bytes_));
+    for (const auto& h : inv.hosts) a.push_back(host_json(inv, h, live.find(h.name), false, sizes));
     return ok(a);
   }
   if (path.size() == 2 && path[0] == "hosts") {
     const auto* h = inv.find_host_by_key(path[1]);
     if (!h) return json_error(404, "no host named or with MAC '" + path[1] + "'");
-    return ok(host_json(inv, *h, live.find(h->name), true, overlay_bytes_));
+    return ok(host_json(inv, *h, live.find(h->name), true, sizes));
   }
   if (path.size() == 1 && path[0] == "images") {
     json::array a;
