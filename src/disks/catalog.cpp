@@ -205,20 +205,6 @@ std::vector<std::shared_ptr<overlay_device>> disk_catalog::take_live(const std::
   return out;
 }
 
-bool disk_catalog::revoke(const std::string& host) {
-  bool rbd = rbd_.revoke(host);
-  std::vector<std::shared_ptr<overlay_device>> victims;
-  {
-    std::lock_guard lock(mutex_);
-    victims = take_live(host);
-  }
-  for (auto& d : victims) {
-    log::storage().warn("host {}: overlay revoked", host);
-    d->revoke();
-  }
-  return rbd || !victims.empty();
-}
-
 result<void> disk_catalog::reset_host(const std::string& host) {
   {
     std::lock_guard lock(mutex_);

@@ -99,8 +99,6 @@ class disk_catalog {
   // login_kind::new_boot). Cheap; called on the event loop.
   bool begin_new_boot(const inventory::host& h);
 
-  // Revokes the host's live overlay devices (I/O fails with EIO). True when there was one.
-  bool revoke(const std::string& host);
   // Processes one `overlay reset --force` request now (what the watcher does): revoke, recreate
   // the overlay file empty, end sessions. False with a message when the overlay could not be
   // recreated (it stays revoked). No-op (true) for a host with no live overlay.

@@ -117,17 +117,4 @@ result<std::shared_ptr<block_device>> rbd_disks::open(const inventory::rbd_sourc
   return r;
 }
 
-bool rbd_disks::revoke(const std::string& host) {
-  std::shared_ptr<overlay_device> d;
-  {
-    std::lock_guard lock(mutex_);
-    auto it = clones_.find(host);
-    if (it == clones_.end()) return false;
-    d = it->second.lock();
-    clones_.erase(it);
-  }
-  if (d) d->revoke();
-  return d != nullptr;
-}
-
 }  // namespace diskless::disks

@@ -39,8 +39,6 @@ class rbd_disks {
   // Devices of clones are overlay_device (revocable); a re-clone revokes the previous one.
   result<std::shared_ptr<storage::block_device>> open(const inventory::rbd_source& src,
                                                       const inventory::host& h, bool fresh);
-  // Revokes the host's live clone device (I/O fails with EIO). True when there was one.
-  bool revoke(const std::string& host);
 
  private:
   result<std::shared_ptr<storage::rbd_cluster>> cluster(const inventory::rbd_source& src);

@@ -44,7 +44,6 @@ TEST(RbdDisks, UnreadableConfFailsTheLoginWithTheHostNamedAndIsNotCached) {
       }
     }
   }
-  EXPECT_FALSE(d.revoke("pc1"));
 }
 
 TEST(RbdDisks, CatalogSendsRbdImagesToRbdAndFailsCleanly) {
