@@ -71,22 +71,6 @@ void warn_missing_loaders(const inventory::inventory& inv, std::vector<inventory
 
 }  // namespace
 
-namespace {
-
-// Overlays under their legacy names (the host's name) move to their MAC names once, at start and
-// at every reload (disks/overlay.hpp); here, off the loop.
-void migrate_overlays(const inventory::inventory& inv) {
-  for (const auto& h : inv.hosts) {
-    auto m = disks::migrate_legacy_overlay(inv, h);
-    if (!m)
-      log::storage().warn("host {}: {}", h.name, m.error_message());
-    else if (*m)
-      log::storage().info("{}", **m);
-  }
-}
-
-}  // namespace
-
 inventory::load_result load_for_serving(const serve_options& opts) {
   auto r = inventory::load_file(opts.config);
   if (!r.loaded()) return r;
@@ -113,7 +97,13 @@ inventory::load_result load_for_serving(const serve_options& opts) {
     inv.server.address = *a;
   }
   warn_missing_loaders(inv, r.problems);
-  migrate_overlays(inv);
+  // Overlays under their legacy names move to their MAC names (disks/overlay.hpp), off the loop.
+  disks::migrate_legacy_overlays(inv, [](bool warning, const std::string& line) {
+    if (warning)
+      log::storage().warn("{}", line);
+    else
+      log::storage().info("{}", line);
+  });
   return r;
 }
 

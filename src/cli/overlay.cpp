@@ -77,13 +77,9 @@ using disks::has_overlay;
 // Overlays under their legacy names (the host's name) move to their MAC names first, so every
 // command sees one file per host (disks/overlay.hpp).
 void migrate(const inventory::inventory& inv) {
-  for (const auto& h : inv.hosts) {
-    auto m = disks::migrate_legacy_overlay(inv, h);
-    if (!m)
-      std::fprintf(stderr, "warning: %s\n", m.error_message().c_str());
-    else if (*m)
-      std::fprintf(stderr, "%s\n", (*m)->c_str());
-  }
+  disks::migrate_legacy_overlays(inv, [](bool warning, const std::string& line) {
+    std::fprintf(stderr, "%s%s\n", warning ? "warning: " : "", line.c_str());
+  });
 }
 
 // The overlay's allocation as a percentage of the disk ("-" when unreadable: *err set).

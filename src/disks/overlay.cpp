@@ -88,6 +88,17 @@ result<void> remove_unused_overlay(const std::filesystem::path& path) {
   return {};
 }
 
+void migrate_legacy_overlays(const inventory::inventory& inv,
+                             const std::function<void(bool warning, const std::string&)>& report) {
+  for (const auto& h : inv.hosts) {
+    auto m = migrate_legacy_overlay(inv, h);
+    if (!m)
+      report(true, "host " + h.name + ": " + m.error_message());
+    else if (*m)
+      report(false, **m);
+  }
+}
+
 std::vector<overlay_file> overlay_files(const inventory::inventory& inv) {
   std::map<std::filesystem::path, const inventory::host*> owners;
   for (const auto& h : inv.hosts)

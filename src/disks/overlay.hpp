@@ -2,6 +2,7 @@
 // Per-host overlay files (src/disks/README.md): where they live, how one is made empty, and the
 // revocable device a host's iSCSI LUN sees while the catalog serves it.
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +32,11 @@ std::filesystem::path legacy_overlay_path(const inventory::inventory& inv,
 // holder of an overlay keeps one): the host's next login starts from the image. A missing
 // file is no error; one in use is. Blocking (file system).
 result<void> remove_unused_overlay(const std::filesystem::path& path);
+
+// migrate_legacy_overlay for every host of the inventory; report(warning, line) gets each
+// move done (warning false) and each one refused (warning true). Blocking (file system).
+void migrate_legacy_overlays(const inventory::inventory& inv,
+                             const std::function<void(bool warning, const std::string&)>& report);
 
 result<std::optional<std::string>> migrate_legacy_overlay(const inventory::inventory& inv,
                                                           const inventory::host& h);
