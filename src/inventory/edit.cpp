@@ -12,23 +12,6 @@
 
 namespace diskless::inventory {
 
-const std::vector<std::string>& host_attribute_names() {
-  static const std::vector<std::string> names = {"mac",
-                                                 "name",
-                                                 "image",
-                                                 "boot",
-                                                 "overlay",
-                                                 "ip",
-                                                 "chap-user",
-                                                 "chap-secret",
-                                                 "mutual-user",
-                                                 "mutual-secret",
-                                                 "allow-any-initiator",
-                                                 "force-option43",
-                                                 "reply-delay"};
-  return names;
-}
-
 namespace {
 
 // Edits are made on the text itself: pugixml only finds the elements (offsets) and reads values,

@@ -16,9 +16,6 @@ namespace diskless::inventory {
 
 using attributes = std::vector<std::pair<std::string, std::string>>;  // in the order to write
 
-// The <host> attributes `diskless host add/set` and the API write, in the schema's order.
-const std::vector<std::string>& host_attribute_names();
-
 // Appends <host .../> to <hosts> (created if missing) with the indentation of its siblings.
 result<std::string> add_host(std::string_view xml, const attributes& attrs);
 // Sets (value non-empty) or removes (value empty) attributes of the host named `key` (name or

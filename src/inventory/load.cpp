@@ -539,6 +539,14 @@ class loader {
 
 }  // namespace
 
+const std::vector<std::string>& host_attribute_names() {
+  static const std::vector<std::string> names = [] {
+    const auto& a = schema().at("host").attributes;
+    return std::vector<std::string>(a.begin(), a.end());
+  }();
+  return names;
+}
+
 load_result load_text(std::string_view xml, const std::filesystem::path& file,
                       const load_options& opts) {
   loader l(xml, file, opts);

@@ -17,6 +17,10 @@
 
 namespace diskless::inventory {
 
+// The <host> attributes the loader accepts, in the schema's order: what `diskless host add/set`
+// and the API may write.
+const std::vector<std::string>& host_attribute_names();
+
 struct problem {
   enum class level { error, warning };
   level severity = level::error;
