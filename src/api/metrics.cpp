@@ -47,7 +47,7 @@ void boot_families(writer& w, const inventory::inventory& inv, const state::mode
   }
   for (const auto& [p, n] : phases) w.sample("diskless_hosts", "phase=\"" + p + "\"", n);
   w.family("diskless_unknown_macs", "gauge", "Unknown MACs seen asking for a boot (capped).");
-  w.sample("diskless_unknown_macs", "", live.unknown().size());
+  w.sample("diskless_unknown_macs", "", live.unknown_count());
   w.family("diskless_boots_total", "counter", "Finished boots by outcome.");
   for (const char* o : {"os", "failed", "superseded"}) {
     auto it = t.boots.find(o);
@@ -79,7 +79,7 @@ void protocol_families(writer& w, const state::model& live) {
     w.sample("diskless_dhcp_packets_total",
              fmt::format("type=\"{}\",reply=\"{}\"", label(k.first), label(k.second)), n);
   w.family("diskless_dhcp_leases_seen", "gauge", "Addresses acked since start (capped).");
-  w.sample("diskless_dhcp_leases_seen", "", live.leases().size());
+  w.sample("diskless_dhcp_leases_seen", "", live.lease_count());
   w.family("diskless_boot_file_requests_total", "counter",
            "Boot file requests of known hosts by protocol and kind (missing: not served).");
   for (const auto& [k, n] : t.files)

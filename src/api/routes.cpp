@@ -146,7 +146,7 @@ http::api_response handler::get(const segments& path, const http::api_request&,
                         {"address", inv.server.address ? inv.server.address->str() : ""},
                         {"dhcp", std::string(inventory::to_string(inv.server.dhcp.mode))}};
     json::object counts{{"hosts", inv.hosts.size()},        {"images", inv.images.size()},
-                        {"unknown", live.unknown().size()}, {"sessions", sessions},
+                        {"unknown", live.unknown_count()}, {"sessions", sessions},
                         {"event_clients", streams_.size()}, {"phases", std::move(phases)}};
     return ok(json::object{{"server", std::move(server)}, {"counts", std::move(counts)}});
   }

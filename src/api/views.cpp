@@ -126,8 +126,7 @@ std::string sse_event(const state::change& c, const state::model& live) {
   switch (c.what) {
     case state::change::kind::unknown: {
       name = "unknown";
-      for (const auto& u : live.unknown())
-        if (u.mac == c.mac) data = unknown_json(u);
+      if (const auto* u = live.find_unknown(c.mac)) data = unknown_json(*u);
       break;
     }
     default: {

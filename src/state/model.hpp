@@ -131,6 +131,12 @@ class model {
   // Newest first.
   std::vector<unknown_pc> unknown() const;
   std::vector<lease_seen> leases() const;
+  std::size_t unknown_count() const { return unknown_.size(); }
+  std::size_t lease_count() const { return leases_.size(); }
+  const unknown_pc* find_unknown(const mac_address& mac) const {
+    auto it = unknown_.find(mac);
+    return it == unknown_.end() ? nullptr : &it->second;
+  }
   const limits& bounds() const { return limits_; }
   const totals& counted() const { return totals_; }
 
