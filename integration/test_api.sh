@@ -172,4 +172,19 @@ done
 [ "$(post DELETE hosts/newpc '')" = 200 ] || dl_fail "DELETE: $(cat body)"
 grep -q newpc inv.xml && dl_fail "deleted host still in the file"
 kill "$EVENTS_PID" 2>/dev/null || true
+
+dl_log "80 idle connections to the admin listener: it keeps at most 64, then still answers"
+srv python3 - <<'PY' || dl_fail "the admin listener held more than 64 idle connections"
+import select, socket, sys
+socks = [socket.create_connection(("127.0.0.1", 18081)) for _ in range(80)]
+# The listener closes what is over its cap: those sockets read EOF (the first 64 stay open).
+closed = 0
+for s in socks[64:]:
+    r, _, _ = select.select([s], [], [], 10)
+    if r and s.recv(1) == b"":
+        closed += 1
+print(f"closed by the server: {closed} of the last 16")
+sys.exit(0 if closed == 16 else 1)
+PY
+[ "$(code "${AUTH[@]}" $API/api/v1/status)" = 200 ] || dl_fail "the API does not answer after the flood"
 echo "PASS: API routes, token, live state and events of a booting PC, adopt of an unknown PC"

@@ -101,6 +101,7 @@ class http_service final : public svc::service {
   void stop() override {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    retry_.cancel();
     for (auto& w : conns_)
       if (auto c = w.lock()) c->close();
     conns_.clear();
@@ -183,13 +184,32 @@ class http_service final : public svc::service {
     return acc;
   }
 
+  // Connections one listener holds at most: a client that opens more (each holds a descriptor
+  // and up to its header and body buffers until its idle timeout) gets the extra ones closed.
+  static constexpr std::size_t max_boot_connections = 1024, max_admin_connections = 64;
+
   void accept() {
     acceptor_.async_accept([this, gen = ++accepts_](boost::system::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted) return;
-      if (!ec) {
+      if (ec) {
+        // Out of descriptors (EMFILE) and the like: retry shortly instead of spinning the loop.
+        log::http().debug("accept: {}", ec.message());
+        retry_.expires_after(std::chrono::milliseconds(100));
+        retry_.async_wait([this, gen](boost::system::error_code e) {
+          if (!e && gen == accepts_) accept();
+        });
+        return;
+      }
+      forget_expired();
+      if ((api_ ? admin_conns_.size() : conns_.size()) >=
+          (api_ ? max_admin_connections : max_boot_connections)) {
+        log::http().debug("connection refused: {} connections open",
+                          conns_.size() + admin_conns_.size());
+        boost::system::error_code ignored;
+        s.close(ignored);
+      } else {
         boost::system::error_code ignored;
         s.set_option(tcp::no_delay(true), ignored);
-        forget_expired();
         if (api_) {
           admin_conns_.insert(start_admin_connection(std::move(s), api_));
         } else {
@@ -210,6 +230,7 @@ class http_service final : public svc::service {
   std::shared_ptr<const boot::catalog> files_;
   svc::event_sink events_;
   tcp::acceptor acceptor_;
+  asio::steady_timer retry_{io_};  // re-arms accept() after an accept error
   tcp::endpoint bound_;
   std::uint64_t accepts_ = 0;  // numbers accept() calls: a stale completion does not re-arm
   std::set<std::weak_ptr<connection>, std::owner_less<std::weak_ptr<connection>>> conns_;
