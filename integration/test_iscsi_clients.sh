@@ -7,6 +7,7 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/diskless.sh"
 dl_init dliscsi
 dl_net 0
 x="ip netns exec $DL_NS"
@@ -75,7 +76,7 @@ if $x iscsi-inq -i "$I2" "iscsi://$S/$IQN:pc2/0" >/dev/null 2>&1; then
 fi
 
 dl_log "qemu-img convert from and to iscsi:// with checksums"
-opts="driver=iscsi,transport=tcp,portal=$S:3260,lun=0,initiator-name=$I1,target=$IQN:pc1"
+opts=$(dl_iscsi_opts "$S" pc1)
 $x qemu-img convert -O raw --image-opts "$opts" out.img
 [ "$(sha256sum < out.img)" = "$(sha256sum < images/a.img)" ] || fail "read checksum"
 head -c $((64 << 20)) /dev/urandom > new.img

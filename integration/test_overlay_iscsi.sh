@@ -52,10 +52,9 @@ start_server() {
   server_pid=$DL_LAST_PID
   dl_wait_port tcp 3260
 }
-opts() { echo "driver=iscsi,transport=tcp,portal=$S:3260,lun=0,initiator-name=$IQN:initiator:$1,target=$IQN:$1"; }
-qio() { local h=$1; shift; $x qemu-io --image-opts "$(opts "$h")" "$@"; }
-# qemu-io prints "Pattern verification failed" and still exits 0: check its output.
-verify() { local h=$1; shift; local out; out=$(qio "$h" "$@" 2>&1); ! grep -qi "fail\|error" <<<"$out"; }
+opts() { dl_iscsi_opts "$S" "$1"; }
+qio() { dl_qio "$S" "$@"; }
+verify() { dl_qio_verify "$S" "$@"; }
 ovl() { "$bin" -c diskless.xml overlay "$@"; }
 
 start_server

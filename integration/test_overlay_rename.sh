@@ -30,10 +30,8 @@ $(dl_iscsi_server "$S" off)
 XML
 fail() { echo "--- server log" >&2; tail -30 diskless.log >&2; dl_fail "$*"; }
 dl() { "$bin" -c diskless.xml "$@"; }
-opts() { echo "driver=iscsi,transport=tcp,portal=$S:3260,lun=0,initiator-name=$IQN:initiator:$1,target=$IQN:$1"; }
-qio() { local h=$1; shift; $x qemu-io --image-opts "$(opts "$h")" "$@" 2>&1; }
-# qemu-io prints "Pattern verification failed" and still exits 0: check its output.
-verify() { local out; out=$(qio "$@"); ! grep -qi "fail\|error" <<<"$out"; }
+qio() { dl_qio "$S" "$@" 2>&1; }
+verify() { dl_qio_verify "$S" "$@"; }
 dl_spawn diskless "$bin" -c diskless.xml serve
 for i in $(seq 1 100); do
   $x bash -c "echo > /dev/tcp/$S/3260" 2>/dev/null && break

@@ -69,6 +69,28 @@ dl_iscsi_server() {
 XML
 }
 
+# QEMU's iSCSI block options for HOST's LUN 0 at ADDRESS:3260 as the host's default initiator
+# (iqn.2026-11.lan.diskless:initiator:HOST), and qemu-io with them inside $DL_NS:
+#   dl_iscsi_opts ADDRESS HOST                   the --image-opts string (qemu-io, qemu-img)
+#   dl_qio ADDRESS HOST qemu-io-args...
+#   dl_qio_verify ADDRESS HOST qemu-io-args...   true when qemu-io reports no failure (it prints
+#                                                "Pattern verification failed" and exits 0)
+dl_iscsi_opts() {
+  local iqn=iqn.2026-11.lan.diskless
+  echo "driver=iscsi,transport=tcp,portal=$1:3260,lun=0,initiator-name=$iqn:initiator:$2,target=$iqn:$2"
+}
+dl_qio() {
+  local opts
+  opts=$(dl_iscsi_opts "$1" "$2")
+  shift 2
+  ip netns exec "$DL_NS" qemu-io --image-opts "$opts" "$@"
+}
+dl_qio_verify() {
+  local out
+  out=$(dl_qio "$@" 2>&1)
+  ! grep -qi "fail\|error" <<<"$out"
+}
+
 dl_serve() {
   local bin=$1 file=$2
   mkdir -p "$DL_TMP/tftp" "$DL_TMP/state"
